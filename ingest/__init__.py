@@ -1,0 +1,1 @@
+"""Sources -> canonical records -> graph: readers by format, validation, batched and bulk loading."""

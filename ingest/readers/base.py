@@ -1,0 +1,94 @@
+"""What a reader is: a registry by format name, and the items a reader streams.
+
+A reader streams `Parsed` items (a canonical record and where it came from) and `Rejected` items
+(a line it could not read, with the reason). It never raises for a bad row: the loader decides
+whether a rejection stops the load or is written to the rejects file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from graph.errors import ConfigError, InputError
+from graph.records import Record, Source
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    record: Record
+    file: str  # file name relative to the source folder
+    line: int  # 1-based
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    file: str
+    line: int
+    reason: str
+    raw: str
+
+    def error(self) -> InputError:
+        return InputError(self.file, self.line, self.reason)
+
+
+Item = Parsed | Rejected
+
+
+class SourceReader(Protocol):
+    """A source on disk: what it is (provenance) and its records, streamed in load order."""
+
+    root: Path
+
+    def source(self) -> Source: ...
+
+    def read(self) -> Iterator[Item]: ...
+
+
+ReaderFactory = Callable[..., SourceReader]
+READERS: dict[str, ReaderFactory] = {}
+
+
+def register_reader(name: str) -> Callable[[ReaderFactory], ReaderFactory]:
+    def register(factory: ReaderFactory) -> ReaderFactory:
+        READERS[name] = factory
+        return factory
+
+    return register
+
+
+def get_reader(name: str) -> ReaderFactory:
+    if name not in READERS:
+        raise ConfigError(f"unknown source format {name!r}; known: {', '.join(sorted(READERS))}")
+    return READERS[name]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def iter_lines(path: Path, display: str) -> Iterator[tuple[int, str | None, bytes]]:
+    """Yield (line number, decoded text or None when the bytes are not UTF-8, raw bytes) per line.
+
+    A UTF-8 byte-order mark on the first line is dropped; the trailing newline is stripped.
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            raw = raw.rstrip(b"\r\n")
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8"), raw
+            except UnicodeDecodeError:
+                yield number, None, raw
+
+
+def invalid_utf8(display: str, number: int, raw: bytes) -> Rejected:
+    return Rejected(display, number, "invalid UTF-8", raw.decode("utf-8", "replace"))
