@@ -21,8 +21,7 @@ def normalize_term(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     chars = [
-        " " if ch in _SEPARATOR_CHARS or unicodedata.category(ch) in _SEPARATOR_CATEGORIES else ch
-        for ch in folded
+        " " if ch in _SEPARATOR_CHARS or unicodedata.category(ch) in _SEPARATOR_CATEGORIES else ch for ch in folded
     ]
     return _SPACES.sub(" ", _DOT_NOT_DECIMAL.sub(" ", "".join(chars))).strip()
 

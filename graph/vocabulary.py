@@ -48,7 +48,7 @@ def canonical_relation(name: str) -> tuple[str, bool]:
     swapped = False
     for prefix in ("reverse_", "inverse_"):
         if snake.startswith(prefix) and snake not in _INVERSE_TO_FORWARD:
-            snake, swapped = snake[len(prefix):], True
+            snake, swapped = snake[len(prefix) :], True
             break
     if snake in _INVERSE_TO_FORWARD:
         snake, swapped = _INVERSE_TO_FORWARD[snake], not swapped

@@ -1,0 +1,30 @@
+"""The `bios` command: every job of the project as a subcommand.
+
+Project errors (graph.errors.BiosError) become one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from graph.cli import graph_app, neo4j_app
+from graph.errors import BiosError
+from ingest.cli import ingest_app
+
+app = typer.Typer(help="BIOS-KG: a biomedical knowledge graph in Neo4j and the tools around it.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(graph_app, name="graph")
+app.add_typer(ingest_app, name="ingest")
+
+
+def main() -> None:
+    try:
+        app()
+    except BiosError as exc:
+        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
+        sys.exit(2)

@@ -1,0 +1,97 @@
+"""`bios neo4j …` (the local runtime) and `bios graph …` (schema and statistics)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph.runtime import LocalNeo4j, ServerOptions
+from graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, default_instance_home
+from graph.store import GraphStore
+
+console = Console(stderr=True)
+neo4j_app = typer.Typer(help="Run a local Neo4j 5.26 (jars from Maven Central, Java 17, no Docker).",
+                        no_args_is_help=True)
+graph_app = typer.Typer(help="Schema and statistics of the graph at NEO4J_URI.", no_args_is_help=True)
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="Instance folder (default: $BIOS_HOME/neo4j/"
+                                                 "instances/default).")]
+
+
+def _instance(home: Path | None) -> LocalNeo4j:
+    return LocalNeo4j(home or default_instance_home())
+
+
+@neo4j_app.command("start")
+def neo4j_start(
+    home: HomeOption = None,
+    bolt_port: Annotated[int, typer.Option(help="Bolt port on 127.0.0.1.")] = DEFAULT_BOLT_PORT,
+    http_port: Annotated[int, typer.Option(help="HTTP port (Neo4j Browser) on 127.0.0.1.")] = DEFAULT_HTTP_PORT,
+    no_http: Annotated[bool, typer.Option("--no-http", help="Do not start the HTTP connector.")] = False,
+    heap: Annotated[str, typer.Option(help="JVM heap, e.g. 2g.")] = "2g",
+    pagecache: Annotated[str, typer.Option(help="Page cache, e.g. 2g.")] = "2g",
+) -> None:
+    """Start Neo4j and return once Bolt answers; prints the URI."""
+    instance = _instance(home)
+    status = instance.start(ServerOptions(bolt_port, http_port, not no_http, heap, pagecache), log=console.print)
+    print(status.uri)
+    if status.browser:
+        console.print(f"Neo4j Browser: {status.browser} (connect to {status.uri}, no authentication)")
+
+
+@neo4j_app.command("stop")
+def neo4j_stop(home: HomeOption = None) -> None:
+    """Stop the local Neo4j (SIGTERM, clean shutdown)."""
+    stopped = _instance(home).stop(log=console.print)
+    console.print("stopped" if stopped else "not running")
+
+
+@neo4j_app.command("status")
+def neo4j_status(home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Is the local Neo4j running, and where. Exit code 0 when running, 3 when not."""
+    status = _instance(home).status()
+    if as_json:
+        print(json.dumps(status.as_dict()))
+    elif status.running:
+        print(f"running  pid {status.pid}  {status.uri}  browser {status.browser or '-'}  home {status.home}")
+    else:
+        print(f"stopped  home {status.home}")
+    raise typer.Exit(0 if status.running else 3)
+
+
+@graph_app.command("init")
+def graph_init() -> None:
+    """Create the constraints and indexes of cypher/schema.cypher (idempotent)."""
+    with GraphStore.connect() as store:
+        applied = store.apply_schema()
+    console.print(f"schema applied ({applied} statements)")
+
+
+@graph_app.command("stats")
+def graph_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts by label, by relationship type and by source."""
+    with GraphStore.connect() as store:
+        stats = store.stats()
+    if as_json:
+        print(json.dumps(stats, indent=2, sort_keys=True))
+        return
+    out = Console()
+    for title, key in (("Nodes by label", "labels"), ("Relationships by type", "relationship_types")):
+        table = Table(title=title)
+        table.add_column("name")
+        table.add_column("count", justify="right")
+        for name, count in stats[key].items():
+            table.add_row(name, f"{count:,}")
+        out.print(table)
+    table = Table(title="By source")
+    for column in ("source", "kind", "count"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    for source, kinds in stats["by_source"].items():
+        for kind, count in kinds.items():
+            table.add_row(source, kind, f"{count:,}")
+    out.print(table)

@@ -1,0 +1,28 @@
+"""Opening a driver and checking that the server answers."""
+
+from __future__ import annotations
+
+from neo4j import Driver, GraphDatabase
+from neo4j.exceptions import AuthError, ServiceUnavailable
+
+from graph.errors import GraphError
+from graph.settings import Neo4jSettings
+
+
+def open_driver(settings: Neo4jSettings | None = None, check: bool = True) -> Driver:
+    """A driver for `settings` (default: from the environment); raises GraphError if unreachable."""
+    settings = settings or Neo4jSettings.from_env()
+    driver = GraphDatabase.driver(settings.uri, auth=settings.auth, notifications_min_severity="OFF")
+    if check:
+        try:
+            driver.verify_connectivity()
+        except (ServiceUnavailable, OSError) as exc:
+            driver.close()
+            raise GraphError(
+                f"Neo4j is not reachable at {settings.uri} ({exc.__class__.__name__}); "
+                "start the local one with `bios neo4j start` or set NEO4J_URI"
+            ) from exc
+        except AuthError as exc:
+            driver.close()
+            raise GraphError(f"Neo4j at {settings.uri} refused the credentials: {exc.message}") from exc
+    return driver

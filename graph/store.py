@@ -1,0 +1,233 @@
+"""The typed store: canonical records in, graph out, in batches inside explicit transactions."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction, Transaction
+
+from graph import queries
+from graph.connection import open_driver
+from graph.languages import ISO_639_1
+from graph.records import (
+    Concept,
+    Definition,
+    Record,
+    Relation,
+    RelationType,
+    SemanticType,
+    Source,
+    TermRecord,
+    TypeAssignment,
+)
+from graph.settings import Neo4jSettings
+from graph.text import normalize_term, term_id
+from graph.vocabulary import validate_relationship_type
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "cypher" / "schema.cypher"
+Tx = Transaction | ManagedTransaction
+
+
+def _name_key(lang: str) -> str:
+    """Property holding a concept's preferred name in `lang`: `name` for English, `name_zh` etc."""
+    return "name" if lang == "en" else f"name_{lang}"
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in ISO_639_1:
+        raise ValueError(f"unknown language code {lang!r} (expected ISO 639-1, e.g. en, zh)")
+    return lang
+
+
+def _require(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise ValueError(f"empty {what}")
+    return value
+
+
+@dataclass
+class Batch:
+    """Records grouped into the rows of each write statement, deduplicated within the batch.
+
+    `add` raises ValueError with the problem when a record cannot be stored; the caller knows where
+    the record came from and turns that into an error naming file and line.
+    """
+
+    concepts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    terms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    has_term: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    semantic_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    has_type: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    relation_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    relations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (type, row)
+    definitions: list[dict[str, Any]] = field(default_factory=list)
+    records: int = 0
+
+    def add(self, record: Record) -> None:
+        if isinstance(record, TermRecord):
+            self._add_term(record)
+        elif isinstance(record, Concept):
+            props: dict[str, Any] = {"name": record.name} if record.name else {}
+            props.update({_name_key(_check_lang(lang)): name for lang, name in record.names})
+            self._concept(_require(record.id, "concept id")).update(props)
+        elif isinstance(record, SemanticType):
+            self.semantic_types[_require(record.id, "semantic type id")] = {
+                "id": record.id, "name": _require(record.name, "semantic type name"), "name_zh": record.name_zh}
+        elif isinstance(record, TypeAssignment):
+            key = (_require(record.concept_id, "concept id"), _require(record.type_id, "semantic type id"))
+            self._concept(record.concept_id)
+            self.has_type[key] = {"concept": key[0], "type": key[1], "type_name": key[1]}
+        elif isinstance(record, RelationType):
+            self.relation_types[validate_relationship_type(record.id)] = {
+                "id": record.id, "name": record.name, "name_zh": record.name_zh, "inverse": record.inverse}
+        elif isinstance(record, Relation):
+            rel_type = validate_relationship_type(record.type)
+            row = {"head": _require(record.head, "relation head"), "tail": _require(record.tail, "relation tail"),
+                   "rel_id": record.rel_id, "rid": record.rid, "i": len(self.relations)}
+            self.relations.append((rel_type, row))
+        elif isinstance(record, Definition):
+            self.definitions.append({"concept": _require(record.concept_id, "concept id"),
+                                     "text": _require(record.text, "definition text")})
+        else:
+            raise ValueError(f"unsupported record {type(record).__name__}")
+        self.records += 1
+
+    def _concept(self, concept_id: str) -> dict[str, Any]:
+        return self.concepts.setdefault(concept_id, {})
+
+    def _add_term(self, record: TermRecord) -> None:
+        lang = _check_lang(record.lang)
+        text = _require(record.text, "term text").strip()
+        norm = normalize_term(text)
+        if not norm:
+            raise ValueError(f"term {text!r} is empty once normalized")
+        props = self._concept(_require(record.concept_id, "concept id"))
+        if record.preferred:
+            props[_name_key(lang)] = text
+        tid = term_id(lang, norm)
+        self.terms.setdefault(tid, {"id": tid, "text": text, "norm": norm, "lang": lang})
+        self.has_term.setdefault((record.concept_id, tid), {
+            "concept": record.concept_id, "term": tid, "tty": record.tty or "SY", "source_id": record.source_id,
+            "fallback_name": text if lang == "en" else None})
+
+    def drop_relations(self, indices: set[int]) -> None:
+        self.relations = [(t, row) for t, row in self.relations if row["i"] not in indices]
+
+    def __len__(self) -> int:
+        return self.records
+
+
+class GraphStore:
+    """Reads and writes the BIOS graph through one driver and database."""
+
+    def __init__(self, driver: Driver, database: str = "neo4j") -> None:
+        self.driver = driver
+        self.database = database
+
+    @classmethod
+    def connect(cls, settings: Neo4jSettings | None = None) -> GraphStore:
+        settings = settings or Neo4jSettings.from_env()
+        return cls(open_driver(settings), settings.database)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def run(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
+        return [record.data() for record in records]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """An explicit write transaction: committed when the block ends, rolled back on an exception."""
+        with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
+            yield tx
+            tx.commit()
+
+    # --- schema and statistics ---------------------------------------------------------------------
+    def apply_schema(self, path: Path = SCHEMA_FILE) -> int:
+        """Apply every statement of schema.cypher (idempotent: IF NOT EXISTS); returns how many ran."""
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("//"))
+        statements = [s.strip() for s in text.split(";") if s.strip()]
+        for statement in statements:
+            self.run(statement)
+        self.run("CALL db.awaitIndexes(300)")
+        return len(statements)
+
+    def stats(self) -> dict[str, Any]:
+        labels = {row["label"]: self.run(queries.count_label(row["label"]))[0]["n"]
+                  for row in self.run(queries.LABELS)}
+        types = {row["type"]: self.run(queries.count_relationship_type(row["type"]))[0]["n"]
+                 for row in self.run(queries.RELATIONSHIP_TYPES)}
+        by_source: dict[str, dict[str, int]] = defaultdict(dict)
+        for row in self.run(queries.COUNT_BY_SOURCE):
+            by_source[row["source"]][row["kind"]] = row["n"]
+        return {"labels": labels, "relationship_types": types, "by_source": dict(by_source)}
+
+    # --- sources and checkpoints -------------------------------------------------------------------
+    def source(self, source_id: str) -> dict[str, Any] | None:
+        rows = self.run(queries.GET_SOURCE, id=source_id)
+        return rows[0]["source"] if rows else None
+
+    def sources(self) -> list[dict[str, Any]]:
+        return [row["source"] for row in self.run(queries.LIST_SOURCES)]
+
+    def begin_source(self, source: Source, checkpoint: int = 0) -> None:
+        props = {"name": source.name, "version": source.version, "licence": source.licence, "url": source.url,
+                 "format": source.format, "knowledge_level": source.knowledge_level,
+                 "agent_type": source.agent_type, "checksums": json.dumps(source.checksums, sort_keys=True)}
+        self.run(queries.BEGIN_SOURCE, id=source.id, props=props, checkpoint=checkpoint)
+
+    def finish_source(self, source_id: str, counts: dict[str, int]) -> None:
+        self.run(queries.FINISH_SOURCE, id=source_id, counts={f"count_{k}": v for k, v in counts.items()})
+
+    def fail_source(self, source_id: str, error: str) -> None:
+        self.run(queries.FAIL_SOURCE, id=source_id, error=error)
+
+    # --- batch writes --------------------------------------------------------------------------------
+    @staticmethod
+    def missing_relation_ends(tx: Tx, batch: Batch) -> dict[int, str]:
+        """Relation rows (by index) whose head or tail concept is not in the graph, with the missing id."""
+        if not batch.relations:
+            return {}
+        rows = [{"i": row["i"], "head": row["head"], "tail": row["tail"]} for _, row in batch.relations]
+        return {record["i"]: record["missing"] for record in tx.run(queries.MISSING_RELATION_ENDS, rows=rows)}
+
+    @staticmethod
+    def write_nodes(tx: Tx, batch: Batch, source_id: str) -> None:
+        """Everything of the batch except concept–concept relations, in dependency order."""
+
+        def run(cypher: str, rows: list[dict[str, Any]]) -> None:
+            if rows:
+                tx.run(cypher, rows=rows, source=source_id).consume()
+
+        run(queries.MERGE_SEMANTIC_TYPES, list(batch.semantic_types.values()))
+        run(queries.MERGE_RELATION_TYPES, list(batch.relation_types.values()))
+        run(queries.MERGE_CONCEPTS, [{"id": cid, "props": props} for cid, props in batch.concepts.items()])
+        run(queries.MERGE_TERMS, list(batch.terms.values()))
+        run(queries.MERGE_HAS_TERM, list(batch.has_term.values()))
+        run(queries.MERGE_HAS_TYPE, list(batch.has_type.values()))
+        run(queries.MERGE_DEFINITIONS, batch.definitions)
+
+    @staticmethod
+    def write_relations(tx: Tx, batch: Batch, source_id: str) -> None:
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rel_type, row in batch.relations:
+            by_type[rel_type].append(row)
+        for rel_type, rows in by_type.items():
+            tx.run(queries.merge_relations(rel_type), rows=rows, source=source_id).consume()
+
+    @staticmethod
+    def set_checkpoint(tx: Tx, source_id: str, checkpoint: int) -> None:
+        tx.run(queries.SET_CHECKPOINT, id=source_id, checkpoint=checkpoint).consume()

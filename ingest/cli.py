@@ -1,0 +1,100 @@
+"""`bios ingest …`: load a source folder into the graph (transactional or bulk)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from graph.store import GraphStore
+from ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
+from ingest.readers import SourceReader, get_reader
+
+console = Console(stderr=True)
+ingest_app = typer.Typer(help="Load terminology sources into the graph.", no_args_is_help=True)
+
+BatchOption = Annotated[int, typer.Option(help="Records per transaction.")]
+OnErrorOption = Annotated[str, typer.Option(help="stop: a bad row stops the load; skip: write it to --rejects.")]
+RejectsOption = Annotated[Path | None, typer.Option(help="File for rejected lines (with --on-error skip).")]
+ForceOption = Annotated[bool, typer.Option(help="Reload even if the same files were loaded already.")]
+VersionOption = Annotated[str | None, typer.Option("--version", help="Release name recorded on the Source.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the load report as JSON.")]
+
+
+def _on_error(value: str) -> OnError:
+    if value not in ("stop", "skip"):
+        raise typer.BadParameter(f"--on-error must be stop or skip, not {value!r}")
+    return "stop" if value == "stop" else "skip"
+
+
+def _load(reader: SourceReader, batch_size: int, on_error: str, rejects: Path | None, force: bool,
+          as_json: bool) -> None:
+    with GraphStore.connect() as store:
+        store.apply_schema()
+        report = load_source(reader, store, batch_size=batch_size, on_error=_on_error(on_error),
+                             rejects=rejects, force=force, progress=not as_json)
+    _print_report(report, as_json)
+
+
+def _print_report(report: LoadReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict()))
+    elif report.skipped_unchanged:
+        console.print(f"{report.source} {report.version}: already loaded from the same files; --force reloads")
+    else:
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in sorted(report.records.items()))
+        console.print(f"{report.source} {report.version}: {counts}; {report.rejected:,} rejected; "
+                      f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} records/s)")
+
+
+@ingest_app.command("bios")
+def ingest_bios(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="BIOS release folder.")],
+    version: VersionOption = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    bulk: Annotated[bool, typer.Option(help="neo4j-admin import into an empty local database instead.")] = False,
+    home: Annotated[Path | None, typer.Option(help="Local instance folder, for --bulk.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load a BIOS release (2022 pipe format with ENG/CHS, or the tab-separated variants)."""
+    reader = get_reader("bios")(folder, version=version)
+    if bulk:
+        from graph.runtime import LocalNeo4j
+        from graph.settings import default_instance_home
+        from ingest.bulk import bulk_load
+
+        report = bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=_on_error(on_error),
+                           rejects=rejects, progress=not as_json)
+        _print_report(report, as_json)
+        return
+    _load(reader, batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("umls")
+def ingest_umls(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="UMLS release or META folder.")],
+    lang: Annotated[str | None, typer.Option(help="MRCONSO LAT codes to keep, e.g. ENG,CHI.")] = None,
+    sab: Annotated[str | None, typer.Option(help="Source vocabularies (SAB) to keep, e.g. MSH,SNOMEDCT_US.")] = None,
+    include_suppressed: Annotated[bool, typer.Option(help="Keep suppressible and obsolete rows.")] = False,
+    version: VersionOption = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load a UMLS RRF subset (MRCONSO, MRSTY, MRREL, MRDEF)."""
+    reader = get_reader("umls")(
+        folder,
+        languages=[code.strip() for code in lang.split(",")] if lang else None,
+        sabs=[code.strip() for code in sab.split(",")] if sab else None,
+        include_suppressed=include_suppressed,
+        version=version,
+    )
+    _load(reader, batch_size, on_error, rejects, force, as_json)
