@@ -160,6 +160,7 @@ class LocalNeo4j:
         self.version = version
         self.state_file = self.home / "run" / "neo4j.json"
         self.console_log = self.home / "logs" / "console.log"
+        self.import_log = self.home / "logs" / "import.log"
 
     # --- configuration -------------------------------------------------------------------------
     def write_conf(self, options: ServerOptions, dist: Path) -> Path:
@@ -339,11 +340,14 @@ class LocalNeo4j:
         database: str = "neo4j",
         report: Path | None = None,
         threads: int | None = None,
+        array_delimiter: str = ";",
+        multiline_fields: bool = False,
     ) -> Path:
         """Run `neo4j-admin database import full` into `database` (the instance must be stopped).
 
         `nodes` holds (label, [header, data files...]); `relationships` holds [header, data files...].
         Bad relationships (missing ends) are skipped and listed in the report file, which is returned.
+        The tool's own output (statistics, peak memory) is kept in logs/import.log.
         """
         if self.status().running:
             raise RuntimeStateError("stop Neo4j before a bulk import (`bios neo4j stop`)")
@@ -357,7 +361,8 @@ class LocalNeo4j:
             "import",
             "full",
             "--id-type=string",
-            "--array-delimiter=;",
+            f"--array-delimiter={array_delimiter}",
+            f"--multiline-fields={str(multiline_fields).lower()}",
             "--skip-duplicate-nodes=true",
             "--skip-bad-relationships=true",
             "--bad-tolerance=1000000000",
@@ -370,6 +375,45 @@ class LocalNeo4j:
         args += [f"--relationships={','.join(map(str, files))}" for files in relationships]
         command = self._java(dist, "1g", ["org.neo4j.cli.AdminTool", *args, "--", database])
         done = subprocess.run(command, env=self._admin_env(), capture_output=True, text=True, cwd=self.home)
+        self.import_log.parent.mkdir(parents=True, exist_ok=True)
+        self.import_log.write_text(done.stdout + done.stderr, encoding="utf-8")
         if done.returncode != 0:
             raise RuntimeStateError(f"neo4j-admin import failed:\n{(done.stdout + done.stderr)[-3000:]}")
         return report
+
+    def drop_database(self, database: str = "neo4j") -> None:
+        """Delete the store and transaction logs of `database` (stopped instance); the next start
+        creates it again, empty (the default database is re-created by the server)."""
+        if self.status().running:
+            raise RuntimeStateError("stop Neo4j before deleting a database")
+        for folder in ("databases", "transactions"):
+            shutil.rmtree(self.home / "data" / folder / database, ignore_errors=True)
+
+    def read_options(self, password: str | None = None) -> ServerOptions | None:
+        """The options of the last start, read back from neo4j.conf (None when there is no conf).
+
+        The password is not in the conf: pass it when the conf enables authentication.
+        """
+        conf = self.home / "conf" / "neo4j.conf"
+        if not conf.exists():
+            return None
+        values: dict[str, str] = {}
+        for line in conf.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+        defaults = ServerOptions()
+
+        def port(key: str, default: int) -> int:
+            address = values.get(key, "")
+            tail = address.rsplit(":", 1)[-1]
+            return int(tail) if tail.isdigit() else default
+
+        return ServerOptions(
+            bolt_port=port("server.bolt.listen_address", defaults.bolt_port),
+            http_port=port("server.http.listen_address", defaults.http_port),
+            http=values.get("server.http.enabled", "true").lower() == "true",
+            heap=values.get("server.memory.heap.max_size", defaults.heap),
+            pagecache=values.get("server.memory.pagecache.size", defaults.pagecache),
+            password=password if values.get("dbms.security.auth_enabled", "false").lower() == "true" else None,
+        )

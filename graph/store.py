@@ -81,7 +81,6 @@ class Batch:
                 "id": record.id, "name": _require(record.name, "semantic type name"), "name_zh": record.name_zh}
         elif isinstance(record, TypeAssignment):
             key = (_require(record.concept_id, "concept id"), _require(record.type_id, "semantic type id"))
-            self._concept(record.concept_id)
             self.has_type[key] = {"concept": key[0], "type": key[1], "type_name": key[1]}
         elif isinstance(record, RelationType):
             self.relation_types[validate_relationship_type(record.id)] = {

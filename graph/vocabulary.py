@@ -27,6 +27,7 @@ NAMED_INVERSES: dict[str, str] = {
     "may_treat": "may_be_treated_by",
     "may_cause": "may_be_caused_by",
     "isa": "inverse_isa",
+    "broader": "narrower",
 }
 _INVERSE_TO_FORWARD = {inv: fwd for fwd, inv in NAMED_INVERSES.items()}
 # Synonymous spellings of one canonical type.

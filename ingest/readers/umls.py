@@ -1,0 +1,272 @@
+"""UMLS Metathesaurus RRF files (MRCONSO, MRSTY, MRREL, MRDEF): a streaming reader.
+
+RRF rows are pipe-delimited with a trailing `|` and no header. Files are looked up in the folder and
+in its `META/` subfolder. Only MRCONSO.RRF is required.
+
+Direction in MRREL: "REL is the relationship of the second concept to the first", so a row reads
+`CUI2 <REL/RELA> CUI1`: CHD with RELA `isa` means CUI2 is_a CUI1. Without a RELA:
+PAR -> (CUI1)-[:IS_A]->(CUI2), CHD -> (CUI2)-[:IS_A]->(CUI1), RB -> (CUI1)-[:BROADER]->(CUI2)
+(SKOS sense: CUI2 is the broader one), RN -> (CUI2)-[:BROADER]->(CUI1), RO/RQ/RL/RU -> RELATED_TO.
+SY, SIB, AQ, QB, XR and DEL rows and self-loops are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from graph.errors import ConfigError, InputError
+from graph.languages import to_iso
+from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
+from graph.vocabulary import canonical_relation, inverse_name
+from ingest.readers.base import Item, Parsed, Rejected, invalid_utf8, iter_lines, register_reader, sha256_file
+
+CONCEPT_PREFIX = "UMLS:"
+TYPE_PREFIX = "UMLS_STY:"
+SUPPRESSED = frozenset({"O", "E", "Y"})
+
+# File name -> column names, in order (the trailing empty field of RRF is not a column).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "MRCONSO.RRF": (
+        "CUI", "LAT", "TS", "LUI", "STT", "SUI", "ISPREF", "AUI", "SAUI", "SCUI", "SDUI", "SAB", "TTY",
+        "CODE", "STR", "SRL", "SUPPRESS", "CVF",
+    ),
+    "MRSTY.RRF": ("CUI", "TUI", "STN", "STY", "ATUI", "CVF"),
+    "MRREL.RRF": (
+        "CUI1", "AUI1", "STYPE1", "REL", "CUI2", "AUI2", "STYPE2", "RELA", "RUI", "SRUI", "SAB", "SL",
+        "RG", "DIR", "SUPPRESS", "CVF",
+    ),
+    "MRDEF.RRF": ("CUI", "AUI", "ATUI", "SATUI", "SAB", "DEF", "SUPPRESS", "CVF"),
+}
+
+# REL without RELA -> (relationship type, True when CUI1 is the head).
+REL_TYPES: dict[str, tuple[str, bool]] = {
+    "PAR": ("IS_A", True),
+    "CHD": ("IS_A", False),
+    "RB": ("BROADER", True),
+    "RN": ("BROADER", False),
+    "RO": ("RELATED_TO", False),
+    "RQ": ("RELATED_TO", False),
+    "RL": ("RELATED_TO", False),
+    "RU": ("RELATED_TO", False),
+}
+SKIPPED_RELS = frozenset({"SY", "SIB", "AQ", "QB", "XR", "DEL"})
+
+Row = dict[str, str]
+
+
+def _language_filter(languages: list[str] | None) -> frozenset[str] | None:
+    if languages is None:
+        return None
+    isos = set()
+    for code in languages:
+        iso = to_iso(code)
+        if iso is None:
+            raise ConfigError(f"unknown language code {code!r} in the UMLS language filter")
+        isos.add(iso)
+    return frozenset(isos)
+
+
+@register_reader("umls")
+class UmlsReader:
+    """Streams a UMLS release (the folder holding the RRF files, or its parent with `META/`)."""
+
+    def __init__(
+        self,
+        root: Path,
+        languages: list[str] | None = None,
+        sabs: list[str] | None = None,
+        include_suppressed: bool = False,
+        version: str | None = None,
+        licence: str = "UMLS Metathesaurus License Agreement",
+    ) -> None:
+        self.root = Path(root)
+        self.languages = _language_filter(languages)  # ISO codes; None: every language
+        self.sabs = frozenset(sabs) if sabs is not None else None
+        self.include_suppressed = include_suppressed
+        self.version = version
+        self.licence = licence
+
+    # -- files ---------------------------------------------------------------------------------
+    def _path(self, name: str) -> Path | None:
+        for folder in (self.root, self.root / "META"):
+            if (folder / name).is_file():
+                return folder / name
+        return None
+
+    def files(self) -> dict[str, Path]:
+        """The RRF files present, by name; raises InputError when MRCONSO.RRF is missing."""
+        if not self.root.is_dir():
+            raise InputError(str(self.root), None, "not a folder")
+        found = {name: path for name in COLUMNS if (path := self._path(name)) is not None}
+        if "MRCONSO.RRF" not in found:
+            raise InputError(str(self.root), None, "no MRCONSO.RRF in this folder or its META/ subfolder")
+        return found
+
+    def _display(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _release_version(self) -> str:
+        if self.version:
+            return self.version
+        for folder in (self.root, self.root.parent):
+            release = folder / "release.dat"
+            if release.is_file():
+                for line in release.read_text(encoding="utf-8", errors="replace").splitlines():
+                    key, _, value = line.partition("=")
+                    if key.strip() == "umls.release.name" and value.strip():
+                        return value.strip()
+        return self.root.resolve().name
+
+    def source(self) -> Source:
+        return Source(
+            id="UMLS",
+            name="UMLS Metathesaurus",
+            version=self._release_version(),
+            licence=self.licence,
+            url="https://www.nlm.nih.gov/research/umls/",
+            format="umls",
+            checksums={self._display(path): sha256_file(path) for path in self.files().values()},
+        )
+
+    def read(self) -> Iterator[Item]:
+        files = self.files()
+        yield from self._mrconso(files["MRCONSO.RRF"])
+        if "MRSTY.RRF" in files:
+            yield from self._mrsty(files["MRSTY.RRF"])
+        if "MRREL.RRF" in files:
+            yield from self._mrrel(files["MRREL.RRF"])
+        if "MRDEF.RRF" in files:
+            yield from self._mrdef(files["MRDEF.RRF"])
+
+    # -- rows ----------------------------------------------------------------------------------
+    def _rows(self, path: Path) -> Iterator[tuple[int, str, Row] | Rejected]:
+        """(line, text, fields by column name) per row, or a rejection for a row that does not split."""
+        display = self._display(path)
+        columns = COLUMNS[path.name]
+        for number, text, raw in iter_lines(path, display):
+            if text is None:
+                yield invalid_utf8(display, number, raw)
+                continue
+            if not text.strip():
+                continue
+            fields = text.split("|")
+            if len(fields) != len(columns) and not fields[-1]:
+                fields.pop()  # the trailing `|` of RRF
+            if len(fields) != len(columns):
+                yield Rejected(display, number, f"expected {len(columns)} columns, got {len(fields)}", text)
+                continue
+            yield number, text, dict(zip(columns, fields, strict=True))
+
+    def _keep(self, row: Row) -> bool:
+        """SAB and suppression filters (shared by MRCONSO, MRREL and MRDEF)."""
+        if self.sabs is not None and row["SAB"] not in self.sabs:
+            return False
+        return self.include_suppressed or row["SUPPRESS"] not in SUPPRESSED
+
+    def _mrconso(self, path: Path) -> Iterator[Item]:
+        display = self._display(path)
+        for item in self._rows(path):
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            number, text, row = item
+            if not row["CUI"]:
+                yield Rejected(display, number, "empty CUI", text)
+                continue
+            if not self._keep(row):
+                continue
+            lang = to_iso(row["LAT"])
+            if lang is None:
+                yield Rejected(display, number, f"unknown language code {row['LAT']!r} (LAT)", text)
+                continue
+            if self.languages is not None and lang not in self.languages:
+                continue
+            if not row["STR"].strip():
+                yield Rejected(display, number, "empty term string (STR)", text)
+                continue
+            record = TermRecord(
+                concept_id=CONCEPT_PREFIX + row["CUI"],
+                text=row["STR"],
+                lang=lang,
+                tty=row["TTY"] or "SY",
+                source_id=row["AUI"] or None,
+                preferred=row["TS"] == "P" and row["STT"] == "PF" and row["ISPREF"] == "Y",
+            )
+            yield Parsed(record, display, number)
+
+    def _mrsty(self, path: Path) -> Iterator[Item]:
+        display = self._display(path)
+        seen: set[str] = set()  # TUIs: about 130
+        for item in self._rows(path):
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            number, text, row = item
+            missing = next((name for name in ("CUI", "TUI") if not row[name]), None)
+            if missing:
+                yield Rejected(display, number, f"empty {missing}", text)
+                continue
+            type_id = TYPE_PREFIX + row["TUI"]
+            if type_id not in seen:
+                seen.add(type_id)
+                yield Parsed(SemanticType(type_id, row["STY"] or row["TUI"]), display, number)
+            yield Parsed(TypeAssignment(CONCEPT_PREFIX + row["CUI"], type_id), display, number)
+
+    def _mrrel(self, path: Path) -> Iterator[Item]:
+        display = self._display(path)
+        emitted: set[str] = set()  # relationship types already described by a RelationType
+        for item in self._rows(path):
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            number, text, row = item
+            missing = next((name for name in ("CUI1", "CUI2") if not row[name]), None)
+            if missing:
+                yield Rejected(display, number, f"empty {missing}", text)
+                continue
+            rel, rela = row["REL"], row["RELA"]
+            if rel in SKIPPED_RELS or row["CUI1"] == row["CUI2"] or not self._keep(row):
+                continue
+            if rela:
+                try:
+                    rel_type, swapped = canonical_relation(rela)
+                except ConfigError:
+                    yield Rejected(display, number, f"invalid relation name {rela!r} (RELA)", text)
+                    continue
+                cui1_is_head = swapped  # the row reads CUI2 RELA CUI1
+            elif rel in REL_TYPES:
+                rel_type, cui1_is_head = REL_TYPES[rel]
+            else:
+                yield Rejected(display, number, f"unknown relationship {rel!r} (REL)", text)
+                continue
+            head, tail = (row["CUI1"], row["CUI2"]) if cui1_is_head else (row["CUI2"], row["CUI1"])
+            if rel_type not in emitted:
+                emitted.add(rel_type)
+                name = rel_type.lower()
+                yield Parsed(RelationType(rel_type, name, inverse=inverse_name(name)), display, number)
+            relation = Relation(
+                head=CONCEPT_PREFIX + head,
+                type=rel_type,
+                tail=CONCEPT_PREFIX + tail,
+                rel_id=rela or rel,
+                rid=row["RUI"] or None,
+            )
+            yield Parsed(relation, display, number)
+
+    def _mrdef(self, path: Path) -> Iterator[Item]:
+        display = self._display(path)
+        for item in self._rows(path):
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            number, text, row = item
+            if not row["CUI"]:
+                yield Rejected(display, number, "empty CUI", text)
+                continue
+            if not self._keep(row):
+                continue
+            if not row["DEF"].strip():
+                yield Rejected(display, number, "empty definition (DEF)", text)
+                continue
+            yield Parsed(Definition(CONCEPT_PREFIX + row["CUI"], row["DEF"], "en"), display, number)
