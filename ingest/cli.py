@@ -98,3 +98,22 @@ def ingest_umls(
         version=version,
     )
     _load(reader, batch_size, on_error, rejects, force, as_json)
+
+
+sample_app = typer.Typer(help="A sample graph to explore before real sources are loaded.", no_args_is_help=True)
+
+
+@sample_app.command("load")
+def sample_load(
+    concepts: Annotated[int, typer.Option(help="Concepts in the generated BIOS-format release.")] = 2000,
+    out: Annotated[Path | None, typer.Option(help="Where to write the release (default: $BIOS_HOME/samples).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a small BIOS-format release (2022 format, English and Chinese terms) and load it."""
+    from graph.settings import data_home
+    from ingest.synthetic import SyntheticSize, write_synthetic_bios_release
+
+    folder = out or data_home() / "samples" / f"synthetic-bios-{concepts}"
+    write_synthetic_bios_release(folder, SyntheticSize(concepts, concepts * 5 // 2, concepts * 2))
+    reader = get_reader("bios")(folder, version=f"synthetic-{concepts}")
+    _load(reader, DEFAULT_BATCH_SIZE, "stop", None, False, as_json)

@@ -49,7 +49,8 @@ class LoadReport:
 class RejectsWriter:
     """Rejected lines as `file<TAB>line<TAB>reason<TAB>raw`, one per line."""
 
-    def __init__(self, path: Path | None, append: bool = False) -> None:
+    def __init__(self, root: Path, path: Path | None, append: bool = False) -> None:
+        self.root = root  # errors name files by their full path
         self.path = path
         self.handle: TextIO | None = path.open("a" if append else "w", encoding="utf-8") if path else None
         self.count = 0
@@ -87,7 +88,7 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
         return report
     report.resumed_from = skip
     store.begin_source(source, checkpoint=skip)
-    rejects_writer = RejectsWriter(rejects if on_error == "skip" else None, append=skip > 0)
+    rejects_writer = RejectsWriter(reader.root, rejects if on_error == "skip" else None, append=skip > 0)
     started = time.perf_counter()
     try:
         with LineProgress(reader.root, source, enabled=progress) as bar:
@@ -119,7 +120,7 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
 
 def _reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
     if on_error == "stop":
-        raise item.error()
+        raise item.error(writer.root)
     writer.write(item.file, item.line, item.reason, item.raw)
 
 

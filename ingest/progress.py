@@ -41,4 +41,6 @@ class LineProgress:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:  # blank and comment lines yield no item: show the finished bar full
+            self._progress.update(self._task, completed=self._progress.tasks[0].total)
         self._progress.stop()

@@ -31,8 +31,9 @@ class Rejected:
     reason: str
     raw: str
 
-    def error(self) -> InputError:
-        return InputError(self.file, self.line, self.reason)
+    def error(self, root: Path | None = None) -> InputError:
+        """The error that stops a load, naming the file by its full path when `root` is given."""
+        return InputError(str(root / self.file) if root else self.file, self.line, self.reason)
 
 
 Item = Parsed | Rejected
