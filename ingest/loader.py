@@ -9,10 +9,13 @@ nothing of it is stored) or, with on_error="skip", is written to the rejects fil
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 from typing import Literal, TextIO
 
 from graph.errors import InputError
@@ -92,21 +95,10 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
     started = time.perf_counter()
     try:
         with LineProgress(reader.root, source, enabled=progress) as bar:
-            consumed = 0
-            pending: list[Parsed] = []
-            for item in reader.read():
-                consumed += 1
-                bar.advance(item)
-                if consumed <= skip:
-                    continue
-                if isinstance(item, Rejected):
-                    _reject(item, on_error, rejects_writer)
-                    continue
-                pending.append(item)
-                if len(pending) >= batch_size:
-                    _commit(store, source.id, pending, consumed, on_error, rejects_writer, report)
-                    pending = []
-            _commit(store, source.id, pending, consumed, on_error, rejects_writer, report)
+            for chunk in prefetch(_chunks(reader, skip, batch_size, bar)):
+                for rejected in chunk.rejected:
+                    _reject(rejected, on_error, rejects_writer)
+                _commit(store, source.id, chunk, on_error, rejects_writer, report)
     except InputError as exc:
         store.fail_source(source.id, str(exc))
         raise
@@ -124,30 +116,86 @@ def _reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
     writer.write(item.file, item.line, item.reason, item.raw)
 
 
-def _commit(store: GraphStore, source_id: str, items: list[Parsed], consumed: int, on_error: OnError,
-            writer: RejectsWriter, report: LoadReport) -> None:
-    """Write one batch and the new checkpoint in a single transaction."""
-    batch = Batch()
-    relation_items: list[Parsed] = []  # aligned with the batch's relation rows
-    kinds: Counter[str] = Counter()
-    for item in items:
-        try:
-            batch.add(item.record)
-        except ValueError as exc:
-            _reject(Rejected(item.file, item.line, str(exc), repr(item.record)), on_error, writer)
+@dataclass
+class _Chunk:
+    """One batch's worth of reader items, grouped for writing, and the reader position after it."""
+
+    batch: Batch = field(default_factory=Batch)
+    relation_items: list[Parsed] = field(default_factory=list)  # aligned with the batch's relation rows
+    rejected: list[Rejected] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    consumed: int = 0
+
+
+def _chunks(reader: SourceReader, skip: int, batch_size: int, bar: LineProgress) -> Iterator[_Chunk]:
+    chunk = _Chunk()
+    for consumed, item in enumerate(reader.read(), start=1):
+        bar.advance(item)
+        if consumed <= skip:
             continue
-        kinds[type(item.record).__name__] += 1
+        chunk.consumed = consumed
+        if isinstance(item, Rejected):
+            chunk.rejected.append(item)
+            continue
+        try:
+            chunk.batch.add(item.record)
+        except ValueError as exc:
+            chunk.rejected.append(Rejected(item.file, item.line, str(exc), repr(item.record)))
+            continue
+        chunk.kinds[type(item.record).__name__] += 1
         if isinstance(item.record, Relation):
-            relation_items.append(item)
+            chunk.relation_items.append(item)
+        if len(chunk.batch) >= batch_size:
+            yield chunk
+            chunk = _Chunk(consumed=consumed)
+    yield chunk
+
+
+def prefetch(chunks: Iterator[_Chunk], depth: int = 2) -> Iterator[_Chunk]:
+    """Run the reader and batching in a thread, so parsing overlaps the database's work."""
+    queue: Queue[_Chunk | BaseException | None] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        queue.put(chunk, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put(exc)
+
+    worker = threading.Thread(target=produce, name="bios-load-reader", daemon=True)
+    worker.start()
+    try:
+        while (got := queue.get()) is not None:
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+def _commit(store: GraphStore, source_id: str, chunk: _Chunk, on_error: OnError, writer: RejectsWriter,
+            report: LoadReport) -> None:
+    """Write one batch and the new checkpoint in a single transaction."""
+    batch, kinds = chunk.batch, chunk.kinds
     with store.transaction() as tx:
         store.write_nodes(tx, batch, source_id)
         missing = store.missing_relation_ends(tx, batch)
         for index, concept_id in sorted(missing.items()):
-            item = relation_items[index]
+            item = chunk.relation_items[index]
             reason = f"relation refers to concept {concept_id} that is not in the graph"
             _reject(Rejected(item.file, item.line, reason, repr(item.record)), on_error, writer)
             kinds["Relation"] -= 1
         batch.drop_relations(set(missing))
         store.write_relations(tx, batch, source_id)
-        store.set_checkpoint(tx, source_id, consumed)
+        store.set_checkpoint(tx, source_id, chunk.consumed)
     report.records.update(kinds)
