@@ -8,8 +8,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from graph.cli import graph_app, neo4j_app
 from graph.errors import BiosError
@@ -27,5 +25,5 @@ def main() -> None:
     try:
         app()
     except BiosError as exc:
-        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

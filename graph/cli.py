@@ -14,7 +14,7 @@ from graph.runtime import LocalNeo4j, ServerOptions
 from graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, default_instance_home
 from graph.store import GraphStore
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 neo4j_app = typer.Typer(help="Run a local Neo4j 5.26 (jars from Maven Central, Java 17, no Docker).",
                         no_args_is_help=True)
 graph_app = typer.Typer(help="Schema and statistics of the graph at NEO4J_URI.", no_args_is_help=True)

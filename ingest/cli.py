@@ -13,7 +13,7 @@ from graph.store import GraphStore
 from ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
 from ingest.readers import SourceReader, get_reader
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 ingest_app = typer.Typer(help="Load terminology sources into the graph.", no_args_is_help=True)
 
 BatchOption = Annotated[int, typer.Option(help="Records per transaction.")]

@@ -1,0 +1,47 @@
+"""The `bios` command in-process against the test graph: ingest, stats, errors as one line + exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graph.store import GraphStore
+from tests.unit.bios_fixtures import write_bios_release
+
+pytestmark = pytest.mark.integration
+
+
+def bios(*args: str, env_uri: str) -> subprocess.CompletedProcess[str]:
+    env = {"NEO4J_URI": env_uri, "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", "from apps.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_ingest_stats_and_errors(graph_env: GraphStore, neo4j_uri: str, tmp_path: Path) -> None:
+    expected = write_bios_release(tmp_path / "release")
+    done = bios("ingest", "bios", str(tmp_path / "release"), "--json", env_uri=neo4j_uri)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["records"]["TermRecord"] == expected["term_rows"]
+
+    stats = bios("graph", "stats", "--json", env_uri=neo4j_uri)
+    assert stats.returncode == 0, stats.stderr
+    counts = json.loads(stats.stdout)
+    assert counts["labels"]["Concept"] == expected["concepts"]
+    assert counts["by_source"]["BIOS"]["rel:HAS_TERM"] == expected["has_term"]
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ConceptTerms.txt").write_text("CN1|S1|Fever|ENG|PT\n|S2|Cough|ENG|PT\n", encoding="utf-8")
+    failed = bios("ingest", "bios", str(bad), env_uri=neo4j_uri)
+    assert failed.returncode == 2
+    assert f"{bad / 'ConceptTerms.txt'}:2:" in " ".join(failed.stderr.split())
+
+
+def test_unreachable_graph_is_a_clear_error() -> None:
+    done = bios("graph", "stats", env_uri="bolt://127.0.0.1:1")
+    assert done.returncode == 2
+    assert "not reachable at bolt://127.0.0.1:1" in " ".join(done.stderr.split())
