@@ -96,10 +96,10 @@ def write_synthetic_bios_release(folder: Path, size: SyntheticSize = SyntheticSi
             names.write(f"{relid}|ENG|{name}\n{relid}|CHS|{name_zh}\n")
     with (folder / "Relations.txt").open("w", encoding="utf-8") as relations:
         for r in range(size.relations):
-            head, tail = rng.randrange(size.concepts), rng.randrange(size.concepts)
-            if head == tail:
-                tail = (tail + 1) % size.concepts
+            head_n, tail_n = rng.randrange(size.concepts), rng.randrange(size.concepts)
+            if head_n == tail_n:
+                tail_n = (tail_n + 1) % size.concepts
             relid, name, _ = _RELATIONS[rng.randrange(len(_RELATIONS))]
-            relations.write(f"R{r:09d}|CN{head:08d}|CN{tail:08d}|{relid}|{name}\n")
+            relations.write(f"R{r:09d}|CN{head_n:08d}|CN{tail_n:08d}|{relid}|{name}\n")
     return {"concept_terms": sid, "concepts": size.concepts, "relations": size.relations,
             "definitions": (size.concepts + 3) // 4}

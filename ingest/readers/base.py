@@ -8,10 +8,10 @@ whether a rejection stops the load or is written to the rejects file.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from graph.errors import ConfigError, InputError
 from graph.records import Record, Source
@@ -93,3 +93,47 @@ def iter_lines(path: Path, display: str) -> Iterator[tuple[int, str | None, byte
 
 def invalid_utf8(display: str, number: int, raw: bytes) -> Rejected:
     return Rejected(display, number, "invalid UTF-8", raw.decode("utf-8", "replace"))
+
+
+class RowProblem(Exception):
+    """Raised by a row parser for a row it cannot read; `parse_rows` turns it into a `Rejected` item."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SourceRow(Protocol):
+    """A split row of a source file: where it is and its text, for `Parsed` and `Rejected` items."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def raw(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=SourceRow)
+Records = Sequence[Record]  # what a row parser makes of one row (often one record, sometimes none)
+
+
+def parse_rows(rows: Iterable[RowT | Rejected], parse: Callable[[RowT], Iterable[Record]]) -> Iterator[Item]:
+    """Stream `parse(row)`'s records as `Parsed` items, passing rejections on.
+
+    A row whose parser raises `RowProblem` becomes a `Rejected` item with the problem as its reason; a
+    row's records are all made before any is yielded, so a row gives either records or a rejection.
+    """
+    for row in rows:
+        if isinstance(row, Rejected):
+            yield row
+            continue
+        try:
+            records = tuple(parse(row))
+        except RowProblem as problem:
+            yield Rejected(row.file, row.line, problem.reason, row.raw)
+            continue
+        for record in records:
+            yield Parsed(record, row.file, row.line)

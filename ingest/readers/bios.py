@@ -19,7 +19,7 @@ header raises.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,18 @@ from graph.errors import ConfigError, InputError
 from graph.languages import guess_language, to_iso
 from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
 from graph.vocabulary import canonical_relation, inverse_name
-from ingest.readers.base import Item, Parsed, Rejected, invalid_utf8, iter_lines, register_reader, sha256_file
+from ingest.readers.base import (
+    Item,
+    Parsed,
+    Records,
+    Rejected,
+    RowProblem,
+    invalid_utf8,
+    iter_lines,
+    parse_rows,
+    register_reader,
+    sha256_file,
+)
 
 CONCEPT_PREFIX = "BIOS:"
 TYPE_PREFIX = "BIOS_STY:"
@@ -132,20 +143,29 @@ class _Row:
     def reject(self, reason: str) -> Rejected:
         return Rejected(self.file, self.line, reason, self.raw)
 
-    def required(self, key: str) -> str | Rejected:
-        """The value of `key`, or a rejection naming the empty field."""
-        return self.get(key) or self.reject(f"empty {self.layout.label(key)}")
+    def required(self, key: str, what: str | None = None) -> str:
+        """The value of `key`; raises RowProblem when it is empty (`empty WHAT (LABEL)`, or `empty LABEL`)."""
+        value = self.get(key)
+        if not value:
+            label = self.layout.label(key)
+            raise RowProblem(f"empty {what} ({label})" if what else f"empty {label}")
+        return value
 
-    def language(self, text: str) -> str | Rejected:
-        """ISO code from the row's language column, or guessed from `text` when the layout has none."""
+    def language(self, text: str) -> str:
+        """ISO code from the row's language column, or guessed from `text` when the layout has none.
+
+        Raises RowProblem for an empty or unknown code.
+        """
         if not self.has("lang"):
             return guess_language(text)
         code = self.get("lang")
+        label = self.layout.label("lang")
         if not code:
-            return self.reject(f"empty language code ({self.layout.label('lang')})")
-        return to_iso(code) or self.reject(
-            f"unknown language code {code!r} ({self.layout.label('lang')})"
-        )
+            raise RowProblem(f"empty language code ({label})")
+        iso = to_iso(code)
+        if iso is None:
+            raise RowProblem(f"unknown language code {code!r} ({label})")
+        return iso
 
 
 def _header_key(name: str) -> str:
@@ -324,59 +344,28 @@ class BiosReader:
             else:
                 yield _Row(display, number, text, values, layout)
 
+    def _parse(self, path: Path, kind: str, parse: Callable[[_Row], Records]) -> Iterator[Item]:
+        return parse_rows(self._rows(path, kind), parse)
+
     def _terms(self, path: Path) -> Iterator[Item]:
-        for row in self._rows(path, "terms"):
-            if isinstance(row, Rejected):
-                yield row
-                continue
-            cid = row.required("cid")
-            if isinstance(cid, Rejected):
-                yield cid
-                continue
-            text = row.get("str")
-            if not text:
-                yield row.reject(f"empty term string ({row.layout.label('str')})")
-                continue
-            lang = row.language(text)
-            if isinstance(lang, Rejected):
-                yield lang
-                continue
-            tty = row.get("tty") or "SY"
-            record = TermRecord(
-                concept_id=CONCEPT_PREFIX + cid,
-                text=text,
-                lang=lang,
-                tty=tty,
-                source_id=row.get("sid") or None,
-                preferred=tty.upper() == "PT",
-            )
-            yield Parsed(record, row.file, row.line)
+        return self._parse(path, "terms", _term)
 
     def _network(self, path: Path) -> Iterator[Item]:
         """SemanticNetwork: bilingual type names, gathered per STYID (a small file), then emitted."""
         types: dict[str, _TypeInfo] = {}
-        display = self._display(path)
-        for row in self._rows(path, "network"):
-            if isinstance(row, Rejected):
-                yield row
-                continue
-            styid = row.required("styid")
-            if isinstance(styid, Rejected):
-                yield styid
-                continue
-            name = row.required("sty")
-            if isinstance(name, Rejected):
-                yield name
-                continue
+
+        def gather(row: _Row) -> Records:
+            styid, name = row.required("styid"), row.required("sty")
             lang = row.language(name)
-            if isinstance(lang, Rejected):
-                yield lang
-                continue
             info = types.setdefault(styid, _TypeInfo(row.line))
             if lang == "zh":
                 info.name_zh = info.name_zh or name
             elif lang == "en":
                 info.name_en = info.name_en or name
+            return ()
+
+        yield from self._parse(path, "network", gather)
+        display = self._display(path)
         for styid, info in types.items():
             name = info.name_en or info.name_zh or styid
             type_id = TYPE_PREFIX + styid
@@ -387,31 +376,27 @@ class BiosReader:
             yield Parsed(SemanticType(type_id, name, info.name_zh), display, info.line)
 
     def _semtypes(self, path: Path) -> Iterator[Item]:
-        for row in self._rows(path, "semtypes"):
-            if isinstance(row, Rejected):
-                yield row
-                continue
-            cid = row.required("cid")
-            if isinstance(cid, Rejected):
-                yield cid
-                continue
-            styid, sty = row.get("styid"), row.get("sty")
-            pairs: list[tuple[str, str]]  # (type id, name)
-            if styid:
-                pairs = [(TYPE_PREFIX + styid, sty or styid)]
-            elif sty:
-                # Several types joined by `|` (2021 dump); only possible when `|` is not the delimiter.
-                names = [n.strip() for n in sty.split("|")] if row.layout.delimiter != "|" else [sty]
-                pairs = [(self._type_id_for_name(n), n) for n in names if n]
-            else:
-                label = row.layout.label("styid" if row.has("styid") else "sty")
-                yield row.reject(f"empty {label}")
-                continue
-            for type_id, name in pairs:
-                if type_id not in self._type_ids:
-                    self._type_ids.add(type_id)
-                    yield Parsed(SemanticType(type_id, name), row.file, row.line)
-                yield Parsed(TypeAssignment(CONCEPT_PREFIX + cid, type_id), row.file, row.line)
+        return self._parse(path, "semtypes", self._semtype)
+
+    def _semtype(self, row: _Row) -> Records:
+        cid = row.required("cid")
+        styid, sty = row.get("styid"), row.get("sty")
+        pairs: list[tuple[str, str]]  # (type id, name)
+        if styid:
+            pairs = [(TYPE_PREFIX + styid, sty or styid)]
+        elif sty:
+            # Several types joined by `|` (2021 dump); only possible when `|` is not the delimiter.
+            names = [n.strip() for n in sty.split("|")] if row.layout.delimiter != "|" else [sty]
+            pairs = [(self._type_id_for_name(n), n) for n in names if n]
+        else:
+            raise RowProblem(f"empty {row.layout.label('styid' if row.has('styid') else 'sty')}")
+        records: list[SemanticType | TypeAssignment] = []
+        for type_id, name in pairs:
+            if type_id not in self._type_ids:
+                self._type_ids.add(type_id)
+                records.append(SemanticType(type_id, name))
+            records.append(TypeAssignment(CONCEPT_PREFIX + cid, type_id))
+        return records
 
     def _type_id_for_name(self, name: str) -> str:
         known = self._type_by_name.get(name.casefold())
@@ -421,27 +406,18 @@ class BiosReader:
         """RelationNames: one RelationType per canonical type, named in Chinese from the forward RELID."""
         relids: dict[str, _RelName] = {}
         rows: dict[str, _Row] = {}  # RELID -> its English row, for rejections
-        for row in self._rows(path, "relnames"):
-            if isinstance(row, Rejected):
-                yield row
-                continue
-            relid = row.required("relid")
-            if isinstance(relid, Rejected):
-                yield relid
-                continue
-            name = row.required("rel")
-            if isinstance(name, Rejected):
-                yield name
-                continue
+
+        def gather(row: _Row) -> Records:
+            relid, name = row.required("relid"), row.required("rel")
             lang = row.language(name)
-            if isinstance(lang, Rejected):
-                yield lang
-                continue
             entry = relids.setdefault(relid, _RelName(row.line))
             if lang not in entry.names:
                 entry.names[lang] = name
                 if lang == "en":
                     rows[relid] = row
+            return ()
+
+        yield from self._parse(path, "relnames", gather)
         # type -> (line, Chinese name of the forward RELID)
         types: dict[str, tuple[int, str | None]] = {}
         for relid, entry in relids.items():
@@ -464,59 +440,60 @@ class BiosReader:
             yield Parsed(_relation_type(rel_type, name_zh), display, line)
 
     def _relations(self, path: Path) -> Iterator[Item]:
-        for row in self._rows(path, "relations"):
-            if isinstance(row, Rejected):
-                yield row
-                continue
-            head, tail = row.required("head"), row.required("tail")
-            if isinstance(head, Rejected):
-                yield head
-                continue
-            if isinstance(tail, Rejected):
-                yield tail
-                continue
-            relid = row.get("relid")
-            name = row.get("rel") or self._relid_names.get(relid, "")
-            if not name:
-                yield row.reject(f"empty {row.layout.label('rel')} and no name known for RELID {relid!r}")
-                continue
-            try:
-                rel_type, swapped = canonical_relation(name)
-            except ConfigError:
-                yield row.reject(f"invalid relation name {name!r}")
-                continue
-            if swapped:
-                head, tail = tail, head
-            if rel_type not in self._relation_types:
-                self._relation_types.add(rel_type)
-                yield Parsed(_relation_type(rel_type, None), row.file, row.line)
-            relation = Relation(
-                head=CONCEPT_PREFIX + head,
-                type=rel_type,
-                tail=CONCEPT_PREFIX + tail,
-                rel_id=relid or None,
-                rid=row.get("rid") or None,
-            )
-            yield Parsed(relation, row.file, row.line)
+        return self._parse(path, "relations", self._relation)
+
+    def _relation(self, row: _Row) -> Records:
+        head, tail = row.required("head"), row.required("tail")
+        relid = row.get("relid")
+        name = row.get("rel") or self._relid_names.get(relid, "")
+        if not name:
+            raise RowProblem(f"empty {row.layout.label('rel')} and no name known for RELID {relid!r}")
+        rel_type, swapped = _canonical_relation(name)
+        if swapped:
+            head, tail = tail, head
+        relation = Relation(
+            head=CONCEPT_PREFIX + head,
+            type=rel_type,
+            tail=CONCEPT_PREFIX + tail,
+            rel_id=relid or None,
+            rid=row.get("rid") or None,
+        )
+        if rel_type in self._relation_types:
+            return (relation,)
+        self._relation_types.add(rel_type)
+        return _relation_type(rel_type, None), relation
 
     def _definitions(self, path: Path) -> Iterator[Item]:
-        for row in self._rows(path, "definitions"):
-            if isinstance(row, Rejected):
-                yield row
-                continue
-            cid = row.required("cid")
-            if isinstance(cid, Rejected):
-                yield cid
-                continue
-            text = row.get("def")
-            if not text:
-                yield row.reject(f"empty definition ({row.layout.label('def')})")
-                continue
-            lang = row.language(text)
-            if isinstance(lang, Rejected):
-                yield lang
-                continue
-            yield Parsed(Definition(CONCEPT_PREFIX + cid, text, lang), row.file, row.line)
+        return self._parse(path, "definitions", _definition)
+
+
+def _term(row: _Row) -> Records:
+    cid = row.required("cid")
+    text = row.required("str", "term string")
+    tty = row.get("tty") or "SY"
+    record = TermRecord(
+        concept_id=CONCEPT_PREFIX + cid,
+        text=text,
+        lang=row.language(text),
+        tty=tty,
+        source_id=row.get("sid") or None,
+        preferred=tty.upper() == "PT",
+    )
+    return (record,)
+
+
+def _definition(row: _Row) -> Records:
+    cid = row.required("cid")
+    text = row.required("def", "definition")
+    return (Definition(CONCEPT_PREFIX + cid, text, row.language(text)),)
+
+
+def _canonical_relation(name: str) -> tuple[str, bool]:
+    """`canonical_relation`, raising RowProblem for a name it does not accept."""
+    try:
+        return canonical_relation(name)
+    except ConfigError:
+        raise RowProblem(f"invalid relation name {name!r}") from None
 
 
 def _relation_type(rel_type: str, name_zh: str | None) -> RelationType:

@@ -12,14 +12,25 @@ SY, SIB, AQ, QB, XR and DEL rows and self-loops are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from graph.errors import ConfigError, InputError
 from graph.languages import to_iso
 from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
 from graph.vocabulary import canonical_relation, inverse_name
-from ingest.readers.base import Item, Parsed, Rejected, invalid_utf8, iter_lines, register_reader, sha256_file
+from ingest.readers.base import (
+    Item,
+    Records,
+    Rejected,
+    RowProblem,
+    invalid_utf8,
+    iter_lines,
+    parse_rows,
+    register_reader,
+    sha256_file,
+)
 
 CONCEPT_PREFIX = "UMLS:"
 TYPE_PREFIX = "UMLS_STY:"
@@ -53,6 +64,25 @@ REL_TYPES: dict[str, tuple[str, bool]] = {
 SKIPPED_RELS = frozenset({"SY", "SIB", "AQ", "QB", "XR", "DEL"})
 
 Row = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _RrfRow:
+    """One split RRF row: where it is, its text, and its fields by column name."""
+
+    file: str
+    line: int
+    raw: str
+    values: Row
+
+    def __getitem__(self, column: str) -> str:
+        return self.values[column]
+
+    def required(self, *columns: str) -> None:
+        """Raise RowProblem naming the first of `columns` that is empty."""
+        for column in columns:
+            if not self.values[column]:
+                raise RowProblem(f"empty {column}")
 
 
 def _language_filter(languages: list[str] | None) -> frozenset[str] | None:
@@ -140,8 +170,8 @@ class UmlsReader:
             yield from self._mrdef(files["MRDEF.RRF"])
 
     # -- rows ----------------------------------------------------------------------------------
-    def _rows(self, path: Path) -> Iterator[tuple[int, str, Row] | Rejected]:
-        """(line, text, fields by column name) per row, or a rejection for a row that does not split."""
+    def _rows(self, path: Path) -> Iterator[_RrfRow | Rejected]:
+        """One split row per line, or a rejection for a row that does not split."""
         display = self._display(path)
         columns = COLUMNS[path.name]
         for number, text, raw in iter_lines(path, display):
@@ -156,95 +186,74 @@ class UmlsReader:
             if len(fields) != len(columns):
                 yield Rejected(display, number, f"expected {len(columns)} columns, got {len(fields)}", text)
                 continue
-            yield number, text, dict(zip(columns, fields, strict=True))
+            yield _RrfRow(display, number, text, dict(zip(columns, fields, strict=True)))
 
-    def _keep(self, row: Row) -> bool:
+    def _parse(self, path: Path, parse: Callable[[_RrfRow], Records]) -> Iterator[Item]:
+        return parse_rows(self._rows(path), parse)
+
+    def _keep(self, row: _RrfRow) -> bool:
         """SAB and suppression filters (shared by MRCONSO, MRREL and MRDEF)."""
         if self.sabs is not None and row["SAB"] not in self.sabs:
             return False
         return self.include_suppressed or row["SUPPRESS"] not in SUPPRESSED
 
     def _mrconso(self, path: Path) -> Iterator[Item]:
-        display = self._display(path)
-        for item in self._rows(path):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            number, text, row = item
-            if not row["CUI"]:
-                yield Rejected(display, number, "empty CUI", text)
-                continue
-            if not self._keep(row):
-                continue
-            lang = to_iso(row["LAT"])
-            if lang is None:
-                yield Rejected(display, number, f"unknown language code {row['LAT']!r} (LAT)", text)
-                continue
-            if self.languages is not None and lang not in self.languages:
-                continue
-            if not row["STR"].strip():
-                yield Rejected(display, number, "empty term string (STR)", text)
-                continue
-            record = TermRecord(
-                concept_id=CONCEPT_PREFIX + row["CUI"],
-                text=row["STR"],
-                lang=lang,
-                tty=row["TTY"] or "SY",
-                source_id=row["AUI"] or None,
-                preferred=row["TS"] == "P" and row["STT"] == "PF" and row["ISPREF"] == "Y",
-            )
-            yield Parsed(record, display, number)
+        return self._parse(path, self._term)
+
+    def _term(self, row: _RrfRow) -> Records:
+        row.required("CUI")
+        if not self._keep(row):
+            return ()
+        lang = to_iso(row["LAT"])
+        if lang is None:
+            raise RowProblem(f"unknown language code {row['LAT']!r} (LAT)")
+        if self.languages is not None and lang not in self.languages:
+            return ()
+        if not row["STR"].strip():
+            raise RowProblem("empty term string (STR)")
+        record = TermRecord(
+            concept_id=CONCEPT_PREFIX + row["CUI"],
+            text=row["STR"],
+            lang=lang,
+            tty=row["TTY"] or "SY",
+            source_id=row["AUI"] or None,
+            preferred=row["TS"] == "P" and row["STT"] == "PF" and row["ISPREF"] == "Y",
+        )
+        return (record,)
 
     def _mrsty(self, path: Path) -> Iterator[Item]:
-        display = self._display(path)
         seen: set[str] = set()  # TUIs: about 130
-        for item in self._rows(path):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            number, text, row = item
-            missing = next((name for name in ("CUI", "TUI") if not row[name]), None)
-            if missing:
-                yield Rejected(display, number, f"empty {missing}", text)
-                continue
+
+        def parse(row: _RrfRow) -> Records:
+            row.required("CUI", "TUI")
             type_id = TYPE_PREFIX + row["TUI"]
-            if type_id not in seen:
-                seen.add(type_id)
-                yield Parsed(SemanticType(type_id, row["STY"] or row["TUI"]), display, number)
-            yield Parsed(TypeAssignment(CONCEPT_PREFIX + row["CUI"], type_id), display, number)
+            assignment = TypeAssignment(CONCEPT_PREFIX + row["CUI"], type_id)
+            if type_id in seen:
+                return (assignment,)
+            seen.add(type_id)
+            return SemanticType(type_id, row["STY"] or row["TUI"]), assignment
+
+        return self._parse(path, parse)
 
     def _mrrel(self, path: Path) -> Iterator[Item]:
-        display = self._display(path)
         emitted: set[str] = set()  # relationship types already described by a RelationType
-        for item in self._rows(path):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            number, text, row = item
-            missing = next((name for name in ("CUI1", "CUI2") if not row[name]), None)
-            if missing:
-                yield Rejected(display, number, f"empty {missing}", text)
-                continue
+
+        def parse(row: _RrfRow) -> Records:
+            row.required("CUI1", "CUI2")
             rel, rela = row["REL"], row["RELA"]
             if rel in SKIPPED_RELS or row["CUI1"] == row["CUI2"] or not self._keep(row):
-                continue
+                return ()
             if rela:
                 try:
                     rel_type, swapped = canonical_relation(rela)
                 except ConfigError:
-                    yield Rejected(display, number, f"invalid relation name {rela!r} (RELA)", text)
-                    continue
+                    raise RowProblem(f"invalid relation name {rela!r} (RELA)") from None
                 cui1_is_head = swapped  # the row reads CUI2 RELA CUI1
             elif rel in REL_TYPES:
                 rel_type, cui1_is_head = REL_TYPES[rel]
             else:
-                yield Rejected(display, number, f"unknown relationship {rel!r} (REL)", text)
-                continue
+                raise RowProblem(f"unknown relationship {rel!r} (REL)")
             head, tail = (row["CUI1"], row["CUI2"]) if cui1_is_head else (row["CUI2"], row["CUI1"])
-            if rel_type not in emitted:
-                emitted.add(rel_type)
-                name = rel_type.lower()
-                yield Parsed(RelationType(rel_type, name, inverse=inverse_name(name)), display, number)
             relation = Relation(
                 head=CONCEPT_PREFIX + head,
                 type=rel_type,
@@ -252,21 +261,21 @@ class UmlsReader:
                 rel_id=rela or rel,
                 rid=row["RUI"] or None,
             )
-            yield Parsed(relation, display, number)
+            if rel_type in emitted:
+                return (relation,)
+            emitted.add(rel_type)
+            name = rel_type.lower()
+            return RelationType(rel_type, name, inverse=inverse_name(name)), relation
+
+        return self._parse(path, parse)
 
     def _mrdef(self, path: Path) -> Iterator[Item]:
-        display = self._display(path)
-        for item in self._rows(path):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            number, text, row = item
-            if not row["CUI"]:
-                yield Rejected(display, number, "empty CUI", text)
-                continue
-            if not self._keep(row):
-                continue
-            if not row["DEF"].strip():
-                yield Rejected(display, number, "empty definition (DEF)", text)
-                continue
-            yield Parsed(Definition(CONCEPT_PREFIX + row["CUI"], row["DEF"], "en"), display, number)
+        return self._parse(path, self._definition)
+
+    def _definition(self, row: _RrfRow) -> Records:
+        row.required("CUI")
+        if not self._keep(row):
+            return ()
+        if not row["DEF"].strip():
+            raise RowProblem("empty definition (DEF)")
+        return (Definition(CONCEPT_PREFIX + row["CUI"], row["DEF"], "en"),)
