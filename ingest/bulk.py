@@ -1,0 +1,659 @@
+"""The bulk path: a reader's records -> neo4j-admin CSV files -> `database import full` into an empty
+local database, producing the same graph as the transactional loader (ingest/loader.py).
+
+Every record goes through `graph.store.Batch`, exactly as in the transactional path, so validation,
+term ids (`graph.text.term_id`/`normalize_term`), relationship types and row shapes are shared. What
+MERGE does in the transactional path is done here on files, with memory that stays flat:
+
+- Term nodes are written as they stream by; the importer keeps the first row of an id
+  (`--skip-duplicate-nodes`), i.e. the first spelling, like `ON CREATE SET` does.
+- Everything keyed by a concept (its name properties from preferred terms and Concept records,
+  HAS_TERM and HAS_TYPE edges, definitions) is spooled as small events and sorted on disk by
+  (concept id, stream position): chunks of `sort_buffer` events are sorted in memory and written as
+  runs, which are merged. Each concept's events then arrive together and in stream order, and are
+  reduced with the transactional rules: the last preferred name per language wins, a concept without
+  an English preferred name takes its first English term, one HAS_TERM per (concept, term) and one
+  HAS_TYPE per (concept, type) with the first row's properties, definitions kept once each in order
+  (`definition` is the first); only terms and Concept records create a concept, so type assignments
+  and definitions of an unknown concept are dropped, as MATCH drops them. The result does not depend
+  on the rows of a concept being contiguous.
+- Concept relations are sorted the same way by (type, head, tail, position): one edge per triple,
+  with the first row's `rel_id`/`rid` (BIOS states most relations twice, forward and reverse).
+- Semantic and relation types are small vocabularies kept in memory.
+
+Python memory is bounded by `sort_buffer` plus the vocabularies; disk holds the spool and the CSVs.
+
+Relations whose head or tail concept does not exist are dropped by the importer and listed in its
+report; the source rows are then found by reading the source again (their origins are not kept): with
+on_error="stop" the first one raises InputError naming file and line and the database is deleted
+again (it was empty before), with "skip" they go to the rejects file. The transactional path checks
+relation ends batch by batch; the bulk path accepts a relation whose concept comes later in the stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import pickle
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from rich.console import Console
+
+from graph.connection import open_driver
+from graph.errors import GraphError, RuntimeStateError
+from graph.records import (
+    Concept,
+    Definition,
+    Record,
+    Relation,
+    RelationType,
+    SemanticType,
+    Source,
+    TermRecord,
+    TypeAssignment,
+)
+from graph.runtime import LocalNeo4j, ServerOptions, free_port, port_is_free
+from graph.settings import Neo4jSettings
+from graph.store import Batch, GraphStore
+from ingest.loader import LoadReport, OnError, RejectsWriter
+from ingest.progress import LineProgress
+from ingest.readers.base import Parsed, Rejected, SourceReader
+
+# Array elements are separated by the ASCII unit separator: `;` and `,` occur in definitions.
+ARRAY_DELIMITER = "\x1f"
+SORT_BUFFER = 100_000  # events sorted in memory before a run goes to disk (about 50 MB of Python objects)
+_RUN_BLOCK = 4096  # events per pickled block in a run file
+_MAX_FAN_IN = 64  # runs merged at once; more are first merged into longer runs
+
+_NODE_LABELS = frozenset({"Concept", "Term", "SemanticType", "RelationType"})
+# Concept event kinds (the third field of an event; events of one concept sort by stream position).
+_PROPS, _TERM, _TYPE, _DEF = 0, 1, 2, 3
+
+_MISSING = re.compile(
+    r"^(?P<head>.*) \(Concept\)-\[(?P<type>[A-Z][A-Z0-9_]*)\]->(?P<tail>.*) \(Concept\) "
+    r"referring to missing node (?P<missing>.*)$"
+)
+_DUPLICATE = re.compile(r"^Id '.*' is defined more than once in group '(?P<group>[^']*)'")
+
+
+@dataclass
+class BulkLoadReport(LoadReport):
+    """A LoadReport with the bulk path's phases (seconds) and what was imported."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+    imported: dict[str, int] = field(default_factory=dict)  # CSV rows per file kind
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "phases": {k: round(v, 3) for k, v in self.phases.items()},
+                "imported": dict(self.imported)}
+
+
+# --- CSV ---------------------------------------------------------------------------------------------
+def _q(value: str | None) -> str:
+    """A CSV field: strings always quoted (kept as written, `""` for an empty string), None empty."""
+    return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+
+class _Csv:
+    """One header file and one data file of neo4j-admin CSV."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.header = folder / f"{name}_header.csv"
+        self.data = folder / f"{name}.csv"
+        self.handle: TextIO = self.data.open("w", encoding="utf-8", newline="", buffering=1 << 20)
+        self.rows = 0
+        self.multiline = False
+
+    def row(self, *values: str | None) -> None:
+        line = ",".join(map(_q, values))
+        if "\n" in line or "\r" in line:
+            self.multiline = True
+        self.handle.write(line + "\n")
+        self.rows += 1
+
+    def close(self, columns: Sequence[str]) -> list[Path]:
+        self.handle.close()
+        self.header.write_text(",".join(columns) + "\n", encoding="utf-8")
+        return [self.header, self.data]
+
+
+def _array(values: Iterable[str]) -> str:
+    return ARRAY_DELIMITER.join(values)
+
+
+# --- external sort ---------------------------------------------------------------------------------
+class _SortedSpool:
+    """Tuples sorted on disk with bounded memory: in-memory sorted runs, merged with heapq.merge.
+
+    The first two fields of every tuple must make it unique, so later fields are never compared.
+    """
+
+    def __init__(self, folder: Path, name: str, buffer: int) -> None:
+        self.folder = folder
+        self.name = name
+        self.buffer = buffer
+        self.items: list[tuple[Any, ...]] = []
+        self.runs: list[Path] = []
+        self.count = 0
+        self._next_run = 0
+
+    def add(self, item: tuple[Any, ...]) -> None:
+        self.items.append(item)
+        self.count += 1
+        if len(self.items) >= self.buffer:
+            self._spill()
+
+    def _spill(self) -> None:
+        self.items.sort()
+        self.runs.append(self._write_run(self.items))
+        self.items = []
+
+    @staticmethod
+    def _read_run(path: Path) -> Iterator[tuple[Any, ...]]:
+        handle: BinaryIO
+        with path.open("rb") as handle:
+            while True:
+                try:
+                    block = pickle.load(handle)
+                except EOFError:
+                    return
+                yield from block
+
+    def _write_run(self, items: Iterable[tuple[Any, ...]]) -> Path:
+        path = self.folder / f"{self.name}-{self._next_run:05d}.run"
+        self._next_run += 1
+        with path.open("wb") as handle:
+            block: list[tuple[Any, ...]] = []
+            for item in items:
+                block.append(item)
+                if len(block) >= _RUN_BLOCK:
+                    pickle.dump(block, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    block = []
+            if block:
+                pickle.dump(block, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    def sorted(self) -> Iterator[tuple[Any, ...]]:
+        self.items.sort()
+        if not self.runs:
+            yield from self.items
+            return
+        while len(self.runs) >= _MAX_FAN_IN:  # keep the number of open files bounded
+            group, self.runs = self.runs[:_MAX_FAN_IN], self.runs[_MAX_FAN_IN:]
+            self.runs.append(self._write_run(heapq.merge(*(self._read_run(path) for path in group))))
+            for path in group:
+                path.unlink()
+        yield from heapq.merge(iter(self.items), *(self._read_run(path) for path in self.runs))
+
+    def close(self) -> None:
+        self.items = []
+        for path in self.runs:
+            path.unlink(missing_ok=True)
+        self.runs = []
+
+
+# --- records -> CSV ----------------------------------------------------------------------------------
+@dataclass
+class ImportFiles:
+    """What `LocalNeo4j.import_csv` gets, and how many rows each file holds."""
+
+    nodes: list[tuple[str, list[Path]]]
+    relationships: list[list[Path]]
+    multiline: bool
+    rows: dict[str, int]
+
+
+class BulkWriter:
+    """Turns canonical records into neo4j-admin CSV files in `folder` (no database needed).
+
+    `add` raises ValueError (like Batch.add) for a record that cannot be stored; `finish` sorts the
+    spools, writes the remaining files and returns what to import.
+    """
+
+    def __init__(self, folder: Path, source_id: str, sort_buffer: int = SORT_BUFFER) -> None:
+        self.folder = folder
+        self.source_id = source_id
+        self.sources = _array([source_id])
+        self._spool_dir = folder / "spool"
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        self.terms = _Csv(folder, "terms")
+        self.concept_events = _SortedSpool(self._spool_dir, "concepts", sort_buffer)
+        self.relation_events = _SortedSpool(self._spool_dir, "relations", sort_buffer)
+        self.semantic_types: dict[str, dict[str, Any]] = {}  # declared, merged like MERGE_SEMANTIC_TYPES
+        self.referenced_types: dict[str, None] = {}  # named by a written HAS_TYPE edge (ordered set)
+        self.relation_types: dict[str, dict[str, Any]] = {}
+        self.name_keys: set[str] = set()
+        self._seq = 0
+
+    def add(self, record: Record) -> None:
+        if isinstance(record, Definition) and ARRAY_DELIMITER in record.text:
+            raise ValueError("definition contains the control character U+001F")
+        batch = Batch()
+        batch.add(record)  # the transactional path's validation and rows
+        seq = self._seq
+        self._seq += 1
+        if isinstance(record, TermRecord):
+            tid, term = next(iter(batch.terms.items()))
+            self.terms.row(tid, term["text"], term["norm"], term["lang"], self.sources)
+            (cid, props), = batch.concepts.items()
+            edge = batch.has_term[(cid, tid)]
+            # props is {} or {name key: text}; fallback_name is the text for an English term
+            name_key = next(iter(props), None)
+            if name_key is not None:
+                self.name_keys.add(name_key)
+            self.concept_events.add((cid, seq, _TERM, name_key, term["text"] if name_key is None else props[name_key],
+                                     tid, edge["tty"], edge["source_id"], edge["fallback_name"] is not None))
+        elif isinstance(record, Concept):
+            (cid, props), = batch.concepts.items()
+            self.name_keys.update(props)
+            self.concept_events.add((cid, seq, _PROPS, tuple(props.items())))
+        elif isinstance(record, TypeAssignment):
+            (cid, type_id), = batch.has_type
+            self.concept_events.add((cid, seq, _TYPE, type_id))
+        elif isinstance(record, Definition):
+            row = batch.definitions[0]
+            self.concept_events.add((row["concept"], seq, _DEF, row["text"]))
+        elif isinstance(record, Relation):
+            rel_type, row = batch.relations[0]
+            self.relation_events.add((rel_type, row["head"], row["tail"], seq, row["rel_id"], row["rid"]))
+        elif isinstance(record, SemanticType):
+            row = batch.semantic_types[record.id]
+            known = self.semantic_types.get(record.id, {})
+            self.semantic_types[record.id] = {"name": row["name"], "name_zh": _coalesce(row["name_zh"],
+                                                                                      known.get("name_zh"))}
+        elif isinstance(record, RelationType):
+            row = next(iter(batch.relation_types.values()))
+            known = self.relation_types.get(row["id"], {})
+            self.relation_types[row["id"]] = {"name": row["name"], "inverse": row["inverse"],
+                                              "name_zh": _coalesce(row["name_zh"], known.get("name_zh"))}
+
+    # -- finish ---------------------------------------------------------------------------------
+    def finish(self) -> ImportFiles:
+        try:
+            return self._finish()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self.terms.handle.closed:
+            self.terms.handle.close()
+        self.concept_events.close()
+        self.relation_events.close()
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+
+    def _finish(self) -> ImportFiles:
+        src = self.source_id
+        name_keys = sorted(self.name_keys, key=lambda key: (key != "name", key))
+        concepts, has_term, has_type = _Csv(self.folder, "concepts"), _Csv(self.folder, "has_term"), \
+            _Csv(self.folder, "has_type")
+        for cid, events in _groups(self.concept_events.sorted()):
+            self._write_concept(cid, events, name_keys, concepts, has_term, has_type)
+        relations = _Csv(self.folder, "relations")
+        last: tuple[str, str, str] | None = None
+        for rel_type, head, tail, _, rel_id, rid in self.relation_events.sorted():
+            if (rel_type, head, tail) != last:
+                last = (rel_type, head, tail)
+                relations.row(head, tail, rel_type, src, rel_id, rid, self.sources)
+        semantic_types = _Csv(self.folder, "semantic_types")
+        for type_id, props in self.semantic_types.items():
+            semantic_types.row(type_id, props["name"], props["name_zh"], self.sources)
+        for type_id in self.referenced_types:
+            if type_id not in self.semantic_types:  # MERGE_HAS_TYPE creates it named by its id
+                semantic_types.row(type_id, type_id, None, self.sources)
+        relation_types = _Csv(self.folder, "relation_types")
+        for type_id, props in self.relation_types.items():
+            relation_types.row(type_id, props["name"], props["name_zh"], props["inverse"], self.sources)
+
+        files = {
+            "Concept": (concepts, ["id:ID(Concept)", "sources:string[]", *name_keys, "definitions:string[]",
+                                   "definition"]),
+            "Term": (self.terms, ["id:ID(Term)", "text", "norm", "lang", "sources:string[]"]),
+            "SemanticType": (semantic_types, ["id:ID(SemanticType)", "name", "name_zh", "sources:string[]"]),
+            "RelationType": (relation_types, ["id:ID(RelationType)", "name", "name_zh", "inverse",
+                                              "sources:string[]"]),
+            "HAS_TERM": (has_term, [":START_ID(Concept)", ":END_ID(Term)", ":TYPE", "tty", "source", "source_id",
+                                    "sources:string[]"]),
+            "HAS_TYPE": (has_type, [":START_ID(Concept)", ":END_ID(SemanticType)", ":TYPE", "source",
+                                    "sources:string[]"]),
+            "relations": (relations, [":START_ID(Concept)", ":END_ID(Concept)", ":TYPE", "source", "rel_id", "rid",
+                                      "sources:string[]"]),
+        }
+        nodes: list[tuple[str, list[Path]]] = []
+        rels: list[list[Path]] = []
+        for kind, (csv, columns) in files.items():
+            paths = csv.close(columns)
+            if kind in _NODE_LABELS:
+                if csv.rows or kind == "Concept":  # the importer needs at least one node input
+                    nodes.append((kind, paths))
+            elif csv.rows:
+                rels.append(paths)
+        return ImportFiles(nodes, rels, any(csv.multiline for csv, _ in files.values()),
+                           {kind: csv.rows for kind, (csv, _) in files.items()})
+
+    def _write_concept(self, cid: str, events: list[tuple[Any, ...]], name_keys: list[str], concepts: _Csv,
+                       has_term: _Csv, has_type: _Csv) -> None:
+        props: dict[str, str] = {}
+        fallback: str | None = None
+        terms: dict[str, tuple[str, str | None]] = {}
+        types: dict[str, None] = {}
+        definitions: dict[str, None] = {}
+        # Only terms and Concept records create a concept: type assignments and definitions of a
+        # concept that does not exist are dropped (MATCH in MERGE_HAS_TYPE and MERGE_DEFINITIONS).
+        exists = False
+        for event in events:
+            kind = event[2]
+            if kind == _TERM:
+                _, _, _, name_key, text, tid, tty, source_id, english = event
+                if name_key is not None:
+                    props[name_key] = text
+                terms.setdefault(tid, (tty, source_id))
+                if fallback is None and english:
+                    fallback = text
+                exists = True
+            elif kind == _PROPS:
+                props.update(event[3])
+                exists = True
+            elif kind == _TYPE:
+                types.setdefault(event[3])
+            else:
+                definitions.setdefault(event[3])
+        if not exists:
+            return
+        if "name" not in props and fallback:
+            props["name"] = fallback
+        first_definition = next(iter(definitions), None)
+        concepts.row(cid, self.sources, *(props.get(key) for key in name_keys),
+                     _array(definitions) if definitions else None, first_definition)
+        for tid, (tty, source_id) in terms.items():
+            has_term.row(cid, tid, "HAS_TERM", tty, self.source_id, source_id, self.sources)
+        for type_id in types:
+            self.referenced_types[type_id] = None
+            has_type.row(cid, type_id, "HAS_TYPE", self.source_id, self.sources)
+
+
+def _coalesce(value: str | None, known: str | None) -> str | None:
+    return value if value is not None else known
+
+
+def _groups(events: Iterator[tuple[Any, ...]]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """Consecutive events of one concept id."""
+    current: str | None = None
+    group: list[tuple[Any, ...]] = []
+    for event in events:
+        if event[0] != current:
+            if group and current is not None:
+                yield current, group
+            current, group = event[0], []
+        group.append(event)
+    if group and current is not None:
+        yield current, group
+
+
+# --- the importer's report -----------------------------------------------------------------------------
+def parse_import_report(path: Path) -> tuple[dict[tuple[str, str, str], str], int, list[str]]:
+    """(bad relationships {(type, head, tail): missing concept id}, duplicate Term ids, other lines)."""
+    bad: dict[tuple[str, str, str], str] = {}
+    duplicates = 0
+    other: list[str] = []
+    if not path.exists():
+        return bad, duplicates, other
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            missing = _MISSING.match(line)
+            if missing:
+                bad[(missing["type"], missing["head"], missing["tail"])] = missing["missing"]
+                continue
+            duplicate = _DUPLICATE.match(line)
+            if duplicate and duplicate["group"] == "Term":
+                duplicates += 1
+                continue
+            if len(other) < 20:
+                other.append(line)
+    return bad, duplicates, other
+
+
+def _missing_reason(concept_id: str) -> str:
+    return f"relation refers to concept {concept_id} that is not in the graph"  # as in ingest/loader.py
+
+
+# --- the instance ----------------------------------------------------------------------------------------
+@dataclass
+class _Instance:
+    """The local instance's state before the load, and how to start it again."""
+
+    local: LocalNeo4j
+    database: str
+    was_running: bool
+    options: ServerOptions
+
+    def store(self) -> GraphStore:
+        status = self.local.status()
+        if not status.running or status.uri is None:
+            raise RuntimeStateError(f"Neo4j is not running from {self.local.home}")
+        password = self.options.password
+        settings = Neo4jSettings(uri=status.uri, username="neo4j" if password else None, password=password,
+                                 database=self.database)
+        return GraphStore(open_driver(settings), self.database)
+
+    def start(self) -> None:
+        if not self.local.status().running:
+            self.local.start(self.options)
+
+    def restore(self) -> None:
+        """Running again if it was running before, stopped if it was not."""
+        if self.was_running:
+            self.start()
+        else:
+            self.local.stop()
+
+    def node_count(self) -> int:
+        with self.store() as store:
+            return int(store.run("MATCH (n) RETURN count(n) AS n")[0]["n"])
+
+
+def _prepare(local: LocalNeo4j, database: str) -> _Instance:
+    """Remember the instance's state and options; refuse unless its database is empty or absent."""
+    was_running = local.status().running
+    password = os.environ.get("NEO4J_PASSWORD") or None
+    options = local.read_options(password) or ServerOptions(http=False)
+    conf = local.read_options(password="required")  # the password comes back only when auth is on
+    if conf is not None and conf.password is not None and not password:
+        raise GraphError(f"the Neo4j instance in {local.home} requires a password: set NEO4J_PASSWORD")
+    if not was_running:
+        # Started only to check and to finish the load, then stopped again: any free ports will do.
+        wanted = [options.bolt_port] + ([options.http_port] if options.http else [])
+        if not all(port_is_free(port) for port in wanted):
+            options = ServerOptions(bolt_port=free_port(), http=False, heap=options.heap,
+                                    pagecache=options.pagecache, password=options.password)
+    instance = _Instance(local, database, was_running, options)
+    if was_running or local.has_database(database):
+        instance.start()
+        try:
+            nodes = instance.node_count()
+        finally:
+            if not was_running:
+                local.stop()
+        if nodes:
+            raise GraphError(
+                f"database {database!r} of the Neo4j instance in {local.home} holds {nodes:,} nodes; the bulk "
+                "path imports only into an empty database: load without --bulk, or use a new instance folder")
+    return instance
+
+
+class _Background:
+    """A call run in a thread; `wait` re-raises its exception."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call,), name="bios-bulk", daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], object]) -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+# --- the load --------------------------------------------------------------------------------------------
+def _reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
+    if on_error == "stop":
+        raise item.error(writer.root)  # names the file by its full path, like the transactional loader
+    writer.write(item.file, item.line, item.reason, item.raw)
+
+
+def _folder_name(source_id: str) -> str:
+    return "bulk-" + (re.sub(r"[^\w.-]+", "_", source_id) or "source")
+
+
+def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError = "stop",
+              rejects: Path | None = None, progress: bool = True, database: str = "neo4j",
+              sort_buffer: int = SORT_BUFFER, keep_files: bool = False) -> BulkLoadReport:
+    """Load everything `reader` streams into the empty `database` of a local instance with neo4j-admin.
+
+    The reader is streamed once into CSV files under `instance.home/import/bulk-<source id>/` while
+    the instance (if it runs) is stopped; after the import it is started again on the options it had
+    (read back from its neo4j.conf), the schema is applied and the Source node written. The instance
+    ends as it was found: running or stopped.
+    Raises GraphError when the database already holds data, InputError for a bad row with
+    on_error="stop" (nothing is imported, or the import is deleted again). The CSV files are deleted
+    afterwards unless `keep_files`.
+    """
+    console = Console(stderr=True, quiet=not progress)
+    started = time.perf_counter()
+    source = reader.source()
+    report = BulkLoadReport(source.id, source.version)
+    state = _prepare(instance, database)
+    report.phases["prepare"] = time.perf_counter() - started
+    folder = instance.home / "import" / _folder_name(source.id)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rejects_writer = RejectsWriter(reader.root, rejects if on_error == "skip" else None)
+    # The empty database serves nothing during the load: stop it while the files are written (a
+    # server stop spends most of its ~10 s waiting for Bolt to wind down).
+    stopping = _Background(instance.stop) if state.was_running else None
+    imported = False
+    try:
+        files = _write_files(reader, source, folder, on_error, rejects_writer, report, progress, sort_buffer)
+        report.imported = files.rows
+        mark = time.perf_counter()
+        if stopping is not None:
+            stopping.wait()
+        instance.stop()
+        report.phases["stop_wait"] = time.perf_counter() - mark
+        console.print(f"{source.id}: importing {sum(files.rows.values()):,} CSV rows with neo4j-admin")
+        mark = time.perf_counter()
+        imported = True
+        instance.import_csv(files.nodes, files.relationships, database=database,
+                            report=folder / "import.report", array_delimiter=ARRAY_DELIMITER,
+                            multiline_fields=files.multiline)
+        report.phases["import"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        bad, _, other = parse_import_report(folder / "import.report")
+        if other:
+            raise GraphError("neo4j-admin reported problems the bulk writer should have prevented:\n"
+                             + "\n".join(other))
+        if bad:
+            console.print(f"{source.id}: {len(bad):,} relations refer to missing concepts; finding their rows")
+            rejected = _locate_bad_relations(reader, bad, on_error, rejects_writer)
+            if rejected == 0:  # cannot happen unless the reader streams differently the second time
+                example = next(iter(bad.items()))
+                raise GraphError(f"neo4j-admin dropped {len(bad):,} relations whose rows were not found again, "
+                                 f"e.g. {example[0]} (missing {example[1]})")
+            report.records["Relation"] -= rejected
+        report.phases["check"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        console.print(f"{source.id}: starting Neo4j and applying the schema")
+        state.start()
+        with state.store() as store:
+            store.apply_schema()
+            report.rejected = rejects_writer.count
+            report.seconds = time.perf_counter() - started
+            store.begin_source(source)
+            store.finish_source(source.id, {**report.records, "rejected": report.rejected})
+        report.phases["start_schema_source"] = time.perf_counter() - mark
+        if not state.was_running:
+            instance.stop()
+    except BaseException:
+        # Leave the instance as it was found: its database empty, running if it was running.
+        with contextlib.suppress(Exception):  # the original error is the one to report
+            if stopping is not None:
+                stopping.wait()
+            instance.stop()
+            if imported:
+                instance.drop_database(database)
+            if state.was_running:
+                state.start()
+        raise
+    finally:
+        rejects_writer.close()
+        if not keep_files:
+            shutil.rmtree(folder, ignore_errors=True)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_files(reader: SourceReader, source: Source, folder: Path, on_error: OnError, rejects: RejectsWriter,
+                 report: BulkLoadReport, progress: bool, sort_buffer: int) -> ImportFiles:
+    mark = time.perf_counter()
+    writer = BulkWriter(folder, source.id, sort_buffer)
+    try:
+        with LineProgress(reader.root, source, enabled=progress) as bar:
+            for item in reader.read():
+                bar.advance(item)
+                if isinstance(item, Rejected):
+                    _reject(item, on_error, rejects)
+                    continue
+                try:
+                    writer.add(item.record)
+                except ValueError as exc:
+                    _reject(Rejected(item.file, item.line, str(exc), repr(item.record)), on_error, rejects)
+                    continue
+                report.records[type(item.record).__name__] += 1
+        report.phases["read"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        files = writer.finish()
+        report.phases["sort_write"] = time.perf_counter() - mark
+        return files
+    finally:
+        writer.close()
+
+
+def _locate_bad_relations(reader: SourceReader, bad: dict[tuple[str, str, str], str], on_error: OnError,
+                          rejects: RejectsWriter) -> int:
+    """Read the source again for the rows of the relations the importer dropped; returns how many."""
+    found = 0
+    for item in reader.read():
+        if not isinstance(item, Parsed) or not isinstance(item.record, Relation):
+            continue
+        batch = Batch()
+        try:
+            batch.add(item.record)
+        except ValueError:
+            continue  # rejected already while writing the files
+        rel_type, row = batch.relations[0]
+        missing = bad.get((rel_type, row["head"], row["tail"]))
+        if missing is None:
+            continue
+        rejected = Rejected(item.file, item.line, _missing_reason(missing), repr(item.record))
+        _reject(rejected, on_error, rejects)
+        found += 1
+    return found
+
+

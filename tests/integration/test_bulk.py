@@ -1,0 +1,230 @@
+"""The bulk path (neo4j-admin import) builds the same graph as the transactional loader.
+
+The transactional load goes into the session's test database (`store`); the bulk load into a second
+local instance started here in a temporary folder, emptied before each test.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.errors import GraphError, InputError
+from graph.runtime import LocalNeo4j, ServerOptions, free_port
+from graph.settings import Neo4jSettings
+from graph.store import GraphStore
+from ingest.bulk import bulk_load
+from ingest.loader import load_source
+from ingest.readers import get_reader
+from ingest.synthetic import SyntheticSize, write_synthetic_bios_release
+from tests.unit.bios_fixtures import BIOS_RELATIONS, write_bios_release
+
+pytestmark = pytest.mark.integration
+
+# Source properties that differ between two loads of the same files.
+VOLATILE_SOURCE_KEYS = {"loaded_at"}
+
+
+@pytest.fixture(scope="module")
+def bulk_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
+    instance = LocalNeo4j(tmp_path_factory.mktemp("bulk") / "instance")
+    instance.start(ServerOptions(bolt_port=free_port(), http=False, heap="512m", pagecache="128m"))
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture()
+def bulk(bulk_instance: LocalNeo4j) -> Iterator[LocalNeo4j]:
+    """The bulk instance, running, with an empty database."""
+    if not bulk_instance.status().running:
+        bulk_instance.start(ServerOptions(bolt_port=free_port(), http=False, heap="512m", pagecache="128m"))
+    with _store(bulk_instance) as store, store.driver.session(database=store.database) as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    yield bulk_instance
+
+
+def _store(instance: LocalNeo4j) -> GraphStore:
+    uri = instance.status().uri
+    assert uri, "the bulk instance is not running"
+    return GraphStore.connect(Neo4jSettings(uri=uri, username=None, password=None, database="neo4j"))
+
+
+def _dump(store: GraphStore) -> dict[str, Any]:
+    """The whole graph in a comparable form: nodes by (label, id), edges as sorted lists."""
+    nodes: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in store.run("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"):
+        props = dict(row["props"])
+        if "Source" in row["labels"]:
+            props = {k: v for k, v in props.items() if k not in VOLATILE_SOURCE_KEYS}
+        nodes[(":".join(sorted(row["labels"])), props["id"])] = props
+    edges = sorted(
+        (row["type"], row["a"], row["b"], sorted(row["props"].items()))
+        for row in store.run("MATCH (a)-[r]->(b) RETURN type(r) AS type, a.id AS a, b.id AS b, "
+                             "properties(r) AS props")
+    )
+    return {"nodes": nodes, "edges": edges}
+
+
+def _counts(store: GraphStore) -> dict[str, int]:
+    stats = store.stats()
+    return {**stats["labels"], **stats["relationship_types"]}
+
+
+def _assert_same_graph(transactional: GraphStore, instance: LocalNeo4j) -> dict[str, Any]:
+    expected = _dump(transactional)
+    with _store(instance) as bulk_store:
+        actual = _dump(bulk_store)
+        assert _counts(bulk_store) == _counts(transactional)
+        constraints = {row["name"] for row in bulk_store.run("SHOW CONSTRAINTS YIELD name")}
+        assert {"concept_id", "term_id", "term_lang_norm"} <= constraints
+    missing = {k: v for k, v in expected["nodes"].items() if actual["nodes"].get(k) != v}
+    extra = {k: v for k, v in actual["nodes"].items() if expected["nodes"].get(k) != v}
+    assert not missing and not extra, f"nodes differ:\ntransactional {list(missing.items())[:5]}\n" \
+                                      f"bulk {list(extra.items())[:5]}"
+    assert actual["edges"] == expected["edges"]
+    return actual
+
+
+def test_fixture_release_same_graph_as_transactional(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
+    root = tmp_path / "bios"
+    expected = write_bios_release(root, "2022")
+    reader = get_reader("bios")(root, version="fixture")
+    tx_report = load_source(reader, store, progress=False)
+    report = bulk_load(reader, bulk, progress=False)
+
+    assert report.records == tx_report.records
+    assert report.rejected == 0
+    assert bulk.status().running  # it was running before the load
+    assert not (bulk.home / "import" / "bulk-BIOS").exists()
+    graph = _assert_same_graph(store, bulk)
+
+    with _store(bulk) as bulk_store:
+        counts = _counts(bulk_store)
+    assert counts["Concept"] == expected["concepts"]
+    assert counts["Term"] == expected["terms"]
+    assert counts["HAS_TERM"] == expected["has_term"]
+    assert counts["HAS_TYPE"] == expected["type_assignments"]
+    assert counts["SemanticType"] == expected["types"]
+    assert counts["RelationType"] == expected["relation_types"]
+    assert sum(counts.get(t, 0) for t in ("IS_A", "MAY_TREAT", "MAY_CAUSE")) == expected["relations"]
+
+    nodes = graph["nodes"]
+    diabetes = nodes[("Concept", "BIOS:CN00000001")]
+    assert diabetes["name"] == "Diabetes mellitus" and diabetes["name_zh"] == "糖尿病"
+    assert diabetes["sources"] == ["BIOS"]
+    assert diabetes["definitions"] == [
+        "A group of metabolic disorders characterized by high blood sugar over a prolonged period.",
+        "一组以长期高血糖为特征的代谢性疾病。"]
+    assert diabetes["definition"] == diabetes["definitions"][0]
+    assert nodes[("Concept", "BIOS:CN00000005")]["definition"] == \
+        "A salicylate used to reduce pain, fever or inflammation."  # commas survive the CSV
+    fits = [props for (label, _), props in nodes.items() if label == "Term" and props["norm"] == "fit"]
+    assert [f["text"] for f in fits] == ["Fit"]  # first spelling kept, shared by two concepts
+    assert nodes[("Source", "BIOS")]["status"] == "loaded"
+
+
+def test_synthetic_release_with_scattered_rows(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
+    """Concept rows out of order, small sort buffers (several runs) and small transactional batches."""
+    root = tmp_path / "synthetic"
+    write_synthetic_bios_release(root, SyntheticSize(concepts=300, terms=1000, relations=700), seed=3)
+    terms = (root / "ConceptTerms.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    random.Random(5).shuffle(terms)
+    (root / "ConceptTerms.txt").write_text("".join(terms), encoding="utf-8")
+    with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:  # quotes, commas, a preferred
+        handle.write('CN00000007|S900000001|"Quoted", comma; semi \\ back|ENG|PT\n')  # name set late
+        handle.write("CN00000007|S900000002|双引号“中文”，逗号|CHS|SY\n")
+    reader = get_reader("bios")(root, version="synthetic")
+    tx_report = load_source(reader, store, batch_size=97, progress=False)
+    report = bulk_load(reader, bulk, progress=False, sort_buffer=250)
+
+    assert report.records == tx_report.records
+    graph = _assert_same_graph(store, bulk)
+    assert graph["nodes"][("Concept", "BIOS:CN00000007")]["name"] == '"Quoted", comma; semi \\ back'
+
+
+def _bad_relation_release(root: Path) -> int:
+    """The fixture release plus one relation to a concept that does not exist; returns its line."""
+    write_bios_release(root, "2022")
+    with (root / "Relations.txt").open("a", encoding="utf-8") as handle:
+        handle.write("R99|CN00000001|CN99999999|1|is_a\n")
+    return len(BIOS_RELATIONS) + 1
+
+
+def test_bad_relationship_stops_and_leaves_an_empty_database(tmp_path: Path, bulk: LocalNeo4j) -> None:
+    root = tmp_path / "bios"
+    line = _bad_relation_release(root)
+    reader = get_reader("bios")(root)
+    with pytest.raises(InputError, match=rf"/bios/Relations\.txt:{line}: relation refers to concept BIOS:CN99999999"):
+        bulk_load(reader, bulk, progress=False)
+    assert bulk.status().running
+    with _store(bulk) as bulk_store:
+        assert bulk_store.run("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
+    assert not (bulk.home / "import" / "bulk-BIOS").exists()
+
+
+def test_bad_rows_skipped_go_to_the_rejects_file(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
+    root = tmp_path / "bios"
+    line = _bad_relation_release(root)
+    with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:
+        handle.write("CN00000001|S9|Unreadable language|XXX|SY\n")
+    reader = get_reader("bios")(root)
+    rejects = tmp_path / "rejects.tsv"
+    report = bulk_load(reader, bulk, on_error="skip", rejects=rejects, progress=False)
+    tx_rejects = tmp_path / "tx-rejects.tsv"
+    tx_report = load_source(reader, store, on_error="skip", rejects=tx_rejects, progress=False)
+
+    assert report.rejected == 2 and report.records == tx_report.records
+    rows = [row.split("\t") for row in rejects.read_text(encoding="utf-8").splitlines()]
+    assert sorted(rows) == sorted(row.split("\t") for row in tx_rejects.read_text(encoding="utf-8").splitlines())
+    assert ["Relations.txt", str(line), "relation refers to concept BIOS:CN99999999 that is not in the graph"] in \
+        [row[:3] for row in rows]
+    assert any(row[0] == "ConceptTerms.txt" and "unknown language code 'XXX'" in row[2] for row in rows)
+    _assert_same_graph(store, bulk)
+
+
+def test_reader_rejection_stops_before_anything_is_imported(tmp_path: Path, bulk: LocalNeo4j) -> None:
+    root = tmp_path / "bios"
+    write_bios_release(root, "2022")
+    with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:
+        handle.write("CN00000001|S9|too|few\n")
+    with pytest.raises(InputError, match=r"/bios/ConceptTerms\.txt:44: expected 5 columns"):
+        bulk_load(get_reader("bios")(root), bulk, progress=False)
+    assert bulk.status().running
+    with _store(bulk) as bulk_store:
+        assert bulk_store.run("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
+
+
+def test_refuses_a_database_with_data(tmp_path: Path, bulk: LocalNeo4j) -> None:
+    with _store(bulk) as bulk_store:
+        bulk_store.run("CREATE (:Probe {id: 'x'})")
+    root = tmp_path / "bios"
+    write_bios_release(root, "2022")
+    with pytest.raises(GraphError, match="holds 1 nodes; the bulk path imports only into an empty database"):
+        bulk_load(get_reader("bios")(root), bulk, progress=False)
+    with _store(bulk) as bulk_store:
+        assert bulk_store.run("MATCH (n:Probe) RETURN count(n) AS n")[0]["n"] == 1
+
+
+def test_stopped_instance_is_loaded_and_left_stopped(tmp_path: Path, bulk: LocalNeo4j) -> None:
+    root = tmp_path / "bios"
+    expected = write_bios_release(root, "2022")
+    bulk.stop()
+    try:
+        report = bulk_load(get_reader("bios")(root), bulk, progress=False)
+        assert not bulk.status().running
+        assert report.records["TermRecord"] == expected["term_rows"]
+        options = bulk.read_options()
+        assert options is not None
+        bulk.start(options)
+        with _store(bulk) as bulk_store:
+            assert _counts(bulk_store)["Concept"] == expected["concepts"]
+            assert bulk_store.source("BIOS")["count_TermRecord"] == expected["term_rows"]  # type: ignore[index]
+    finally:
+        if not bulk.status().running:
+            bulk.start(ServerOptions(bolt_port=free_port(), http=False, heap="512m", pagecache="128m"))
