@@ -127,11 +127,8 @@ def _store(instance: LocalNeo4j) -> GraphStore:
 
 
 def _counts(store: GraphStore) -> dict[str, int]:
-    labels = {row["label"]: store.run(f"MATCH (n:`{row['label']}`) RETURN count(n) AS n")[0]["n"]
-              for row in store.run("CALL db.labels() YIELD label RETURN label")}
-    types = {row["type"]: store.run(f"MATCH ()-[r:`{row['type']}`]->() RETURN count(r) AS n")[0]["n"]
-             for row in store.run("CALL db.relationshipTypes() YIELD relationshipType AS type RETURN type")}
-    return dict(sorted({**labels, **types}.items()))
+    stats = store.stats()
+    return dict(sorted({**stats["labels"], **stats["relationship_types"]}.items()))
 
 
 def _options(args: argparse.Namespace) -> ServerOptions:
@@ -151,8 +148,7 @@ def worker_transactional(args: argparse.Namespace) -> dict[str, Any]:
         with _store(instance) as store:
             store.apply_schema()
             baseline = _baseline(reader, store, args.baseline_rows)
-            with store.driver.session(database=store.database) as session:
-                session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            store.clear()
             mark = time.perf_counter()
             report = load_source(reader, store, batch_size=args.batch_size, progress=False)
             wall = time.perf_counter() - mark

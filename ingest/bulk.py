@@ -63,7 +63,7 @@ from graph.records import (
 from graph.runtime import LocalNeo4j, ServerOptions, free_port, port_is_free
 from graph.settings import Neo4jSettings
 from graph.store import Batch, GraphStore
-from ingest.loader import LoadReport, OnError, RejectsWriter
+from ingest.loader import LoadReport, OnError, RejectsWriter, missing_concept_reason, reject
 from ingest.progress import LineProgress
 from ingest.readers.base import Parsed, Rejected, SourceReader
 
@@ -423,10 +423,6 @@ def parse_import_report(path: Path) -> tuple[dict[tuple[str, str, str], str], in
     return bad, duplicates, other
 
 
-def _missing_reason(concept_id: str) -> str:
-    return f"relation refers to concept {concept_id} that is not in the graph"  # as in ingest/loader.py
-
-
 # --- the instance ----------------------------------------------------------------------------------------
 @dataclass
 class _Instance:
@@ -512,12 +508,6 @@ class _Background:
 
 
 # --- the load --------------------------------------------------------------------------------------------
-def _reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
-    if on_error == "stop":
-        raise item.error(writer.root)  # names the file by its full path, like the transactional loader
-    writer.write(item.file, item.line, item.reason, item.raw)
-
-
 def _folder_name(source_id: str) -> str:
     return "bulk-" + (re.sub(r"[^\w.-]+", "_", source_id) or "source")
 
@@ -618,12 +608,12 @@ def _write_files(reader: SourceReader, source: Source, folder: Path, on_error: O
             for item in reader.read():
                 bar.advance(item)
                 if isinstance(item, Rejected):
-                    _reject(item, on_error, rejects)
+                    reject(item, on_error, rejects)
                     continue
                 try:
                     writer.add(item.record)
                 except ValueError as exc:
-                    _reject(Rejected(item.file, item.line, str(exc), repr(item.record)), on_error, rejects)
+                    reject(Rejected(item.file, item.line, str(exc), repr(item.record)), on_error, rejects)
                     continue
                 report.records[type(item.record).__name__] += 1
         report.phases["read"] = time.perf_counter() - mark
@@ -651,8 +641,8 @@ def _locate_bad_relations(reader: SourceReader, bad: dict[tuple[str, str, str], 
         missing = bad.get((rel_type, row["head"], row["tail"]))
         if missing is None:
             continue
-        rejected = Rejected(item.file, item.line, _missing_reason(missing), repr(item.record))
-        _reject(rejected, on_error, rejects)
+        rejected = Rejected(item.file, item.line, missing_concept_reason(missing), repr(item.record))
+        reject(rejected, on_error, rejects)
         found += 1
     return found
 

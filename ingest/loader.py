@@ -97,7 +97,7 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
         with LineProgress(reader.root, source, enabled=progress) as bar:
             for chunk in prefetch(_chunks(reader, skip, batch_size, bar)):
                 for rejected in chunk.rejected:
-                    _reject(rejected, on_error, rejects_writer)
+                    reject(rejected, on_error, rejects_writer)
                 _commit(store, source.id, chunk, on_error, rejects_writer, report)
     except InputError as exc:
         store.fail_source(source.id, str(exc))
@@ -110,10 +110,15 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
     return report
 
 
-def _reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
+def reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
+    """Stop the load with the row's error, or write the row to the rejects file."""
     if on_error == "stop":
         raise item.error(writer.root)
     writer.write(item.file, item.line, item.reason, item.raw)
+
+
+def missing_concept_reason(concept_id: str) -> str:
+    return f"relation refers to concept {concept_id} that is not in the graph"
 
 
 @dataclass
@@ -192,8 +197,8 @@ def _commit(store: GraphStore, source_id: str, chunk: _Chunk, on_error: OnError,
         missing = store.missing_relation_ends(tx, batch)
         for index, concept_id in sorted(missing.items()):
             item = chunk.relation_items[index]
-            reason = f"relation refers to concept {concept_id} that is not in the graph"
-            _reject(Rejected(item.file, item.line, reason, repr(item.record)), on_error, writer)
+            reject(Rejected(item.file, item.line, missing_concept_reason(concept_id), repr(item.record)),
+                   on_error, writer)
             kinds["Relation"] -= 1
         batch.drop_relations(set(missing))
         store.write_relations(tx, batch, source_id)

@@ -45,8 +45,7 @@ def neo4j_settings(neo4j_uri: str) -> Neo4jSettings:
 def store(neo4j_settings: Neo4jSettings) -> Iterator[GraphStore]:
     """An empty graph with the schema applied."""
     with GraphStore.connect(neo4j_settings) as graph_store:
-        with graph_store.driver.session(database=graph_store.database) as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        graph_store.clear()
         graph_store.apply_schema()
         yield graph_store
 

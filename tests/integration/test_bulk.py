@@ -44,8 +44,8 @@ def bulk(bulk_instance: LocalNeo4j) -> Iterator[LocalNeo4j]:
     """The bulk instance, running, with an empty database."""
     if not bulk_instance.status().running:
         bulk_instance.start(ServerOptions(bolt_port=free_port(), http=False, heap="512m", pagecache="128m"))
-    with _store(bulk_instance) as store, store.driver.session(database=store.database) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    with _store(bulk_instance) as store:
+        store.clear()
     yield bulk_instance
 
 

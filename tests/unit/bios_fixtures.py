@@ -19,9 +19,15 @@ that has terms.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
+from graph.records import Record
 from graph.text import normalize_term
+from ingest.readers import Item, Parsed, Rejected
+
+R = TypeVar("R")
 
 # -- BIOS -----------------------------------------------------------------------------------------
 # (CID, SID, STR, LANG (BIOS code), TTY). "Fit" names both epilepsy and seizure (a shared Term);
@@ -318,3 +324,17 @@ def write_umls_subset(folder: Path) -> dict[str, int]:
         "definitions": len(UMLS_DEF),
         "rejected": 0,
     }
+
+
+# -- reading items back ------------------------------------------------------------------------------
+
+def records(items: Iterable[Item], kind: type[R]) -> list[R]:
+    return [i.record for i in items if isinstance(i, Parsed) and isinstance(i.record, kind)]
+
+
+def all_records(items: Iterable[Item]) -> list[Record]:
+    return [i.record for i in items if isinstance(i, Parsed)]
+
+
+def rejected(items: Iterable[Item]) -> list[Rejected]:
+    return [i for i in items if isinstance(i, Rejected)]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import tracemalloc
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from graph.errors import InputError
 from graph.records import (
     Definition,
-    Record,
     Relation,
     RelationType,
     SemanticType,
@@ -21,11 +18,9 @@ from graph.records import (
     TypeAssignment,
 )
 from graph.text import normalize_term
-from ingest.readers import Item, Parsed, Rejected, get_reader
+from ingest.readers import Item, Parsed, get_reader
 from ingest.readers.bios import BiosReader
-from tests.unit.bios_fixtures import BIOS_FORMATS, write_bios_release
-
-R = TypeVar("R")
+from tests.unit.bios_fixtures import BIOS_FORMATS, all_records, records, rejected, write_bios_release
 
 
 def write(folder: Path, name: str, text: str | bytes) -> Path:
@@ -40,18 +35,6 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
 
 def read(folder: Path, **options: str) -> list[Item]:
     return list(BiosReader(folder, **options).read())
-
-
-def records(items: Iterable[Item], kind: type[R]) -> list[R]:
-    return [i.record for i in items if isinstance(i, Parsed) and isinstance(i.record, kind)]
-
-
-def all_records(items: Iterable[Item]) -> list[Record]:
-    return [i.record for i in items if isinstance(i, Parsed)]
-
-
-def rejected(items: Iterable[Item]) -> list[Rejected]:
-    return [i for i in items if isinstance(i, Rejected)]
 
 
 TERMS_2022 = "CN00000001|S0000001|Diabetes mellitus|ENG|PT\nCN00000001|S0000002|糖尿病|CHS|SY\n"

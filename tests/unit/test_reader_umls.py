@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from graph.errors import ConfigError, InputError
 from graph.records import (
     Definition,
-    Record,
     Relation,
     RelationType,
     SemanticType,
@@ -20,27 +18,13 @@ from graph.records import (
     TypeAssignment,
 )
 from graph.text import normalize_term
-from ingest.readers import Item, Parsed, Rejected, get_reader
+from ingest.readers import Item, Parsed, get_reader
 from ingest.readers.umls import UmlsReader
-from tests.unit.bios_fixtures import UMLS_CONSO, UMLS_RELEASE, write_umls_subset
-
-R = TypeVar("R")
+from tests.unit.bios_fixtures import UMLS_CONSO, UMLS_RELEASE, all_records, records, rejected, write_umls_subset
 
 
 def read(folder: Path, **options: Any) -> list[Item]:
     return list(UmlsReader(folder, **options).read())
-
-
-def records(items: Iterable[Item], kind: type[R]) -> list[R]:
-    return [i.record for i in items if isinstance(i, Parsed) and isinstance(i.record, kind)]
-
-
-def all_records(items: Iterable[Item]) -> list[Record]:
-    return [i.record for i in items if isinstance(i, Parsed)]
-
-
-def rejected(items: Iterable[Item]) -> list[Rejected]:
-    return [i for i in items if isinstance(i, Rejected)]
 
 
 def conso(cui: str = "C0000001", lat: str = "ENG", text: str = "Heart", *, ts: str = "P", stt: str = "PF",
