@@ -23,7 +23,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from graph.records import Record
+from graph.records import (
+    Definition,
+    Record,
+    Relation,
+    RelationType,
+    SemanticType,
+    TermRecord,
+    TypeAssignment,
+)
 from graph.text import normalize_term
 from ingest.readers import Item, Parsed, Rejected
 
@@ -338,3 +346,21 @@ def all_records(items: Iterable[Item]) -> list[Record]:
 
 def rejected(items: Iterable[Item]) -> list[Rejected]:
     return [i for i in items if isinstance(i, Rejected)]
+
+
+def counts_of(items: Iterable[Item]) -> dict[str, int]:
+    """What a reader's items amount to in the graph, in the keys the fixture writers return."""
+    items = list(items)
+    terms = records(items, TermRecord)
+    return {
+        "concepts": len({t.concept_id for t in terms}),
+        "term_rows": len(terms),
+        "terms": len({(t.lang, normalize_term(t.text)) for t in terms}),
+        "has_term": len({(t.concept_id, t.lang, normalize_term(t.text)) for t in terms}),
+        "types": len({t.id for t in records(items, SemanticType)}),
+        "type_assignments": len({(a.concept_id, a.type_id) for a in records(items, TypeAssignment)}),
+        "relations": len({(r.head, r.type, r.tail) for r in records(items, Relation)}),
+        "relation_types": len({t.id for t in records(items, RelationType)}),
+        "definitions": len(records(items, Definition)),
+        "rejected": len(rejected(items)),
+    }
