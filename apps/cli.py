@@ -9,9 +9,10 @@ import sys
 
 import typer
 
+from apps.lookup_cli import lookup_command, serve_command
 from graph.cli import graph_app, neo4j_app
 from graph.errors import BiosError
-from ingest.cli import ingest_app, sample_app
+from ingest.cli import data_app, ingest_app, sample_app
 
 app = typer.Typer(help="BIOS-KG: a biomedical knowledge graph in Neo4j and the tools around it.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -19,6 +20,9 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(graph_app, name="graph")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sample_app, name="sample")
+app.add_typer(data_app, name="data")
+app.command("lookup")(lookup_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

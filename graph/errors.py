@@ -11,6 +11,19 @@ class ConfigError(BiosError):
     """A setting, option or parameter is invalid."""
 
 
+class ParameterError(ConfigError):
+    """A request or command parameter is invalid. Names the parameter."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(f"{name}: {problem}")
+
+
+class NotFoundError(BiosError):
+    """The thing asked for is not in the graph."""
+
+
 class RuntimeStateError(BiosError):
     """The local Neo4j runtime cannot do what was asked (port taken, not running, start failed)."""
 

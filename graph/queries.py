@@ -73,6 +73,29 @@ SET c.definitions = CASE WHEN r.text IN coalesce(c.definitions, []) THEN c.defin
     c.definition = coalesce(c.definition, r.text), {add_source("c")}
 """
 
+
+
+def add_to_concept_list(key: str) -> str:
+    """Rows: {concept, ids}; adds the ids to the concept's list property `key` (alt_ids, xrefs)."""
+    if key not in ("alt_ids", "xrefs"):
+        raise ValueError(f"not a concept list property: {key!r}")
+    return f"""
+UNWIND $rows AS r
+MATCH (c:Concept {{id: r.concept}})
+SET c.{key} = coalesce(c.{key}, []) + [x IN r.ids WHERE NOT x IN coalesce(c.{key}, [])], {add_source("c")}
+"""
+
+
+# Every stated cross-reference whose target is a concept of the graph becomes an XREF edge.
+LINK_XREFS = """
+MATCH (c:Concept) WHERE c.xrefs IS NOT NULL
+UNWIND c.xrefs AS target
+MATCH (t:Concept {id: target})
+WHERE NOT (c)-[:XREF]->(t)
+CREATE (c)-[:XREF]->(t)
+RETURN count(*) AS created
+"""
+
 # Rows: {i, head, tail}; returns the rows whose head or tail concept is not in the graph.
 MISSING_RELATION_ENDS = """
 UNWIND $rows AS r
@@ -92,7 +115,7 @@ MATCH (h:Concept {{id: r.head}})
 MATCH (t:Concept {{id: r.tail}})
 MERGE (h)-[e:{rel_type}]->(t)
 ON CREATE SET e.source = $source, e.rel_id = r.rel_id, e.rid = r.rid
-SET {add_source("e")}
+SET {add_source("e")}, e += r.props
 """
 
 
@@ -142,3 +165,75 @@ RETURN source, kind, sum(n) AS n ORDER BY source, kind
 """
 
 LIST_SOURCES = "MATCH (s:Source) RETURN properties(s) AS source ORDER BY s.id"
+
+
+# --- lookup and concept cards (read-only) -----------------------------------------------------------
+# A concept's preferred names by property: `name` (English) and `name_<lang>`.
+_NAMES = "[k IN keys({v}) WHERE k = 'name' OR k STARTS WITH 'name_' | [k, {v}[k]]]"
+
+LOOKUP_EXACT = """
+MATCH (t:Term {norm: $norm}) WHERE $lang IS NULL OR t.lang = $lang
+MATCH (c:Concept)-[h:HAS_TERM]->(t)
+RETURN c.id AS id, t.text AS term, t.lang AS lang, h.tty AS tty, 1.0 AS score
+LIMIT $limit
+"""
+
+LOOKUP_FULLTEXT = """
+CALL db.index.fulltext.queryNodes('term_text', $query, {limit: $candidates}) YIELD node AS t, score
+WHERE $lang IS NULL OR t.lang = $lang
+MATCH (c:Concept)-[h:HAS_TERM]->(t)
+RETURN c.id AS id, t.text AS term, t.lang AS lang, h.tty AS tty, score
+ORDER BY score DESC
+LIMIT $limit
+"""
+
+CONCEPT_SUMMARIES = f"""
+UNWIND $ids AS id
+MATCH (c:Concept {{id: id}})
+OPTIONAL MATCH (c)-[:HAS_TYPE]->(s:SemanticType)
+RETURN c.id AS id, {_NAMES.format(v="c")} AS names, coalesce(c.sources, []) AS sources,
+       coalesce(c.obsolete, false) AS obsolete,
+       [x IN collect(s) WHERE x IS NOT NULL | {{id: x.id, name: x.name, name_zh: x.name_zh}}] AS types
+"""
+
+# A retired id (OBO alt_id, replaced_by) resolves to the concept that holds it.
+RESOLVE_ALT_ID = "MATCH (c:Concept) WHERE $id IN c.alt_ids RETURN c.id AS id ORDER BY c.id LIMIT 1"
+
+CONCEPT_CARD = f"""
+MATCH (c:Concept {{id: $id}})
+CALL (c) {{
+  MATCH (c)-[h:HAS_TERM]->(t:Term)
+  RETURN collect({{text: t.text, lang: t.lang, tty: h.tty, sources: h.sources}}) AS terms
+}}
+CALL (c) {{
+  OPTIONAL MATCH (c)-[:HAS_TYPE]->(s:SemanticType)
+  RETURN [x IN collect(s) WHERE x IS NOT NULL | {{id: x.id, name: x.name, name_zh: x.name_zh}}] AS types
+}}
+CALL (c) {{
+  OPTIONAL MATCH (c)-[:XREF]-(x:Concept)
+  RETURN [y IN collect(DISTINCT x) WHERE y IS NOT NULL | {{id: y.id, name: y.name}}] AS joined
+}}
+RETURN c.id AS id, {_NAMES.format(v="c")} AS names, terms, types, joined,
+       coalesce(c.xrefs, []) AS xrefs, coalesce(c.alt_ids, []) AS alt_ids,
+       coalesce(c.definitions, []) AS definitions, coalesce(c.sources, []) AS sources,
+       coalesce(c.obsolete, false) AS obsolete
+"""
+
+# Concept–concept relations of one concept in one direction, structural edges excluded.
+CONCEPT_RELATIONS = """
+MATCH (c:Concept {id: $id})
+CALL (c) {
+  MATCH (c)-[r]->(o:Concept) WHERE NOT type(r) IN ['XREF', 'SUGGESTED']
+  RETURN 'out' AS direction, type(r) AS type, o, r
+  UNION ALL
+  MATCH (c)<-[r]-(o:Concept) WHERE NOT type(r) IN ['XREF', 'SUGGESTED']
+  RETURN 'in' AS direction, type(r) AS type, o, r
+}
+WITH direction, type, o, r ORDER BY direction DESC, type, o.id
+WITH direction, type, count(*) AS total,
+     collect({id: o.id, name: coalesce(o.name, o.name_zh), sources: r.sources})[..$per_type] AS concepts
+RETURN direction, type, total, concepts
+ORDER BY direction DESC, type
+"""
+
+PING = "RETURN 1 AS ok"

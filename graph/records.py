@@ -16,6 +16,8 @@ class Concept:
     id: str
     name: str | None = None
     names: tuple[tuple[str, str], ...] = ()  # (lang, preferred name) pairs beyond `name`
+    alt_ids: tuple[str, ...] = ()  # ids the source retired into this one (OBO alt_id, replaced_by)
+    obsolete: bool = False  # kept for old data that still cites it (an inactive ICD code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,19 @@ class Relation:
     tail: str
     rel_id: str | None = None  # the source's relation id (BIOS RELID, UMLS RELA)
     rid: str | None = None  # the source's id of this row (BIOS RID, UMLS RUI)
+    props: tuple[tuple[str, str | int | float], ...] = ()  # qualifiers the source states (HPOA frequency)
+
+
+@dataclass(frozen=True, slots=True)
+class Xref:
+    """A cross-reference the source states: `target` is a CURIE in another terminology (UMLS:C0036572).
+
+    Stored on the concept (`xrefs`) and joined as an XREF edge to any concept loaded under that id,
+    whichever of the two sources is loaded first.
+    """
+
+    concept_id: str
+    target: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +86,7 @@ class Definition:
     lang: str = "en"
 
 
-Record = Concept | TermRecord | SemanticType | TypeAssignment | RelationType | Relation | Definition
+Record = Concept | TermRecord | SemanticType | TypeAssignment | RelationType | Relation | Definition | Xref
 
 
 @dataclass(slots=True)

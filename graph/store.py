@@ -14,6 +14,7 @@ from neo4j import Driver, ManagedTransaction, Transaction
 
 from graph import queries
 from graph.connection import open_driver
+from graph.curie import normalize_curie
 from graph.languages import ISO_639_1
 from graph.records import (
     Concept,
@@ -25,6 +26,7 @@ from graph.records import (
     Source,
     TermRecord,
     TypeAssignment,
+    Xref,
 )
 from graph.settings import Neo4jSettings
 from graph.text import normalize_term, term_id
@@ -67,6 +69,7 @@ class Batch:
     relation_types: dict[str, dict[str, Any]] = field(default_factory=dict)
     relations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (type, row)
     definitions: list[dict[str, Any]] = field(default_factory=list)
+    lists: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (concept, alt_ids|xrefs) -> ids
     records: int = 0
 
     def add(self, record: Record) -> None:
@@ -75,7 +78,14 @@ class Batch:
         elif isinstance(record, Concept):
             props: dict[str, Any] = {"name": record.name} if record.name else {}
             props.update({_name_key(_check_lang(lang)): name for lang, name in record.names})
+            if record.obsolete:
+                props["obsolete"] = True
             self._concept(_require(record.id, "concept id")).update(props)
+            for alt_id in record.alt_ids:
+                self.lists.setdefault((record.id, "alt_ids"), set()).add(normalize_curie(alt_id))
+        elif isinstance(record, Xref):
+            concept_id = _require(record.concept_id, "concept id")
+            self.lists.setdefault((concept_id, "xrefs"), set()).add(normalize_curie(record.target))
         elif isinstance(record, SemanticType):
             self.semantic_types[_require(record.id, "semantic type id")] = {
                 "id": record.id, "name": _require(record.name, "semantic type name"), "name_zh": record.name_zh}
@@ -88,7 +98,8 @@ class Batch:
         elif isinstance(record, Relation):
             rel_type = validate_relationship_type(record.type)
             row = {"head": _require(record.head, "relation head"), "tail": _require(record.tail, "relation tail"),
-                   "rel_id": record.rel_id, "rid": record.rid, "i": len(self.relations)}
+                   "rel_id": record.rel_id, "rid": record.rid, "props": dict(record.props),
+                   "i": len(self.relations)}
             self.relations.append((rel_type, row))
         elif isinstance(record, Definition):
             self.definitions.append({"concept": _require(record.concept_id, "concept id"),
@@ -223,6 +234,9 @@ class GraphStore:
         run(queries.MERGE_HAS_TERM, list(batch.has_term.values()))
         run(queries.MERGE_HAS_TYPE, list(batch.has_type.values()))
         run(queries.MERGE_DEFINITIONS, batch.definitions)
+        for key in ("alt_ids", "xrefs"):
+            run(queries.add_to_concept_list(key), [{"concept": cid, "ids": sorted(ids)}
+                                                   for (cid, list_key), ids in batch.lists.items() if list_key == key])
 
     @staticmethod
     def write_relations(tx: Tx, batch: Batch, source_id: str) -> None:
@@ -231,6 +245,10 @@ class GraphStore:
             by_type[rel_type].append(row)
         for rel_type, rows in by_type.items():
             tx.run(queries.merge_relations(rel_type), rows=rows, source=source_id).consume()
+
+    def link_xrefs(self) -> int:
+        """Join every stated cross-reference whose target concept is in the graph; returns new XREF edges."""
+        return int(self.run(queries.LINK_XREFS)[0]["created"])
 
     @staticmethod
     def set_checkpoint(tx: Tx, source_id: str, checkpoint: int) -> None:

@@ -59,6 +59,7 @@ from graph.records import (
     Source,
     TermRecord,
     TypeAssignment,
+    Xref,
 )
 from graph.runtime import LocalNeo4j, ServerOptions, free_port, port_is_free
 from graph.settings import Neo4jSettings
@@ -234,6 +235,10 @@ class BulkWriter:
         self._seq = 0
 
     def add(self, record: Record) -> None:
+        if (isinstance(record, Xref) or (isinstance(record, Concept) and (record.alt_ids or record.obsolete))
+                or (isinstance(record, Relation) and record.props)):
+            raise ValueError("the bulk path does not write cross-references, alt ids, obsolete flags or relation "
+                             "qualifiers; load this source with the transactional loader")
         if isinstance(record, Definition) and ARRAY_DELIMITER in record.text:
             raise ValueError("definition contains the control character U+001F")
         batch = Batch()

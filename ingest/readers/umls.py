@@ -19,6 +19,7 @@ from pathlib import Path
 from graph.errors import ConfigError, InputError
 from graph.languages import to_iso
 from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
+from graph.semantic_types import TYPE_PREFIX
 from graph.vocabulary import canonical_relation, inverse_name
 from ingest.readers.base import (
     Item,
@@ -33,7 +34,7 @@ from ingest.readers.base import (
 )
 
 CONCEPT_PREFIX = "UMLS:"
-TYPE_PREFIX = "UMLS_STY:"
+
 SUPPRESSED = frozenset({"O", "E", "Y"})
 
 # File name -> column names, in order (the trailing empty field of RRF is not a column).

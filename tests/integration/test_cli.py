@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.settings import Neo4jSettings
 from graph.store import GraphStore
 from tests.unit.bios_fixtures import write_bios_release
 
@@ -45,3 +46,14 @@ def test_unreachable_graph_is_a_clear_error() -> None:
     done = bios("graph", "stats", env_uri="bolt://127.0.0.1:1")
     assert done.returncode == 2
     assert "not reachable at bolt://127.0.0.1:1" in " ".join(done.stderr.split())
+
+
+def test_lookup_over_the_sample_graph(sample_settings: Neo4jSettings) -> None:
+    found = bios("lookup", "癫痫", "--json", "--limit", "3", env_uri=sample_settings.uri)
+    assert found.returncode == 0, found.stderr
+    assert {"CMEKG:癫痫", "ICD10:G40"} <= {hit["id"] for hit in json.loads(found.stdout)}
+    table = bios("lookup", "seizure", env_uri=sample_settings.uri)
+    assert table.returncode == 0 and "HP:0001250" in table.stdout
+    bad = bios("lookup", "seizure", "--lang", "xx", env_uri=sample_settings.uri)
+    assert (bad.returncode, bad.stderr.strip()) == (2, "error: lang: unknown language code 'xx' (expected ISO 639-1, "
+                                                       "e.g. en, zh)")

@@ -1,0 +1,118 @@
+"""The FastAPI application: concepts, search, sources and health over the graph.
+
+Errors are JSON problem documents (RFC 9457: type, title, status, detail, and the offending
+parameter when there is one): a bad parameter is 400 or 422, an unknown concept 404, an unreachable
+database 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from neo4j.exceptions import ServiceUnavailable
+
+from apps.api.models import ConceptHitOut, ConceptOut, HealthOut, SearchOut, SourceOut
+from graph import queries
+from graph.curie import normalize_curie
+from graph.errors import BiosError, NotFoundError, ParameterError
+from graph.lookup import MAX_QUERY_LENGTH, concept_card, lookup
+from graph.settings import Neo4jSettings
+from graph.store import GraphStore
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
+                        status_code=status, media_type=PROBLEM)
+
+
+def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
+    settings = settings or Neo4jSettings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = GraphStore.connect(settings)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(title="BIOS-KG API", version="0.1.0", lifespan=lifespan,
+                  description="Concepts, terms and relations of the BIOS-KG graph (Neo4j).")
+
+    def store(request: Request) -> GraphStore:
+        return request.app.state.store  # type: ignore[no-any-return]
+
+    @app.exception_handler(ParameterError)
+    async def bad_parameter(_: Request, exc: ParameterError) -> JSONResponse:
+        return problem(400, "Bad parameter", str(exc), parameter=exc.name)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return problem(404, "Not found", str(exc))
+
+    @app.exception_handler(BiosError)
+    async def bios_error(_: Request, exc: BiosError) -> JSONResponse:
+        return problem(400, "Bad request", str(exc))
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(_: Request, exc: ServiceUnavailable) -> JSONResponse:
+        return problem(503, "Graph unavailable", f"Neo4j at {settings.uri} does not answer: {exc}")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        name = str(first.get("loc", ["", "request"])[-1])
+        return problem(422, "Invalid parameter", f"{name}: {first.get('msg', 'invalid')}", parameter=name,
+                       errors=[{"parameter": str(e["loc"][-1]), "message": e["msg"]} for e in errors])
+
+    @app.get("/health", response_model=HealthOut, tags=["service"])
+    def health(request: Request) -> HealthOut:
+        graph = store(request)
+        graph.run(queries.PING)
+        count = {label: graph.run(queries.count_label(label))[0]["n"] for label in ("Concept", "Term")}
+        return HealthOut(status="ok", neo4j=settings.uri, database=settings.database,
+                         concepts=count["Concept"], terms=count["Term"])
+
+    @app.get("/sources", response_model=list[SourceOut], tags=["graph"])
+    def sources(request: Request) -> list[SourceOut]:
+        """Every loaded source with its version, licence and record counts."""
+        return [SourceOut.from_node(node) for node in store(request).sources()]
+
+    @app.get("/search", response_model=SearchOut, tags=["graph"])
+    def search(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="Term in any language.",
+                                examples=["seizure", "癫痫"])],
+        lang: Annotated[str | None, Query(description="Only terms of this ISO 639-1 language.",
+                                          examples=["zh"])] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> SearchOut:
+        """Concepts by term: exact normalized match, then full text."""
+        hits = lookup(store(request), q, lang=lang, limit=limit)
+        return SearchOut(query=q, lang=lang, hits=[ConceptHitOut(**hit.as_dict()) for hit in hits])
+
+    @app.get("/concepts/{concept_id}", response_model=ConceptOut, tags=["graph"])
+    def concept(
+        request: Request,
+        concept_id: Annotated[str, Path(max_length=300, description="A CURIE.", examples=["HP:0001250"])],
+        relations_per_type: Annotated[int, Query(ge=0, le=500)] = 50,
+    ) -> ConceptOut:
+        """Names by language, terms, semantic types, cross-references, definitions and relations."""
+        try:
+            curie = normalize_curie(concept_id)
+        except ValueError as exc:
+            raise ParameterError("concept_id", str(exc)) from None
+        card = concept_card(store(request), curie, relations_per_type=relations_per_type)
+        if card is None:
+            raise NotFoundError(f"no concept {curie} in the graph")
+        return ConceptOut(**card)
+
+    return app

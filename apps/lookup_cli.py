@@ -1,0 +1,50 @@
+"""`bios lookup` and `bios serve`: the first ways into the graph for people and programs."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph.lookup import lookup
+from graph.store import GraphStore
+
+console = Console(soft_wrap=True)
+
+
+def lookup_command(
+    term: Annotated[str, typer.Argument(help="A term in any language, e.g. seizure or 癫痫.")],
+    lang: Annotated[str | None, typer.Option(help="Only terms of this ISO 639-1 language.")] = None,
+    limit: Annotated[int, typer.Option(help="Concepts to show (1-100).")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+) -> None:
+    """Find concepts by term: exact normalized match first, then full text."""
+    with GraphStore.connect() as store:
+        hits = lookup(store, term, lang=lang, limit=limit)
+    if as_json:
+        print(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False))
+        return
+    if not hits:
+        console.print(f"no concept found for {term!r}")
+        raise typer.Exit(1)
+    table = Table("concept", "name", "matched", "types", "sources", "method")
+    for hit in hits:
+        names = " / ".join(dict.fromkeys(n for n in (hit.name, hit.names.get("zh")) if n))
+        table.add_row(hit.id, names, f"{hit.matched} ({hit.matched_lang}, {hit.tty})",
+                      ", ".join(t["name"] for t in hit.types), ", ".join(hit.sources), f"{hit.method} {hit.score:.2f}")
+    console.print(table)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI."""
+    import uvicorn
+
+    from apps.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")

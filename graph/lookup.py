@@ -1,0 +1,142 @@
+"""Finding concepts by their terms, and a concept's full card: the reads behind `bios lookup` and the API.
+
+Lookup takes a concept id (CURIE, or an id the concept retired) as it is; otherwise it matches the
+normalized text against `Term.norm` in any language, and fills the places left with full-text matches
+(the `term_text` index, CJK-aware). Term hits are grouped by concept; a concept keeps its best hit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from graph import queries
+from graph.curie import normalize_curie
+from graph.errors import ParameterError
+from graph.languages import ISO_639_1
+from graph.store import GraphStore
+from graph.text import normalize_term
+
+MAX_QUERY_LENGTH = 200
+_LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
+# Preferred names, then synonyms, then everything else, among exact hits of one concept.
+_TTY_RANK = {"PT": 0, "SY": 1}
+
+
+@dataclass
+class ConceptHit:
+    id: str
+    name: str | None  # preferred name in the requested language, else English, else any
+    matched: str  # the term that matched
+    matched_lang: str | None  # None for an id match
+    tty: str | None
+    method: str  # id | exact | fulltext
+    score: float
+    names: dict[str, str] = field(default_factory=dict)  # lang -> preferred name
+    types: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    obsolete: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def names_by_language(pairs: list[list[str]]) -> dict[str, str]:
+    """[[name, …], [name_zh, …]] from the graph -> {"en": …, "zh": …}."""
+    return {("en" if key == "name" else key.removeprefix("name_")): value for key, value in pairs}
+
+
+def preferred_name(names: dict[str, str], lang: str | None) -> str | None:
+    for key in (lang, "en"):
+        if key and key in names:
+            return names[key]
+    return next(iter(names.values()), None)
+
+
+def check_query(text: str, lang: str | None, limit: int) -> None:
+    """Raise ParameterError naming the parameter that is out of bounds."""
+    if not text.strip():
+        raise ParameterError("q", "the search text is empty")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise ParameterError("q", f"the search text is longer than {MAX_QUERY_LENGTH} characters")
+    if lang is not None and lang not in ISO_639_1:
+        raise ParameterError("lang", f"unknown language code {lang!r} (expected ISO 639-1, e.g. en, zh)")
+    if not 1 <= limit <= 100:
+        raise ParameterError("limit", f"must be between 1 and 100, got {limit}")
+
+
+def fulltext_query(text: str) -> str:
+    """The text as a Lucene query: special characters escaped, words OR-ed."""
+    return " ".join(_LUCENE_SPECIAL.sub(r"\\\1", word) for word in text.split())
+
+
+def lookup(store: GraphStore, text: str, lang: str | None = None, limit: int = 10) -> list[ConceptHit]:
+    """Concepts for `text`: the concept it names when it is an id; else exact normalized matches first,
+    then full-text matches for the remaining places (scores scaled to (0, 1])."""
+    check_query(text, lang, limit)
+    rows = [{**row, "method": "id"} for row in _id_rows(store, text)]
+    if not rows:
+        exact = store.run(queries.LOOKUP_EXACT, norm=normalize_term(text), lang=lang, limit=limit * 20)
+        fulltext = store.run(queries.LOOKUP_FULLTEXT, query=fulltext_query(text), lang=lang,
+                             candidates=limit * 10, limit=limit * 20)
+        top_score = max((float(row["score"]) for row in fulltext), default=1.0)
+        rows = [{**row, "method": "exact"} for row in exact] + [
+            {**row, "method": "fulltext", "score": float(row["score"]) / top_score} for row in fulltext]
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        known = best.get(row["id"])
+        if known is None or _rank(row) < _rank(known):
+            best[row["id"]] = row
+    top = sorted(best.values(), key=_rank)[:limit]
+    summaries = {row["id"]: row for row in store.run(queries.CONCEPT_SUMMARIES, ids=[row["id"] for row in top])}
+    hits = []
+    for row in top:
+        summary = summaries[row["id"]]
+        names = names_by_language(summary["names"])
+        hits.append(ConceptHit(id=row["id"], name=preferred_name(names, lang or row["lang"]), matched=row["term"],
+                               matched_lang=row["lang"], tty=row["tty"], method=row["method"],
+                               score=round(float(row["score"]), 4), names=names, types=summary["types"],
+                               sources=summary["sources"], obsolete=summary["obsolete"]))
+    return hits
+
+
+def _id_rows(store: GraphStore, text: str) -> list[dict[str, Any]]:
+    """A hit for the concept whose id (or retired id) the text is, when it is a CURIE."""
+    try:
+        resolved = resolve_concept_id(store, normalize_curie(text))
+    except ValueError:
+        return []
+    if resolved is None:
+        return []
+    return [{"id": resolved, "term": text.strip(), "lang": None, "tty": None, "score": 1.0}]
+
+
+_METHOD_RANK = {"id": 0, "exact": 1, "fulltext": 2}
+
+
+def _rank(row: dict[str, Any]) -> tuple[int, float, int, str]:
+    return _METHOD_RANK[row["method"]], -float(row["score"]), _TTY_RANK.get(row["tty"] or "", 2), row["id"]
+
+
+def resolve_concept_id(store: GraphStore, concept_id: str) -> str | None:
+    """The id itself when it is a concept, the concept that retired it (alt id), or None."""
+    if store.run(queries.CONCEPT_SUMMARIES, ids=[concept_id]):
+        return concept_id
+    rows = store.run(queries.RESOLVE_ALT_ID, id=concept_id)
+    return rows[0]["id"] if rows else None
+
+
+def concept_card(store: GraphStore, concept_id: str, relations_per_type: int = 50) -> dict[str, Any] | None:
+    """Everything the graph holds about one concept, or None when no concept has this id or alt id."""
+    resolved = resolve_concept_id(store, concept_id)
+    if resolved is None:
+        return None
+    card = store.run(queries.CONCEPT_CARD, id=resolved)[0]
+    card["names"] = names_by_language(card["names"])
+    card["terms"] = sorted(card["terms"], key=lambda t: (t["lang"] != "en", t["lang"], _TTY_RANK.get(t["tty"], 2),
+                                                         t["text"]))
+    card["relations"] = store.run(queries.CONCEPT_RELATIONS, id=resolved, per_type=relations_per_type)
+    if resolved != concept_id:
+        card["redirected_from"] = concept_id
+    return card
