@@ -10,7 +10,7 @@ import sys
 import typer
 
 from apps.lookup_cli import lookup_command, serve_command
-from graph.cli import graph_app, neo4j_app
+from graph.cli import export_app, graph_app, neo4j_app
 from graph.errors import BiosError
 from ingest.cli import data_app, ingest_app, sample_app
 
@@ -21,6 +21,7 @@ app.add_typer(graph_app, name="graph")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sample_app, name="sample")
 app.add_typer(data_app, name="data")
+app.add_typer(export_app, name="export")
 app.command("lookup")(lookup_command)
 app.command("serve")(serve_command)
 

@@ -18,6 +18,7 @@ console = Console(stderr=True, soft_wrap=True)
 neo4j_app = typer.Typer(help="Run a local Neo4j 5.26 (jars from Maven Central, Java 17, no Docker).",
                         no_args_is_help=True)
 graph_app = typer.Typer(help="Schema and statistics of the graph at NEO4J_URI.", no_args_is_help=True)
+export_app = typer.Typer(help="Write the graph out in standard formats.", no_args_is_help=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Instance folder (default: $BIOS_HOME/neo4j/"
                                                  "instances/default).")]
@@ -95,3 +96,22 @@ def graph_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         for kind, count in kinds.items():
             table.add_row(source, kind, f"{count:,}")
     out.print(table)
+
+
+@export_app.command("skos")
+def export_skos_command(
+    out: Annotated[Path, typer.Option("--out", help="Turtle file to write (FILE.ttl).")],
+    source: Annotated[str | None, typer.Option(help="Only the concepts of this source id (e.g. HPO).")] = None,
+    page_size: Annotated[int, typer.Option(help="Concepts read per query.")] = 5000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """SKOS in Turtle: concepts, prefLabel/altLabel by language, definitions, broader, exactMatch, relations."""
+    from graph.skos import export_skos
+
+    with GraphStore.connect() as store:
+        report = export_skos(store, out, source=source, progress=not as_json, page_size=page_size)
+    if as_json:
+        print(json.dumps(report.as_dict()))
+    else:
+        console.print(f"{report.out}: {report.concepts:,} concepts, {report.labels:,} labels, "
+                      f"{report.relations:,} relations, {report.triples:,} triples in {report.seconds:.1f}s")

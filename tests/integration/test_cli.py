@@ -57,3 +57,14 @@ def test_lookup_over_the_sample_graph(sample_settings: Neo4jSettings) -> None:
     bad = bios("lookup", "seizure", "--lang", "xx", env_uri=sample_settings.uri)
     assert (bad.returncode, bad.stderr.strip()) == (2, "error: lang: unknown language code 'xx' (expected ISO 639-1, "
                                                        "e.g. en, zh)")
+
+
+def test_export_skos_of_one_source(sample_settings: Neo4jSettings, tmp_path: Path) -> None:
+    out = tmp_path / "icd10.ttl"
+    done = bios("export", "skos", "--out", str(out), "--source", "ICD10", "--json", env_uri=sample_settings.uri)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["concepts"] == 14700
+    text = out.read_text(encoding="utf-8")
+    assert '"癫癎[癫痫]"@zh' in text and '"癫痫"@zh' in text and "ICD10:G40 a skos:Concept" in text
+    missing = bios("export", "skos", "--out", str(out), "--source", "NOPE", env_uri=sample_settings.uri)
+    assert missing.returncode == 2 and "NOPE" in missing.stderr

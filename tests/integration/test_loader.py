@@ -10,9 +10,10 @@ import pytest
 from neo4j.exceptions import ConstraintError
 
 from graph.errors import InputError
+from graph.records import Concept, Record, Relation, Source, Xref
 from graph.store import GraphStore
 from ingest.loader import load_source
-from ingest.readers import Item, get_reader
+from ingest.readers import Item, Parsed, get_reader
 from ingest.readers.base import SourceReader
 from tests.unit.bios_fixtures import write_bios_release, write_umls_subset
 
@@ -191,3 +192,39 @@ def test_stats_by_label_type_and_source(store: GraphStore, tmp_path: Path) -> No
     assert stats["relationship_types"]["HAS_TERM"] == bios["has_term"] + umls["has_term"]
     assert stats["by_source"]["BIOS"]["node:Concept"] == bios["concepts"]
     assert stats["by_source"]["UMLS"]["rel:HAS_TERM"] == umls["has_term"]
+
+
+class RecordsReader:
+    """A source given as a list of records (one per line of an imaginary file)."""
+
+    def __init__(self, root: Path, source_id: str, records: list[Record]) -> None:
+        self.root = root
+        self.source_id = source_id
+        self.records = records
+
+    def source(self) -> Source:
+        return Source(id=self.source_id, name=self.source_id, version="1", licence="test",
+                      checksums={"records": str(hash(tuple(self.records)))})
+
+    def read(self) -> Iterator[Item]:
+        for line, record in enumerate(self.records, start=1):
+            yield Parsed(record, "records", line)
+
+
+def test_cross_references_join_whichever_source_comes_first(store: GraphStore, tmp_path: Path) -> None:
+    (tmp_path / "records").write_text("")
+    hpo = RecordsReader(tmp_path, "A", [
+        Concept("HP:0001259", name="Coma", alt_ids=("HP:0000001",)), Xref("HP:0001259", "ICD-10:R40.2"),
+        Xref("HP:0001259", "UMLS:C0009421"), Relation("HP:0001259", "HAS_FINDING", "HP:0001259", props=(("n", 1),))])
+    icd = RecordsReader(tmp_path, "B", [Concept("ICD10:R40.2", name="Coma, unspecified"),
+                                        Xref("ICD10:R40.2", "HP:0001259")])
+    assert load_source(hpo, store, progress=False).xrefs_linked == 0  # ICD10:R40.2 is not in the graph yet
+    assert load_source(icd, store, progress=False).xrefs_linked == 2  # both directions now
+    rows = store.run("MATCH (a:Concept)-[:XREF]->(b:Concept) RETURN a.id AS a, b.id AS b ORDER BY a")
+    assert rows == [{"a": "HP:0001259", "b": "ICD10:R40.2"}, {"a": "ICD10:R40.2", "b": "HP:0001259"}]
+    (coma,) = store.run("MATCH (c:Concept {id: 'HP:0001259'})-[r:HAS_FINDING]->() "
+                        "RETURN c.xrefs AS xrefs, c.alt_ids AS alt_ids, r.n AS n")
+    assert coma == {"xrefs": ["ICD10:R40.2", "UMLS:C0009421"], "alt_ids": ["HP:0000001"], "n": 1}
+    assert load_source(hpo, store, progress=False, force=True).xrefs_linked == 0  # idempotent
+    (again,) = store.run("MATCH (c:Concept {id: 'HP:0001259'}) RETURN c.xrefs AS xrefs")
+    assert again["xrefs"] == ["ICD10:R40.2", "UMLS:C0009421"]

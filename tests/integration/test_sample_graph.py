@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from graph.lookup import concept_card, lookup
@@ -96,3 +99,11 @@ def test_lookup_in_chinese_and_english(sample_store: GraphStore) -> None:
     assert lookup(sample_store, "Epileptic seizure")[0].id == "HP:0001250"  # an EXACT synonym
     assert lookup(sample_store, "HP:0001275")[0].id == "HP:0001250"  # a retired id
     assert all(hit.matched_lang == "zh" for hit in lookup(sample_store, "癫痫", lang="zh"))
+
+
+def test_readme_starter_queries_answer(sample_store: GraphStore) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    starters = re.findall(r"```cypher\n(.*?)```", readme, flags=re.DOTALL)
+    assert len(starters) >= 3
+    for cypher in starters:
+        assert sample_store.run(cypher), cypher

@@ -1,0 +1,402 @@
+"""RDF files, SKOS or OWL in any format rdflib parses (Turtle, RDF/XML, N-Triples, JSON-LD): a reader.
+
+What becomes what (graph/skos.py writes the BIOS flavour of the same vocabulary):
+
+| RDF | record |
+|---|---|
+| an IRI typed skos:Concept or owl:Class, or untyped with skos:inScheme | Concept (id: `iri_to_curie`) |
+| skos:prefLabel, else rdfs:label: the first per language | TermRecord, preferred, tty PT |
+| further prefLabel / rdfs:label, skos:altLabel | TermRecord, tty SY |
+| skos:hiddenLabel | TermRecord, tty HL |
+| oboInOwl:hasExactSynonym / Related / Broad / Narrow | TermRecord, tty SY / RSY / BSY / NSY |
+| `tty:<TTY> "label"` (BIOS export) | that label's tty instead of the default |
+| skos:definition, obo:IAO_0000115 | Definition |
+| skos:exactMatch, skos:closeMatch, oboInOwl:hasDbXref | Xref |
+| oboInOwl:hasAlternativeId; obo:IAO_0100001 (replaced by) of an obsolete class | the concept's alt_ids |
+| owl:deprecated true | owl:Class: skipped, with relations to it; skos:Concept: Concept.obsolete |
+| skos:broader, skos:narrower (inverted), rdfs:subClassOf a named class | Relation IS_A |
+| skos:related | Relation RELATED_TO, once per pair |
+| rel:T (BIOS export); rel:T declared with rdfs:label | Relation T; RelationType |
+| bios:semanticType; a bios:SemanticType | TypeAssignment; SemanticType |
+
+An untagged literal takes its language from its script (Han -> zh, else en). Skipped: rdfs:subClassOf a
+class expression (restriction), an owl:Class with nothing but its declaration (an imported class an axiom
+mentions), skos:broadMatch / narrowMatch / relatedMatch, OBO synonym types and axiom annotations.
+
+Every item has line 0: RDF parsers report no positions. A rejection's raw text is the offending triple in
+N-Triples, which can be searched for in the file. The whole file is parsed into memory by rdflib before
+the first item (HPO as RDF/XML, 12 MB and 125k triples: about 5 s and 260 MB); a file that does not parse
+is an InputError naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from urllib.parse import unquote
+
+from rdflib import DCTERMS, OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
+from rdflib.parser import Parser
+from rdflib.plugin import PluginException
+from rdflib.plugin import get as get_plugin
+from rdflib.term import Node
+from rdflib.util import guess_format
+
+from graph.curie import normalize_curie
+from graph.errors import ConfigError, InputError
+from graph.languages import guess_language, to_iso
+from graph.records import (
+    Concept,
+    Definition,
+    Record,
+    Relation,
+    RelationType,
+    SemanticType,
+    Source,
+    TermRecord,
+    TypeAssignment,
+    Xref,
+)
+from graph.skos import BIOS, OBO, OBOINOWL, REL, TTY, iri_to_curie
+from graph.text import normalize_term
+from graph.vocabulary import validate_relationship_type
+from ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+
+FORMAT_ALIASES = {"ttl": "turtle", "owl": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "jsonld": "json-ld"}
+
+PREFERRED = (SKOS.prefLabel, RDFS.label)
+SYNONYM_TTYS: dict[URIRef, str] = {
+    SKOS.altLabel: "SY",
+    SKOS.hiddenLabel: "HL",
+    OBOINOWL.hasExactSynonym: "SY",
+    OBOINOWL.hasRelatedSynonym: "RSY",
+    OBOINOWL.hasBroadSynonym: "BSY",
+    OBOINOWL.hasNarrowSynonym: "NSY",
+}
+DEFINITIONS = (SKOS.definition, OBO.IAO_0000115)
+XREFS = (SKOS.exactMatch, SKOS.closeMatch, OBOINOWL.hasDbXref)
+REPLACED_BY = OBO.IAO_0100001
+# Statements that only a concept may carry: on an undeclared subject they are rejected.
+CONCEPT_ONLY = (SKOS.prefLabel, *SYNONYM_TTYS, *DEFINITIONS)
+
+
+def _rdflib_format(name: str) -> str:
+    fmt = FORMAT_ALIASES.get(name.lower(), name.lower())
+    try:
+        get_plugin(fmt, Parser)
+    except PluginException:
+        raise ConfigError(f"unknown RDF format {name!r} (turtle, xml, nt, n3, json-ld)") from None
+    return fmt
+
+
+def _nt(*triple: Node) -> str:
+    return " ".join(node.n3() for node in triple) + " ."
+
+
+def _n3(node: Node) -> str:
+    return node.n3()
+
+
+def _key(nodes: tuple[Node, ...]) -> tuple[str, ...]:
+    """A sort key for tuples of nodes (rdflib cannot order every pair of literals)."""
+    return tuple(map(_n3, nodes))
+
+
+def _deprecated(graph: Graph, subject: Node) -> bool:
+    return any(isinstance(o, Literal) and str(o).strip().lower() in ("true", "1")
+               for o in graph.objects(subject, OWL.deprecated))
+
+
+def _literals(graph: Graph, subject: Node, predicate: URIRef) -> list[Node]:
+    """Objects in a stable order, literals first."""
+    return sorted(graph.objects(subject, predicate), key=lambda o: (not isinstance(o, Literal), _n3(o)))
+
+
+def _names(labels: Iterable[Node], fallback: str) -> tuple[str, str | None]:
+    """(name, name_zh) from rdfs:labels: the untagged (else English) one, and the Chinese one."""
+    by_lang: dict[str | None, str] = {}
+    for label in labels:
+        if isinstance(label, Literal):
+            by_lang.setdefault(to_iso(label.language) if label.language else None, str(label))
+    return by_lang.get(None) or by_lang.get("en") or fallback, by_lang.get("zh")
+
+
+class _Ids:
+    """IRI -> CURIE with the file's @prefix bindings and the caller's prefixes, memoized."""
+
+    def __init__(self, graph: Graph, prefixes: Mapping[str, str]) -> None:
+        self.namespaces = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix} | dict(prefixes)
+        self._cache: dict[str, str | None] = {}
+
+    def of_iri(self, iri: Node) -> str | None:
+        key = str(iri)
+        if key not in self._cache:
+            self._cache[key] = iri_to_curie(key, self.namespaces)
+        return self._cache[key]
+
+    def of(self, node: Node) -> str | None:
+        """A CURIE from an IRI, or from a literal holding a CURIE or an IRI (OBO xrefs)."""
+        if isinstance(node, URIRef):
+            return self.of_iri(node)
+        if not isinstance(node, Literal):
+            return None
+        text = str(node).strip()
+        if text.startswith(("http://", "https://")):
+            return self.of_iri(URIRef(text))
+        try:
+            return normalize_curie(text)
+        except ValueError:
+            return None
+
+
+@register_reader("rdf")
+class RdfReader:
+    """Streams the concepts of one RDF file; `prefixes` (CURIE prefix -> namespace IRI) adds id namespaces."""
+
+    def __init__(
+        self,
+        path: Path,
+        source_id: str | None = None,
+        format: str | None = None,
+        licence: str = "unknown",
+        version: str | None = None,
+        prefixes: Mapping[str, str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.root = self.path.parent
+        self.display = self.path.name
+        self.source_id = source_id
+        self.format = _rdflib_format(format) if format else None
+        self.licence = licence
+        self.version = version
+        self.prefixes = dict(prefixes or {})
+        self._graph: Graph | None = None
+
+    # -- file --------------------------------------------------------------------------------------------
+    def _parse(self) -> Graph:
+        if self._graph is None:
+            if not self.path.is_file():
+                raise InputError(str(self.path), None, "no such file")
+            fmt = self.format or guess_format(str(self.path))
+            if fmt is None:
+                raise InputError(str(self.path), None, "unknown RDF format: name it (turtle, xml, nt, json-ld)")
+            graph = Graph(bind_namespaces="none")
+            try:
+                graph.parse(self.path, format=fmt)
+            except Exception as exc:  # rdflib's parsers raise syntax, XML, JSON and decoding errors of their own
+                raise InputError(str(self.path), None, f"not valid {fmt}: {exc}") from exc
+            self._graph = graph
+        return self._graph
+
+    def _metadata(self, graph: Graph) -> Node | None:
+        """The concept scheme describing the file (the one named `source_id`, or the only one), else the ontology."""
+        schemes = sorted(graph.subjects(RDF.type, SKOS.ConceptScheme), key=_n3)
+        if self.source_id is not None:
+            named = [s for s in schemes if str(graph.value(s, DCTERMS.identifier)) == self.source_id]
+            schemes = named or schemes
+        if len(schemes) == 1:
+            return schemes[0]
+        return next(iter(sorted(graph.subjects(RDF.type, OWL.Ontology), key=_n3)), None)
+
+    def source(self) -> Source:
+        graph = self._parse()
+        meta = self._metadata(graph)
+
+        def value(*predicates: URIRef) -> str | None:
+            for predicate in predicates:
+                found = graph.value(meta, predicate) if meta is not None else None
+                if found is not None and str(found).strip():
+                    return str(found).strip()
+            return None
+
+        checksum = sha256_file(self.path)
+        source_id = self.source_id or value(DCTERMS.identifier) or self.path.stem
+        licence = self.licence if self.licence != "unknown" else value(DCTERMS.license) or "unknown"
+        ontology = str(meta) if isinstance(meta, URIRef) and (meta, RDF.type, OWL.Ontology) in graph else None
+        return Source(
+            id=source_id,
+            name=value(DCTERMS.title, RDFS.label, SKOS.prefLabel) or source_id,
+            version=self.version or value(OWL.versionInfo, OWL.versionIRI) or checksum[:12],
+            licence=licence,
+            url=value(DCTERMS.source) or ontology,
+            format="rdf",
+            checksums={self.display: checksum},
+        )
+
+    # -- items -------------------------------------------------------------------------------------------
+    def _parsed(self, record: Record) -> Parsed:
+        return Parsed(record, self.display, 0)
+
+    def _rejected(self, reason: str, *triple: Node) -> Rejected:
+        return Rejected(self.display, 0, reason, _nt(*triple))
+
+    def read(self) -> Iterator[Item]:
+        graph = self._parse()
+        ids = _Ids(graph, self.prefixes)
+        concepts: dict[Node, str] = {}
+        skipped: set[Node] = set()  # obsolete classes and bare declarations
+        retired: dict[str, set[str]] = {}  # replacement concept -> ids of the obsolete classes it replaces
+        yield from self._find_concepts(graph, ids, concepts, skipped, retired)
+        yield from self._orphan_labels(graph, concepts, skipped)
+        yield from self._semantic_types(graph, ids)
+        yield from self._relation_types(graph)
+        for iri, concept_id in sorted(concepts.items(), key=lambda item: item[1]):
+            yield from self._concept(graph, ids, iri, concept_id, retired.get(concept_id, set()))
+        yield from self._relations(graph, ids, concepts, skipped)
+
+    def _find_concepts(self, graph: Graph, ids: _Ids, concepts: dict[Node, str], skipped: set[Node],
+                       retired: dict[str, set[str]]) -> Iterator[Item]:
+        skos_concepts = set(graph.subjects(RDF.type, SKOS.Concept))
+        classes = set(graph.subjects(RDF.type, OWL.Class)) - skos_concepts
+        in_scheme = {s for predicate in (SKOS.inScheme, SKOS.topConceptOf) for s in graph.subjects(predicate, None)
+                     if (s, RDF.type, None) not in graph}
+        for subject in sorted(skos_concepts | classes | in_scheme, key=_n3):
+            if not isinstance(subject, URIRef):
+                continue  # an anonymous class expression
+            if subject in classes and (_deprecated(graph, subject) or len(set(graph.predicate_objects(subject))) == 1):
+                skipped.add(subject)
+                yield from self._retire(graph, ids, subject, retired)
+                continue
+            concept_id = ids.of_iri(subject)
+            if concept_id is None:
+                skipped.add(subject)
+                yield self._rejected(f"no CURIE for the concept IRI {subject}: bind a prefix for its namespace",
+                                     subject, RDF.type, graph.value(subject, RDF.type) or SKOS.Concept)
+                continue
+            concepts[subject] = concept_id
+
+    def _retire(self, graph: Graph, ids: _Ids, subject: URIRef, retired: dict[str, set[str]]) -> Iterator[Item]:
+        """An obsolete class's id becomes an alt_id of the class that replaces it."""
+        old = ids.of_iri(subject)
+        for replacement in graph.objects(subject, REPLACED_BY):
+            new = ids.of(replacement)
+            if old is None or new is None:
+                yield self._rejected("replaced-by without a CURIE on either side", subject, REPLACED_BY, replacement)
+            else:
+                retired.setdefault(new, set()).add(old)
+
+    def _orphan_labels(self, graph: Graph, concepts: dict[Node, str], skipped: set[Node]) -> Iterator[Item]:
+        for predicate in CONCEPT_ONLY:
+            for subject, obj in sorted(graph.subject_objects(predicate), key=_key):
+                if subject not in concepts and subject not in skipped and (subject, RDF.type, None) not in graph:
+                    yield self._rejected(f"label or definition on {subject.n3()}, which is not declared a "
+                                         "skos:Concept or owl:Class", subject, predicate, obj)
+
+    def _semantic_types(self, graph: Graph, ids: _Ids) -> Iterator[Item]:
+        for subject in sorted(graph.subjects(RDF.type, BIOS.SemanticType), key=_n3):
+            type_id = ids.of(subject)
+            if type_id is None:
+                yield self._rejected("no CURIE for the semantic type IRI", subject, RDF.type, BIOS.SemanticType)
+                continue
+            name, name_zh = _names(graph.objects(subject, RDFS.label), type_id)
+            yield self._parsed(SemanticType(type_id, name, name_zh))
+
+    def _relation_types(self, graph: Graph) -> Iterator[Item]:
+        for subject in sorted(graph.subjects(RDF.type, OWL.ObjectProperty), key=_n3):
+            labels = list(graph.objects(subject, RDFS.label))
+            if not str(subject).startswith(str(REL)) or not labels:
+                continue
+            try:
+                rel_type = validate_relationship_type(str(subject)[len(REL):])
+            except ConfigError as exc:
+                yield self._rejected(str(exc), subject, RDF.type, OWL.ObjectProperty)
+                continue
+            name, name_zh = _names(labels, rel_type.lower())
+            inverse = graph.value(subject, BIOS.inverseName)
+            yield self._parsed(RelationType(rel_type, name, name_zh, str(inverse) if inverse is not None else None))
+
+    def _concept(self, graph: Graph, ids: _Ids, iri: Node, concept_id: str, retired: set[str]) -> Iterator[Item]:
+        alt_ids = set(retired)
+        problems: list[Rejected] = []
+        for obj in graph.objects(iri, OBOINOWL.hasAlternativeId):
+            if (alt_id := ids.of(obj)) is None:
+                problems.append(self._rejected("alternative id is not a CURIE", iri, OBOINOWL.hasAlternativeId, obj))
+            else:
+                alt_ids.add(alt_id)
+        yield self._parsed(Concept(concept_id, alt_ids=tuple(sorted(alt_ids)), obsolete=_deprecated(graph, iri)))
+        yield from problems
+        yield from self._terms(graph, iri, concept_id)
+        yield from self._definitions(graph, iri, concept_id)
+        seen: set[str] = set()
+        for predicate in XREFS:
+            for obj in _literals(graph, iri, predicate):
+                target = ids.of(obj)
+                if target is None:
+                    yield self._rejected("cross-reference is not a CURIE or a known IRI", iri, predicate, obj)
+                elif target != concept_id and target not in seen:
+                    seen.add(target)
+                    yield self._parsed(Xref(concept_id, target))
+        for obj in sorted(graph.objects(iri, BIOS.semanticType), key=_n3):
+            if (type_id := ids.of(obj)) is None:
+                yield self._rejected("no CURIE for the semantic type", iri, BIOS.semanticType, obj)
+            else:
+                yield self._parsed(TypeAssignment(concept_id, type_id))
+
+    def _language(self, literal: Literal) -> str | None:
+        return to_iso(literal.language) if literal.language else guess_language(str(literal))
+
+    def _terms(self, graph: Graph, iri: Node, concept_id: str) -> Iterator[Item]:
+        ttys = {obj: unquote(str(predicate)[len(TTY):]) for predicate, obj in graph.predicate_objects(iri)
+                if str(predicate).startswith(str(TTY))}
+        seen: set[tuple[str, str]] = set()  # (lang, norm): one term per normalized string
+        preferred_langs: set[str] = set()
+        for predicate in (*PREFERRED, *SYNONYM_TTYS):
+            for obj in _literals(graph, iri, predicate):
+                if not isinstance(obj, Literal):
+                    yield self._rejected("label is not a literal", iri, predicate, obj)
+                    continue
+                lang = self._language(obj)
+                text = str(obj).strip()
+                norm = normalize_term(text)
+                if lang is None or not norm:
+                    reason = f"unknown language tag {obj.language!r}" if lang is None else "label is empty"
+                    yield self._rejected(reason, iri, predicate, obj)
+                    continue
+                if (lang, norm) in seen:
+                    continue
+                seen.add((lang, norm))
+                preferred = predicate in PREFERRED and lang not in preferred_langs
+                if preferred:
+                    preferred_langs.add(lang)
+                default = "PT" if preferred else SYNONYM_TTYS.get(predicate, "SY")
+                yield self._parsed(TermRecord(concept_id, text, lang, ttys.get(obj, default), preferred=preferred))
+
+    def _definitions(self, graph: Graph, iri: Node, concept_id: str) -> Iterator[Item]:
+        seen: set[str] = set()
+        for predicate in DEFINITIONS:
+            for obj in _literals(graph, iri, predicate):
+                lang = self._language(obj) if isinstance(obj, Literal) else None
+                if not isinstance(obj, Literal) or lang is None:
+                    yield self._rejected("definition is not a literal in a known language", iri, predicate, obj)
+                elif str(obj) not in seen:
+                    seen.add(str(obj))
+                    yield self._parsed(Definition(concept_id, str(obj), lang))
+
+    def _relations(self, graph: Graph, ids: _Ids, concepts: dict[Node, str], skipped: set[Node]) -> Iterator[Item]:
+        seen: set[tuple[str, str, str]] = set()
+        for iri, concept_id in sorted(concepts.items(), key=lambda item: item[1]):
+            for predicate, obj in sorted(graph.predicate_objects(iri), key=_key):
+                if predicate in (SKOS.broader, RDFS.subClassOf, SKOS.narrower):
+                    rel_type = "IS_A"
+                elif predicate == SKOS.related:
+                    rel_type = "RELATED_TO"
+                elif str(predicate).startswith(str(REL)):
+                    try:
+                        rel_type = validate_relationship_type(str(predicate)[len(REL):])
+                    except ConfigError as exc:
+                        yield self._rejected(str(exc), iri, predicate, obj)
+                        continue
+                else:
+                    continue
+                if (isinstance(obj, BNode) and predicate == RDFS.subClassOf) or obj == OWL.Thing or obj in skipped:
+                    continue  # a restriction, the top class, or an obsolete class
+                other = concepts.get(obj) or (ids.of_iri(obj) if isinstance(obj, URIRef) else None)
+                if other is None:
+                    yield self._rejected("relation target is not an IRI with a CURIE", iri, predicate, obj)
+                    continue
+                head, tail = (other, concept_id) if predicate == SKOS.narrower else (concept_id, other)
+                if rel_type == "RELATED_TO":
+                    head, tail = sorted((head, tail))
+                if head != tail and (head, rel_type, tail) not in seen:
+                    seen.add((head, rel_type, tail))
+                    yield self._parsed(Relation(head, rel_type, tail))
