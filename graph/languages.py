@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graph.errors import ConfigError
+
 # ISO 639-1 codes accepted on Term.lang.
 ISO_639_1 = frozenset(
     "ar bg ca cs da de el en es et eu fa fi fr ga he hi hr hu hy id is it ja ka ko la lt lv ms nb nl nn "
@@ -67,3 +69,16 @@ def to_iso(code: str) -> str | None:
 def guess_language(text: str) -> str:
     """`zh` when the text contains a Han character, else `en` (for formats that omit the language)."""
     return "zh" if any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text) else "en"
+
+
+def language_filter(codes: list[str] | None, what: str) -> frozenset[str] | None:
+    """ISO 639-1 codes for a user's language filter (None: every language); ConfigError names `what` filters."""
+    if codes is None:
+        return None
+    isos = set()
+    for code in codes:
+        iso = to_iso(code)
+        if iso is None:
+            raise ConfigError(f"unknown language code {code!r} in the {what} language filter")
+        isos.add(iso)
+    return frozenset(isos)

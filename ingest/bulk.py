@@ -609,7 +609,7 @@ def _write_files(reader: SourceReader, source: Source, folder: Path, on_error: O
     mark = time.perf_counter()
     writer = BulkWriter(folder, source.id, sort_buffer)
     try:
-        with LineProgress(reader.root, source, enabled=progress) as bar:
+        with LineProgress(reader, source, enabled=progress) as bar:
             for item in reader.read():
                 bar.advance(item)
                 if isinstance(item, Rejected):

@@ -96,7 +96,7 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
     rejects_writer = RejectsWriter(reader.root, rejects if on_error == "skip" else None, append=skip > 0)
     started = time.perf_counter()
     try:
-        with LineProgress(reader.root, source, enabled=progress) as bar:
+        with LineProgress(reader, source, enabled=progress) as bar:
             for chunk in prefetch(_chunks(reader, skip, batch_size, bar)):
                 for rejected in chunk.rejected:
                     reject(rejected, on_error, rejects_writer)

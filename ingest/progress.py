@@ -8,7 +8,7 @@ from types import TracebackType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from graph.records import Source
-from ingest.readers.base import Item
+from ingest.readers.base import Item, SourceReader
 
 
 def count_lines(path: Path) -> int:
@@ -20,19 +20,26 @@ def count_lines(path: Path) -> int:
 
 
 class LineProgress:
-    """Advances by source lines: an item on a new (file, line) moves the bar by one."""
+    """Advances by source lines: an item on a new (file, line) moves the bar by one.
 
-    def __init__(self, root: Path, source: Source, enabled: bool = True) -> None:
+    A reader whose items carry no line of a text file (a pickle, an RDF graph) says so with
+    `counts_lines = False`: the bar then counts records, without a total.
+    """
+
+    def __init__(self, reader: SourceReader, source: Source, enabled: bool = True) -> None:
         self.enabled = enabled
+        self.by_lines = getattr(reader, "counts_lines", True)
         self._last: tuple[str, int] | None = None
         self._progress = Progress(TextColumn(f"[bold]{source.id}[/bold] {{task.description}}"), BarColumn(),
                                   MofNCompleteColumn(), TimeRemainingColumn(), disable=not enabled)
-        total = sum(count_lines(root / name) for name in source.checksums) if enabled else None
-        self._task = self._progress.add_task("lines", total=total)
+        total = None
+        if enabled and self.by_lines:
+            total = sum(count_lines(reader.root / name) for name in source.checksums)
+        self._task = self._progress.add_task("lines" if self.by_lines else "records", total=total)
 
     def advance(self, item: Item) -> None:
         key = (item.file, item.line)
-        if key != self._last:
+        if not self.by_lines or key != self._last:
             self._last = key
             self._progress.advance(self._task)
 
@@ -41,6 +48,6 @@ class LineProgress:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if kind is None:  # blank and comment lines yield no item: show the finished bar full
+        if kind is None and self.by_lines:  # blank and comment lines yield no item: show the finished bar full
             self._progress.update(self._task, completed=self._progress.tasks[0].total)
         self._progress.stop()

@@ -99,10 +99,11 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
         hits = lookup(store(request), q, lang=lang, limit=limit)
         return SearchOut(query=q, lang=lang, hits=[ConceptHitOut(**hit.as_dict()) for hit in hits])
 
-    @app.get("/concepts/{concept_id}", response_model=ConceptOut, tags=["graph"])
+    @app.get("/concepts/{concept_id:path}", response_model=ConceptOut, tags=["graph"])
     def concept(
         request: Request,
-        concept_id: Annotated[str, Path(max_length=300, description="A CURIE.", examples=["HP:0001250"])],
+        concept_id: Annotated[str, Path(max_length=300, description="A CURIE (it may contain /).",
+                                        examples=["HP:0001250"])],
         relations_per_type: Annotated[int, Query(ge=0, le=500)] = 50,
     ) -> ConceptOut:
         """Names by language, terms, semantic types, cross-references, definitions and relations."""

@@ -40,7 +40,11 @@ Item = Parsed | Rejected
 
 
 class SourceReader(Protocol):
-    """A source on disk: what it is (provenance) and its records, streamed in load order."""
+    """A source on disk: what it is (provenance) and its records, streamed in load order.
+
+    A reader whose items do not carry lines of text files sets `counts_lines = False` (progress then
+    counts records).
+    """
 
     root: Path
 

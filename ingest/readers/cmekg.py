@@ -208,6 +208,8 @@ def load_pickle(path: Path) -> dict[Any, Any]:
 class CmekgReader:
     """Streams CMeKG from the installed PyCMeKG package, or from the pickle at `path`."""
 
+    counts_lines = False  # items carry entity positions, not lines: progress counts records
+
     def __init__(self, path: Path | None = None, predicates: Predicates = "core") -> None:
         if predicates not in ("core", "all"):
             raise ConfigError(f"predicates must be 'core' or 'all', not {predicates!r}")

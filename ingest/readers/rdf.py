@@ -153,6 +153,8 @@ class _Ids:
 class RdfReader:
     """Streams the concepts of one RDF file; `prefixes` (CURIE prefix -> namespace IRI) adds id namespaces."""
 
+    counts_lines = False  # RDF parsers give no lines: progress counts records
+
     def __init__(
         self,
         path: Path,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph.errors import ConfigError, InputError
-from graph.languages import to_iso
+from graph.languages import language_filter, to_iso
 from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
 from graph.semantic_types import TYPE_PREFIX
 from graph.vocabulary import canonical_relation, inverse_name
@@ -86,18 +86,6 @@ class _RrfRow:
                 raise RowProblem(f"empty {column}")
 
 
-def _language_filter(languages: list[str] | None) -> frozenset[str] | None:
-    if languages is None:
-        return None
-    isos = set()
-    for code in languages:
-        iso = to_iso(code)
-        if iso is None:
-            raise ConfigError(f"unknown language code {code!r} in the UMLS language filter")
-        isos.add(iso)
-    return frozenset(isos)
-
-
 @register_reader("umls")
 class UmlsReader:
     """Streams a UMLS release (the folder holding the RRF files, or its parent with `META/`)."""
@@ -112,7 +100,7 @@ class UmlsReader:
         licence: str = "UMLS Metathesaurus License Agreement",
     ) -> None:
         self.root = Path(root)
-        self.languages = _language_filter(languages)  # ISO codes; None: every language
+        self.languages = language_filter(languages, "UMLS")  # ISO codes; None: every language
         self.sabs = frozenset(sabs) if sabs is not None else None
         self.include_suppressed = include_suppressed
         self.version = version

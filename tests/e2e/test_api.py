@@ -42,6 +42,7 @@ def test_concept_card(api: httpx.Client) -> None:
     assert {"CMEKG:癫痫病"} == {concept["id"] for concept in icd["joined"]}
     assert all(len(group["concepts"]) <= 2 for group in icd["relations"])
     assert api.get("/concepts/icd-10:G40").json()["id"] == "ICD10:G40"  # prefix spellings are folded
+    assert api.get("/concepts/CMEKG:0.1mol/L盐酸").json()["names"]["zh"] == "0.1mol/L盐酸"  # ids with a slash
 
 
 def test_retired_ids_redirect(api: httpx.Client) -> None:
@@ -73,3 +74,4 @@ def test_bad_requests_get_problem_documents(api: httpx.Client, path: str, params
 def test_openapi_documents_every_endpoint(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/health", "/sources", "/search", "/concepts/{concept_id}"} <= set(paths)
+    assert paths["/search"]["get"]["parameters"][0]["schema"]["examples"] == ["seizure", "癫痫"]
