@@ -10,6 +10,8 @@ import sys
 import typer
 
 from apps.lookup_cli import lookup_command, serve_command
+from apps.normalize.cli import eval_app, normalize_command
+from embed.cli import embed_app
 from graph.cli import export_app, graph_app, neo4j_app
 from graph.errors import BiosError
 from ingest.cli import data_app, ingest_app, sample_app
@@ -24,6 +26,9 @@ app.add_typer(data_app, name="data")
 app.add_typer(export_app, name="export")
 app.command("lookup")(lookup_command)
 app.command("serve")(serve_command)
+app.command("normalize")(normalize_command)
+app.add_typer(embed_app, name="embed")
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from graph.store import GraphStore
 from graph.text import normalize_term
 
 MAX_QUERY_LENGTH = 200
+_LUCENE_OPERATORS = frozenset({"AND", "OR", "NOT"})
 _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
 # Preferred names, then synonyms, then everything else, among exact hits of one concept.
 _TTY_RANK = {"PT": 0, "SY": 1}
@@ -67,8 +68,9 @@ def check_query(text: str, lang: str | None, limit: int) -> None:
 
 
 def fulltext_query(text: str) -> str:
-    """The text as a Lucene query: special characters escaped, words OR-ed."""
-    return " ".join(_LUCENE_SPECIAL.sub(r"\\\1", word) for word in text.split())
+    """The text as a Lucene query: special characters escaped, the operator words AND, OR, NOT quoted, words OR-ed."""
+    words = (_LUCENE_SPECIAL.sub(r"\\\1", word) for word in text.split())
+    return " ".join(f'"{word}"' if word in _LUCENE_OPERATORS else word for word in words)
 
 
 def lookup(store: GraphStore, text: str, lang: str | None = None, limit: int = 10) -> list[ConceptHit]:

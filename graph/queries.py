@@ -289,3 +289,255 @@ UNWIND $ids AS id
 MATCH (t:RelationType {id: id})
 RETURN t.id AS id, t.name AS name, t.name_zh AS name_zh, t.inverse AS inverse ORDER BY id
 """
+
+
+# --- embeddings (embed/job.py, embed/index.py) ---------------------------------------------------------
+# One model's vectors live in the graph at a time: Term/Concept.embedding (float32, written with
+# db.create.setNodeVectorProperty) beside `embedding_model` (the model id), described by an EmbeddingModel node.
+TERM_VECTOR_INDEX = "term_embedding"
+CONCEPT_VECTOR_INDEX = "concept_embedding"
+VECTOR_INDEXES = {TERM_VECTOR_INDEX: ("Term", "t"), CONCEPT_VECTOR_INDEX: ("Concept", "c")}
+
+
+def vector_index_name(name: str) -> str:
+    if name not in VECTOR_INDEXES:
+        raise ValueError(f"not a vector index of the graph: {name!r}")
+    return name
+
+
+def create_vector_index(name: str) -> str:
+    """Cosine vector index `name` over its label's `embedding`; parameter $dim."""
+    label, var = VECTOR_INDEXES[vector_index_name(name)]
+    return (f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR ({var}:{label}) ON {var}.embedding "
+            "OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}}")
+
+
+def drop_index(name: str) -> str:
+    return f"DROP INDEX {vector_index_name(name)} IF EXISTS"
+
+
+VECTOR_INDEX_INFO = """
+SHOW VECTOR INDEXES YIELD name, state, labelsOrTypes, properties, options
+WHERE name = $name
+RETURN name, state, labelsOrTypes[0] AS label, properties[0] AS property,
+       options.indexConfig.`vector.dimensions` AS dim, options.indexConfig.`vector.similarity_function` AS similarity
+"""
+
+AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
+
+MERGE_EMBEDDING_MODEL = """
+MERGE (m:EmbeddingModel {id: $id})
+ON CREATE SET m.created_at = datetime()
+SET m += $props, m.updated_at = datetime()
+"""
+
+SET_EMBEDDING_MODEL_COUNTS = "MATCH (m:EmbeddingModel {id: $id}) SET m += $counts, m.updated_at = datetime()"
+
+EMBEDDING_MODELS = "MATCH (m:EmbeddingModel) RETURN properties(m) AS model ORDER BY m.id"
+
+# Models other than $model whose vectors are in the graph, from the nodes and from the vectors themselves.
+OTHER_EMBEDDING_MODELS = """
+CALL () {
+  MATCH (m:EmbeddingModel) WHERE m.id <> $model RETURN m.id AS id
+  UNION
+  MATCH (t:Term) WHERE t.embedding_model <> $model RETURN DISTINCT t.embedding_model AS id
+  UNION
+  MATCH (c:Concept) WHERE c.embedding_model <> $model RETURN DISTINCT c.embedding_model AS id
+}
+RETURN id ORDER BY id
+"""
+
+# Run in an implicit transaction (CALL … IN TRANSACTIONS).
+CLEAR_OTHER_TERM_VECTORS = """
+MATCH (t:Term) WHERE t.embedding_model <> $model
+CALL (t) { REMOVE t.embedding, t.embedding_model } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+CLEAR_OTHER_CONCEPT_VECTORS = """
+MATCH (c:Concept) WHERE c.embedding_model <> $model
+CALL (c) { REMOVE c.embedding, c.embedding_model, c.embedding_terms } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+DELETE_OTHER_EMBEDDING_MODELS = "MATCH (m:EmbeddingModel) WHERE m.id <> $model DELETE m"
+
+_LACKS_VECTOR = "(t.embedding_model IS NULL OR t.embedding_model <> $model)"
+
+COUNT_TERMS_TO_EMBED = f"MATCH (t:Term) WHERE {_LACKS_VECTOR} RETURN count(t) AS n"
+
+# Keyset page (term id order, answered from the unique index) of terms without this model's vector.
+TERMS_TO_EMBED = f"""
+MATCH (t:Term) WHERE t.id > $after AND {_LACKS_VECTOR}
+RETURN t.id AS id, t.text AS text
+ORDER BY t.id LIMIT $limit
+"""
+
+# Rows: {id, v}.
+SET_TERM_VECTORS = """
+UNWIND $rows AS r
+MATCH (t:Term {id: r.id})
+CALL db.create.setNodeVectorProperty(t, 'embedding', r.v)
+SET t.embedding_model = $model
+"""
+
+EMBEDDED_TERM_IDS = "MATCH (t:Term) WHERE t.embedding_model = $model RETURN t.id AS id ORDER BY t.id"
+
+TERM_VECTORS = """
+UNWIND $ids AS id
+MATCH (t:Term {id: id}) WHERE t.embedding_model = $model
+RETURN t.id AS id, t.embedding AS v
+"""
+
+# Concepts whose vector is missing, of another model, or made from another number of embedded terms (a
+# term was embedded or a HAS_TERM edge added since), with their embedded terms; keyset page by concept id.
+CONCEPTS_TO_EMBED = """
+MATCH (c:Concept) WHERE c.id > $after
+WITH c, COUNT { (c)-[:HAS_TERM]->(t:Term) WHERE t.embedding_model = $model } AS n
+WHERE n > 0 AND (c.embedding_model IS NULL OR c.embedding_model <> $model OR c.embedding_terms IS NULL
+                 OR c.embedding_terms <> n)
+WITH c ORDER BY c.id LIMIT $limit
+MATCH (c)-[:HAS_TERM]->(t:Term) WHERE t.embedding_model = $model
+RETURN c.id AS id, collect(t.id) AS terms
+ORDER BY id
+"""
+
+# Rows: {id, v, n}.
+SET_CONCEPT_VECTORS = """
+UNWIND $rows AS r
+MATCH (c:Concept {id: r.id})
+CALL db.create.setNodeVectorProperty(c, 'embedding', r.v)
+SET c.embedding_model = $model, c.embedding_terms = r.n
+"""
+
+# The graph state a faiss file is built from: which database, which embedded terms, which source loads.
+EMBEDDING_FINGERPRINT = """
+CALL db.info() YIELD id AS database
+CALL () {
+  MATCH (t:Term) WHERE t.embedding_model = $model
+  RETURN count(t) AS terms, min(t.id) AS min_id, max(t.id) AS max_id
+}
+CALL () {
+  OPTIONAL MATCH (s:Source)
+  WITH s ORDER BY s.id
+  RETURN [x IN collect(s) | [x.id, x.version, toString(x.loaded_at)]] AS sources
+}
+RETURN database, terms, min_id, max_id, sources
+"""
+
+# Nearest nodes of one vector index for each of $vectors, restricted to $model's vectors. Neo4j reports
+# cosine as (1 + cos) / 2; this returns the cosine.
+VECTOR_SEARCH = """
+UNWIND range(0, size($vectors) - 1) AS i
+CALL (i) {
+  CALL db.index.vector.queryNodes($index, $k, $vectors[i]) YIELD node, score
+  WHERE node.embedding_model = $model
+  WITH node, score ORDER BY score DESC
+  RETURN collect([node.id, 2 * score - 1]) AS hits
+}
+RETURN i, hits ORDER BY i
+"""
+
+
+# --- CODER training data (embed/coder/sampler.py) -----------------------------------------------------
+# Rows: (concept id, [term text]) over the HAS_TERM edges whose term is in `languages` and whose edge was stated
+# by one of `sources`.
+TRAINING_TERMS = """
+MATCH (c:Concept)-[h:HAS_TERM]->(t:Term)
+WHERE ($languages IS NULL OR t.lang IN $languages)
+  AND ($sources IS NULL OR any(s IN coalesce(h.sources, []) WHERE s IN $sources))
+RETURN c.id AS concept, collect(t.text) AS texts
+"""
+
+# Rows: (head id, relationship type, [tail id]) over the concept–concept edges of a type in the relation
+# vocabulary (so XREF and other structural edges are left out) stated by one of `sources`.
+TRAINING_TRIPLES = """
+MATCH (r:RelationType)
+WITH collect(r.id) AS types
+MATCH (h:Concept)-[e]->(t:Concept)
+WHERE type(e) IN types AND h <> t
+  AND ($sources IS NULL OR any(s IN coalesce(e.sources, []) WHERE s IN $sources))
+RETURN h.id AS head, type(e) AS type, collect(t.id) AS tails
+"""
+
+# Rows: (concept id, semantic type id); a concept with several types gets the smallest id (CODER keeps one).
+TRAINING_SEMANTIC_TYPES = """
+MATCH (c:Concept)-[:HAS_TYPE]->(s:SemanticType)
+RETURN c.id AS concept, min(s.id) AS type
+"""
+
+
+# --- normalizer (apps/normalize/normalizer.py) ----------------------------------------
+# Concept filters shared by every stage: any of the concept's sources, any of its semantic types
+# (by id, English name or Chinese name); $sources and $types arrive upper- and lower-cased.
+_FILTERS = """($sources IS NULL OR any(s IN coalesce(c.sources, []) WHERE toUpper(s) IN $sources))
+    AND ($types IS NULL OR EXISTS { MATCH (c)-[:HAS_TYPE]->(st:SemanticType)
+      WHERE toLower(st.id) IN $types OR toLower(st.name) IN $types OR st.name_zh IN $types })"""
+
+# Rows {i, norm, query}: exact and full-text term hits joined to the concepts they name, one list per
+# query (far fewer records for the driver to decode than one per hit).
+LEXICAL_HITS = f"""
+UNWIND $rows AS r
+CALL (r) {{
+  MATCH (t:Term {{norm: r.norm}}) WHERE $lang IS NULL OR t.lang = $lang
+  MATCH (c:Concept)-[h:HAS_TERM]->(t) WHERE {_FILTERS}
+  RETURN 'exact' AS method, c.id AS id, t.text AS term, t.norm AS norm, t.lang AS lang, h.tty AS tty,
+         1.0 AS score
+  LIMIT $limit
+  UNION ALL
+  CALL db.index.fulltext.queryNodes('term_text', r.query, {{limit: $candidates}}) YIELD node AS t, score
+  WHERE ($lang IS NULL OR t.lang = $lang) AND t.norm <> r.norm
+  MATCH (c:Concept)-[h:HAS_TERM]->(t) WHERE {_FILTERS}
+  RETURN 'fulltext' AS method, c.id AS id, t.text AS term, t.norm AS norm, t.lang AS lang, h.tty AS tty, score
+  ORDER BY score DESC LIMIT $limit
+}}
+RETURN r.i AS i, collect([method, id, term, norm, lang, tty, score]) AS hits
+"""
+
+# Rows {i, terms, scores}: k-NN term hits joined to the concepts they name, one list per query.
+VECTOR_HITS = f"""
+UNWIND $rows AS r
+CALL (r) {{
+  UNWIND range(0, size(r.terms) - 1) AS j
+  MATCH (t:Term {{id: r.terms[j]}}) WHERE $lang IS NULL OR t.lang = $lang
+  MATCH (c:Concept)-[h:HAS_TERM]->(t) WHERE {_FILTERS}
+  RETURN collect(['vector', c.id, t.text, t.norm, t.lang, h.tty, r.scores[j]]) AS hits
+}}
+RETURN r.i AS i, hits
+"""
+
+# Names by language and semantic types of the concepts found, as one record (queries.CONCEPT_SUMMARIES
+# returns one per concept; a batch has thousands).
+CANDIDATE_SUMMARIES = """
+UNWIND $ids AS id
+MATCH (c:Concept {id: id})
+RETURN collect([c.id, [k IN keys(c) WHERE k = 'name' OR k STARTS WITH 'name_' | [k, c[k]]],
+                COLLECT { MATCH (c)-[:HAS_TYPE]->(s:SemanticType)
+                          RETURN {id: s.id, name: s.name} ORDER BY s.id }]) AS concepts
+"""
+
+
+# --- evaluate (apps/normalize/evaluate.py) ----------------------------------------
+HPO_TERMS = """
+MATCH (c:Concept)-[h:HAS_TERM]->(t:Term)
+WHERE c.id STARTS WITH 'HP:' AND 'HPO' IN h.sources AND h.tty IN ['PT', 'SY'] AND t.lang = 'en'
+  AND NOT coalesce(c.obsolete, false)
+RETURN c.id AS concept, c.name AS name, h.tty AS tty, t.text AS text, t.norm AS norm
+"""
+
+ICD10_TERMS = """
+MATCH (c:Concept)-[h:HAS_TERM]->(t:Term)
+WHERE c.id STARTS WITH 'ICD10:' AND 'ICD10' IN h.sources AND h.tty = 'PT' AND t.lang IN ['en', 'zh']
+RETURN c.id AS concept, t.lang AS lang, t.text AS text, t.norm AS norm
+"""
+
+# Rows {i, query}: the English terms among the first $candidates Lucene hits, best first.
+FULLTEXT_TERMS = """
+UNWIND $rows AS r
+CALL (r) {
+  CALL db.index.fulltext.queryNodes('term_text', r.query, {limit: $candidates}) YIELD node AS t, score
+  WHERE t.lang = 'en'
+  RETURN collect([t.norm, score]) AS hits
+}
+RETURN r.i AS i, hits
+"""
+
+XREF_NEIGHBOURS = "UNWIND $ids AS id MATCH (:Concept {id: id})-[:XREF]-(o:Concept) RETURN DISTINCT o.id AS id"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neo4j import Driver, ManagedTransaction, Transaction
+from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction
 
 from graph import queries
 from graph.connection import open_driver
@@ -158,10 +158,19 @@ class GraphStore:
         records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
         return [record.data() for record in records]
 
+    def stream(self, cypher: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+        """Rows of a read query as tuples, fetched lazily (`run` builds the whole result as one list)."""
+        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+            for record in session.run(cypher, params):
+                yield tuple(record.values())
+
     def clear(self) -> None:
-        """Delete every node and relationship, in transactions of 10,000 (tests, benchmarks, rebuilds)."""
+        """Delete every node and relationship, in transactions of 10,000, and the vector indexes (whose
+        dimension belongs to the embedding model of the old contents) — for tests, benchmarks, rebuilds."""
         with self.driver.session(database=self.database) as session:
             session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        for name in (queries.TERM_VECTOR_INDEX, queries.CONCEPT_VECTOR_INDEX):
+            self.drop_vector_index(name)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -253,3 +262,80 @@ class GraphStore:
     @staticmethod
     def set_checkpoint(tx: Tx, source_id: str, checkpoint: int) -> None:
         tx.run(queries.SET_CHECKPOINT, id=source_id, checkpoint=checkpoint).consume()
+
+    # --- embeddings (one model's vectors at a time; see queries "embeddings") ------------------------------
+    def run_in_transactions(self, cypher: str, **params: Any) -> None:
+        """A statement using CALL {…} IN TRANSACTIONS, which needs an implicit (auto-commit) transaction."""
+        with self.driver.session(database=self.database) as session:
+            session.run(cypher, params).consume()
+
+    def embedding_models(self) -> list[dict[str, Any]]:
+        return [row["model"] for row in self.run(queries.EMBEDDING_MODELS)]
+
+    def other_embedding_models(self, model_id: str) -> list[str]:
+        """Ids of the models other than `model_id` that have a node or vectors in the graph."""
+        return [row["id"] for row in self.run(queries.OTHER_EMBEDDING_MODELS, model=model_id)]
+
+    def merge_embedding_model(self, record: dict[str, Any]) -> None:
+        props = {key: value for key, value in record.items() if key != "id"}
+        self.run(queries.MERGE_EMBEDDING_MODEL, id=record["id"], props=props)
+
+    def set_embedding_model_counts(self, model_id: str, counts: dict[str, int]) -> None:
+        self.run(queries.SET_EMBEDDING_MODEL_COUNTS, id=model_id, counts=counts)
+
+    def clear_other_embeddings(self, model_id: str) -> None:
+        """Remove every vector and EmbeddingModel node of models other than `model_id`, in batches."""
+        self.run_in_transactions(queries.CLEAR_OTHER_TERM_VECTORS, model=model_id)
+        self.run_in_transactions(queries.CLEAR_OTHER_CONCEPT_VECTORS, model=model_id)
+        self.run(queries.DELETE_OTHER_EMBEDDING_MODELS, model=model_id)
+
+    def vector_index(self, name: str) -> dict[str, Any] | None:
+        """{name, state, label, property, dim, similarity} of a vector index, or None if it does not exist."""
+        rows = self.run(queries.VECTOR_INDEX_INFO, name=queries.vector_index_name(name))
+        return rows[0] if rows else None
+
+    def drop_vector_index(self, name: str) -> None:
+        self.run(queries.drop_index(name))
+
+    def create_vector_index(self, name: str, dim: int, timeout_s: int = 3600) -> None:
+        """Create the cosine vector index `name` if it does not exist, and wait until it is online."""
+        self.run(queries.create_vector_index(name), dim=dim)
+        self.run(queries.AWAIT_INDEXES, seconds=timeout_s)
+
+    def count_terms_to_embed(self, model_id: str) -> int:
+        return int(self.run(queries.COUNT_TERMS_TO_EMBED, model=model_id)[0]["n"])
+
+    def terms_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
+        """The next `limit` terms after id `after` (id order) without a vector of `model_id`: {id, text}."""
+        return self.run(queries.TERMS_TO_EMBED, model=model_id, after=after, limit=limit)
+
+    def set_term_vectors(self, model_id: str, rows: list[dict[str, Any]]) -> None:
+        """Rows {id, v}: v a list of floats, stored as a float32 vector."""
+        self.run(queries.SET_TERM_VECTORS, rows=rows, model=model_id)
+
+    def embedded_term_ids(self, model_id: str) -> list[str]:
+        return [row["id"] for row in self.run(queries.EMBEDDED_TERM_IDS, model=model_id)]
+
+    def term_vectors(self, model_id: str, ids: list[str]) -> dict[str, list[float]]:
+        return {row["id"]: row["v"] for row in self.run(queries.TERM_VECTORS, model=model_id, ids=ids)}
+
+    def concepts_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
+        """The next concepts after id `after` whose vector is missing or out of date: {id, terms}."""
+        return self.run(queries.CONCEPTS_TO_EMBED, model=model_id, after=after, limit=limit)
+
+    def set_concept_vectors(self, model_id: str, rows: list[dict[str, Any]]) -> None:
+        """Rows {id, v, n}: the vector and the number of term vectors it was made from."""
+        self.run(queries.SET_CONCEPT_VECTORS, rows=rows, model=model_id)
+
+    def embedding_fingerprint(self, model_id: str) -> dict[str, Any]:
+        """Database id, count and id range of the terms with `model_id` vectors, and every source load."""
+        return self.run(queries.EMBEDDING_FINGERPRINT, model=model_id)[0]
+
+    def vector_search(self, index: str, model_id: str, vectors: list[list[float]],
+                      k: int) -> list[list[tuple[str, float]]]:
+        """Per query vector: (node id, cosine) of the `k` nearest nodes of vector index `index`, best first."""
+        if not vectors:
+            return []
+        rows = self.run(queries.VECTOR_SEARCH, index=queries.vector_index_name(index), model=model_id,
+                        vectors=vectors, k=k)
+        return [[(node_id, float(score)) for node_id, score in row["hits"]] for row in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,19 +17,15 @@ from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable
 
 from apps.api.models import ConceptHitOut, ConceptOut, HealthOut, SearchOut, SourceOut
+from apps.api.normalize_routes import router as normalize_router
+from apps.api.problems import problem
+from apps.normalize.normalizer import open_normalizer
 from graph import queries
 from graph.curie import normalize_curie
 from graph.errors import BiosError, NotFoundError, ParameterError
 from graph.lookup import MAX_QUERY_LENGTH, concept_card, lookup
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
-
-PROBLEM = "application/problem+json"
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
-                        status_code=status, media_type=PROBLEM)
 
 
 def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
@@ -38,6 +34,7 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = GraphStore.connect(settings)
+        app.state.normalizer = open_normalizer(app.state.store)
         try:
             yield
         finally:
@@ -116,4 +113,5 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
             raise NotFoundError(f"no concept {curie} in the graph")
         return ConceptOut(**card)
 
+    app.include_router(normalize_router)
     return app

@@ -26,6 +26,8 @@ def test_search_in_any_language(api: httpx.Client) -> None:
     assert (first["id"], first["method"], first["score"], first["types"][0]["name"]) == (
         "HP:0001250", "exact", 1.0, "Finding")
     assert len(english["hits"]) == 3
+    operators = api.get("/search", params={"q": "AND"})  # a Lucene operator word is searched as a word
+    assert operators.status_code == 200
 
 
 def test_concept_card(api: httpx.Client) -> None:

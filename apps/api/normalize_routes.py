@@ -1,0 +1,116 @@
+"""GET and POST /normalize: terms -> ranked concepts with calibrated scores (apps.normalize).
+
+The router reads `app.state.store` (the app's GraphStore) and `app.state.normalizer`; when the app has not set
+a normalizer, the first request opens one over the store (the model whose term vectors the graph holds, else
+exact + full text only) and keeps it. Errors are the app's problem documents: 400 for a bad parameter value,
+422 for a malformed request, 413 for more than MAX_BATCH queries in one POST.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from apps.api.problems import problem
+from apps.normalize.normalizer import MAX_K, Normalizer, NormalizeResult, open_normalizer
+from graph.lookup import MAX_QUERY_LENGTH
+
+MAX_BATCH = 1000  # queries per POST /normalize
+NON_BLANK = r"\S"
+
+router = APIRouter(tags=["normalize"])
+_opening = threading.Lock()
+
+QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK)]
+
+
+class SemanticTypeRef(BaseModel):
+    id: str = Field(examples=["UMLS_STY:T033"])
+    name: str | None = Field(examples=["Finding"])
+
+
+class CandidateOut(BaseModel):
+    concept_id: str = Field(examples=["HP:0001250"])
+    name: str | None = Field(description="Preferred name in the requested language, else in the matched term's.",
+                             examples=["Seizure"])
+    score: float = Field(ge=0, le=1, description="Calibrated: an estimate of the probability that this is the "
+                                                 "right concept (1.0 for an exact normalized match).", examples=[1.0])
+    matched_term: str = Field(description="The term of the graph that matched.", examples=["Seizure"])
+    method: str = Field(description="exact, fulltext or vector: the stage that found the matched term.",
+                        examples=["exact"])
+    semantic_types: list[SemanticTypeRef]
+
+
+class NormalizeOut(BaseModel):
+    query: str = Field(examples=["seizure"])
+    candidates: list[CandidateOut] = Field(description="Best first; empty when the normalizer abstained.")
+    abstained: bool = Field(description="True when no candidate reached the score threshold.")
+    methods: list[str] = Field(description="The stages that ran (vector only when term vectors are in use).",
+                               examples=[["exact", "fulltext", "vector"]])
+
+    @classmethod
+    def of(cls, result: NormalizeResult) -> NormalizeOut:
+        return cls.model_validate(result.as_dict())
+
+
+class NormalizeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"queries": ["heart attack", "癫痫"], "k": 5}]})
+
+    queries: list[QueryText] = Field(min_length=1, description=f"Terms in any language, at most {MAX_BATCH}.")
+    k: int = Field(10, ge=1, le=MAX_K, description="Candidates per query.")
+    lang: str | None = Field(None, description="Only matches on terms of this ISO 639-1 language.", examples=["en"])
+    semantic_types: list[str] | None = Field(None, description="Only concepts of these semantic types (ids or "
+                                                               "names).", examples=[["Finding"]])
+    sources: list[str] | None = Field(None, description="Only concepts from these sources.", examples=[["HPO"]])
+
+
+class NormalizeBatchOut(BaseModel):
+    results: list[NormalizeOut] = Field(description="One per query, in order.")
+
+
+def get_normalizer(request: Request) -> Normalizer:
+    state = request.app.state
+    normalizer: Normalizer | None = getattr(state, "normalizer", None)
+    if normalizer is None:
+        with _opening:
+            normalizer = getattr(state, "normalizer", None)
+            if normalizer is None:
+                normalizer = state.normalizer = open_normalizer(state.store)
+    return normalizer
+
+
+@router.get("/normalize", response_model=NormalizeOut)
+def normalize_one(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK,
+                            description="Term in any language.", examples=["heart attack", "癫痫"])],
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="Candidates to return.")] = 10,
+    lang: Annotated[str | None, Query(description="Only matches on terms of this ISO 639-1 language.",
+                                      examples=["en"])] = None,
+    semantic_type: Annotated[list[str] | None, Query(description="Only concepts of this semantic type (id or name; "
+                                                                 "repeatable).", examples=["Finding"])] = None,
+    source: Annotated[list[str] | None, Query(description="Only concepts from this source (repeatable).",
+                                              examples=["HPO"])] = None,
+) -> NormalizeOut:
+    """The concepts a term most likely names: exact normalized match, full text, then vector k-NN; scores are
+    calibrated, and the result abstains (no candidates) when none reaches the threshold."""
+    result = get_normalizer(request).normalize(q, k=k, lang=lang, semantic_types=semantic_type, sources=source)
+    return NormalizeOut.of(result)
+
+
+@router.post("/normalize", response_model=NormalizeBatchOut,
+             responses={413: {"description": f"More than {MAX_BATCH} queries."}})
+def normalize_many(request: Request, body: NormalizeIn) -> Any:
+    """Normalize up to MAX_BATCH (1000) terms in one call (one encoder batch): one result per query, in order."""
+    if len(body.queries) > MAX_BATCH:
+
+        return problem(413, "Too many queries", f"at most {MAX_BATCH} queries per request, got {len(body.queries)}",
+                       parameter="queries")
+    results = get_normalizer(request).normalize_batch(body.queries, k=body.k, lang=body.lang,
+                                                      semantic_types=body.semantic_types, sources=body.sources)
+    return NormalizeBatchOut(results=[NormalizeOut.of(result) for result in results])
+

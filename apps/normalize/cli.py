@@ -1,0 +1,181 @@
+"""`bios normalize` (terms -> concepts, one by one or a file in batches) and `bios eval normalize`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from apps.normalize.evaluate import (
+    DEFAULT_MAX_QUERIES,
+    DEFAULT_OUT,
+    DEFAULT_SEED,
+    evaluate,
+    held_out_concepts,
+    write_results,
+)
+from apps.normalize.normalizer import DEFAULT_THRESHOLD, MAX_K, Normalizer, NormalizeResult, open_normalizer
+from graph.errors import InputError, ParameterError
+from graph.lookup import MAX_QUERY_LENGTH
+from graph.store import GraphStore
+
+console = Console(stderr=True, soft_wrap=True)
+eval_app = typer.Typer(help="Accuracy evaluations on benchmarks built from the graph.", no_args_is_help=True)
+
+ModelOption = Annotated[str | None, typer.Option(
+    "--model", help="Encoder: a registry name (minilm) or a model folder; its term vectors must be in the graph. "
+    "Default: the model whose vectors the graph holds, else exact + full text only.")]
+
+
+def normalize_command(
+    terms: Annotated[list[str] | None, typer.Argument(help="Terms to normalize, e.g. 'heart attack' 癫痫.")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="A file of queries, one per line.")] = None,
+    output: Annotated[Path | None, typer.Option(help="JSON lines out (with --input; default: stdout).")] = None,
+    k: Annotated[int, typer.Option("--k", help=f"Candidates per query (1-{MAX_K}).")] = 10,
+    lang: Annotated[str | None, typer.Option(help="Only matches on terms of this ISO 639-1 language.")] = None,
+    semantic_type: Annotated[list[str] | None, typer.Option(
+        help="Only concepts of this semantic type (id or name; repeatable).")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only concepts from this source (repeatable).")] = None,
+    model: ModelOption = None,
+    no_vector: Annotated[bool, typer.Option("--no-vector", help="Exact + full text only.")] = False,
+    threshold: Annotated[float, typer.Option(help="Abstain below this calibrated score.")] = DEFAULT_THRESHOLD,
+    batch_size: Annotated[int, typer.Option(help="Queries per batch with --input.")] = 256,
+    resume: Annotated[bool, typer.Option(help="With --output: keep its complete lines, go on after them.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per query.")] = False,
+) -> None:
+    """Normalize terms: exact match, full text, then vector k-NN; top-k concepts with a calibrated score."""
+    if bool(terms) == (input_file is not None):
+        raise ParameterError("terms", "give terms, or --input FILE, not both")
+    if batch_size < 1:
+        raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
+    options: dict[str, Any] = {"k": k, "lang": lang, "semantic_types": semantic_type, "sources": source}
+    with GraphStore.connect() as store:
+        normalizer = open_normalizer(store, model=model, vector=not no_vector, threshold=threshold)
+        if "vector" not in normalizer.methods:
+            console.print("no term vectors in use: exact + full text only")
+        if input_file is not None:
+            normalize_file(normalizer, input_file, output, batch_size=batch_size, resume=resume, **options)
+            return
+        results = normalizer.normalize_batch(terms or [], **options)
+    if as_json:
+        for result in results:
+            print(json.dumps(result.as_dict(), ensure_ascii=False))
+        return
+    for result in results:
+        _print_result(result)
+    if all(result.abstained for result in results):
+        raise typer.Exit(1)
+
+
+def read_queries(path: Path) -> list[str]:
+    """The non-empty lines of `path`; InputError naming the line that is blank or too long."""
+    if not path.is_file():
+        raise InputError(str(path), None, "no such file")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            raise InputError(str(path), number, "empty query (one query per line)")
+        if len(line) > MAX_QUERY_LENGTH:
+            raise InputError(str(path), number, f"query longer than {MAX_QUERY_LENGTH} characters")
+    return lines
+
+
+def _complete_lines(path: Path) -> list[str]:
+    """The lines of an earlier run's output up to the first torn one (no newline, or not JSON)."""
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        try:
+            json.loads(line)
+        except ValueError:
+            break
+        if not line.endswith("\n"):
+            break
+        kept.append(line)
+    return kept
+
+
+def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None, batch_size: int = 256,
+                   resume: bool = False, **options: Any) -> int:
+    """Normalize every line of `input_file` into one JSON line each (output or stdout); returns how many.
+    With resume, the complete lines already in `output` are kept and their queries skipped."""
+    queries = read_queries(input_file)
+    done = 0
+    if resume and output is not None and output.exists():
+        kept = _complete_lines(output)
+        if len(kept) > len(queries):
+            raise ParameterError("resume", f"{output} has {len(kept)} results but {input_file} only {len(queries)} "
+                                 "queries: not an output of this input")
+        output.write_text("".join(kept), encoding="utf-8")  # without a torn last line
+        done = len(kept)
+    columns = (TextColumn("[bold]normalize[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    sink = output.open("a" if done else "w", encoding="utf-8") if output is not None else None
+    try:
+        with Progress(*columns, console=console, disable=output is None) as bar:
+            task = bar.add_task("queries", total=len(queries), completed=done)
+            for start in range(done, len(queries), batch_size):
+                chunk = queries[start:start + batch_size]
+                lines = "".join(json.dumps(result.as_dict(), ensure_ascii=False) + "\n"
+                                for result in normalizer.normalize_batch(chunk, **options))
+                if sink is None:
+                    print(lines, end="")
+                else:
+                    sink.write(lines)
+                    sink.flush()
+                bar.advance(task, len(chunk))
+    finally:
+        if sink is not None:
+            sink.close()
+    return len(queries)
+
+
+def _print_result(result: NormalizeResult) -> None:
+    if result.abstained:
+        console.print(f"{result.query!r}: no candidate above the threshold (abstained)")
+        return
+    table = Table("concept", "name", "score", "method", "matched", "types", title=result.query, title_justify="left")
+    for candidate in result.candidates:
+        table.add_row(candidate.concept_id, candidate.name or "", f"{candidate.score:.3f}", candidate.method,
+                      candidate.matched_term, ", ".join(t["name"] or t["id"] for t in candidate.semantic_types))
+    Console(soft_wrap=True).print(table)
+
+
+@eval_app.command("normalize")
+def eval_normalize_command(
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", help="Encoder to evaluate: registry name or model folder (repeatable; default: minilm).")] = None,
+    no_encoder: Annotated[bool, typer.Option("--no-encoder", help="Exact, full text and TF-IDF only.")] = False,
+    out: Annotated[Path, typer.Option(help="Results JSON; a markdown table is written beside it.")] = DEFAULT_OUT,
+    max_queries: Annotated[int, typer.Option(help="Test (and calibration) queries per benchmark, sampled.")]
+    = DEFAULT_MAX_QUERIES,
+    seed: Annotated[int, typer.Option(help="Seed of the concept split and the sampling.")] = DEFAULT_SEED,
+    calibrate: Annotated[bool, typer.Option(
+        help="Fit the full-text and encoder score calibrations on the calibration queries and store them.")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
+) -> None:
+    """HPO synonym -> concept and ICD-10 Chinese -> English: Acc@1, Acc@5 and MRR per method."""
+    models = [] if no_encoder else (model or ["minilm"])
+    with GraphStore.connect() as store, console.status("evaluating") as status:
+        result = evaluate(store, models=models, seed=seed, max_queries=max_queries, calibrate=calibrate,
+                          device=device, progress=lambda message: status.update(message))
+    json_path, table_path = write_results(result, out)
+    print(table_path.read_text())
+    console.print(f"wrote {json_path} and {table_path}")
+
+
+@eval_app.command("held-out")
+def held_out_command(
+    out: Annotated[Path, typer.Option(help="File to write: one concept id per line.")],
+    seed: Annotated[int, typer.Option(help="Seed of the concept split (as for bios eval normalize).")] = DEFAULT_SEED,
+) -> None:
+    """The concepts training must leave out for `bios eval normalize` to hold (its held-out split, with the
+    concepts joined to them by XREF): pass the file to the trainer as its excluded concepts."""
+    with GraphStore.connect() as store:
+        concepts = sorted(held_out_concepts(store, seed))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(f"{concept}\n" for concept in concepts), encoding="utf-8")
+    console.print(f"wrote {len(concepts):,} concept ids to {out}")

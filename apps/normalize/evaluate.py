@@ -1,0 +1,449 @@
+"""`bios eval normalize`: term-normalization benchmarks built from the graph, and score calibration.
+
+Two benchmarks, each split by concept (concept_split, fixed seed): HELD_OUT_FRACTION of the concepts with
+queries are held out of training (the CODER trainer gets them as `exclude_concepts`, see held_out_concepts);
+of those, CALIBRATION_FRACTION fit the score calibration and the rest are the test set.
+
+- hpo_synonyms: an HPO EXACT synonym (HAS_TERM tty SY, source HPO, differing from the preferred name once
+  normalized) -> its HPO concept, ranked among the preferred names of all HPO concepts.
+- icd10_zh_en: an ICD-10 Chinese name (zh PT) -> its ICD-10 concept, ranked among the English names (en PT)
+  of all ICD-10 concepts only, so no Chinese string of any concept is in the dictionary.
+
+A query is right when a concept holding that string (a string may name several) is ranked first (Acc@1),
+in the first five (Acc@5); MRR is over the first TOP (10) concepts (0 beyond). Methods rank the dictionary:
+exact (normalized string equality), full text (the graph's term_text Lucene index restricted to dictionary
+terms, ranked by 3-gram similarity like the normalizer), character 3-gram TF-IDF cosine (scikit-learn), and
+each encoder: cosine over the dictionary names (faiss flat inner product on L2-normalized vectors).
+
+numpy, scikit-learn and faiss (the `ml` extra) are imported where used, so `bios` starts without them.
+
+With --calibrate, the top-5 candidates of each calibration query give (raw score, right or wrong) pairs per
+method; a logistic regression on them is the calibration the normalizer applies (normalizer.Logistic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from apps.normalize.normalizer import (
+    DEFAULT_THRESHOLD,
+    FULLTEXT,
+    Logistic,
+    save_calibration,
+    trigram_similarity,
+)
+from graph import queries
+from graph.errors import ConfigError, GraphError, ParameterError
+from graph.lookup import fulltext_query
+from graph.store import GraphStore
+from graph.text import normalize_term
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from embed.encoders import Encoder
+
+HELD_OUT_FRACTION = 0.2
+CALIBRATION_FRACTION = 0.25
+DEFAULT_SEED = 0
+DEFAULT_MAX_QUERIES = 1000
+TOP = 10
+CALIBRATION_DEPTH = 5  # candidates per calibration query that become (score, label) pairs
+FULLTEXT_CANDIDATES = 200  # Lucene hits per query before keeping dictionary terms only
+DEFAULT_OUT = Path("benchmarks/results/normalize_eval.json")
+
+
+Ranking = list[list[tuple[str, float]]]  # per query: (concept id, raw score), best first
+
+
+@dataclass(frozen=True)
+class Split:
+    train: frozenset[str]
+    test: frozenset[str]
+
+
+def concept_split(concept_ids: Iterable[str], test_fraction: float, seed: int = DEFAULT_SEED) -> Split:
+    """A deterministic split by concept: the round(n * test_fraction) concepts with the smallest
+    blake2b(seed, id) are the test part. A concept's side does not depend on the order of the input, and
+    adding concepts moves few others (only those near the cut)."""
+    if not 0.0 <= test_fraction <= 1.0:
+        raise ParameterError("test_fraction", f"must be between 0 and 1, got {test_fraction}")
+    ids = sorted(set(concept_ids), key=lambda concept: (_split_key(seed, concept), concept))
+    cut = round(len(ids) * test_fraction)
+    return Split(train=frozenset(ids[cut:]), test=frozenset(ids[:cut]))
+
+
+def _split_key(seed: int, concept: str) -> bytes:
+    return hashlib.blake2b(f"{seed}\x1f{concept}".encode(), digest_size=8).digest()
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    text: str
+    gold: frozenset[str]  # every concept the string names
+
+
+@dataclass
+class Benchmark:
+    name: str
+    description: str
+    dictionary: list[tuple[str, str]]  # (concept id, name): what the methods rank
+    test: list[EvalQuery]
+    calibration: list[EvalQuery]
+    held_out: frozenset[str]  # concepts of test and calibration queries: never trained on
+    pool: dict[str, int] = field(default_factory=dict)  # queries available before sampling
+
+    def summary(self) -> dict[str, Any]:
+        return {"description": self.description, "dictionary": len(self.dictionary), "test_queries": len(self.test),
+                "calibration_queries": len(self.calibration), "held_out_concepts": len(self.held_out), **self.pool}
+
+
+def _make_benchmark(name: str, description: str, dictionary: list[tuple[str, str]],
+                    queries: dict[str, tuple[str, set[str]]], seed: int, max_queries: int) -> Benchmark:
+    """`queries`: norm -> (text, gold concepts); split by concept, sampled to max_queries each (seeded)."""
+    held = concept_split({c for _, gold in queries.values() for c in gold}, HELD_OUT_FRACTION, seed).test
+    parts = concept_split(held, CALIBRATION_FRACTION, seed + 1)
+    test = [EvalQuery(text, frozenset(gold)) for text, gold in queries.values() if gold <= parts.train]
+    calibration = [EvalQuery(text, frozenset(gold)) for text, gold in queries.values() if gold <= parts.test]
+    pool = {"test_pool": len(test), "calibration_pool": len(calibration)}
+    rng = random.Random(seed)
+    test = sorted(test, key=lambda q: q.text)
+    calibration = sorted(calibration, key=lambda q: q.text)
+    return Benchmark(name, description, dictionary, rng.sample(test, min(max_queries, len(test))),
+                     rng.sample(calibration, min(max_queries, len(calibration))), frozenset(held), pool)
+
+
+def hpo_benchmark(store: GraphStore, seed: int = DEFAULT_SEED, max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
+    rows = store.run(queries.HPO_TERMS)
+    names = {row["concept"]: row["name"] for row in rows if row["name"]}
+    asked: dict[str, tuple[str, set[str]]] = {}
+    for row in rows:
+        name = names.get(row["concept"])
+        if row["tty"] == "SY" and name and row["norm"] != normalize_term(name):
+            asked.setdefault(row["norm"], (row["text"], set()))[1].add(row["concept"])
+    if not names or not asked:
+        raise GraphError("the graph has no HPO concepts with EXACT synonyms (load the sample: bios sample load)")
+    return _make_benchmark("hpo_synonyms", "HPO EXACT synonym -> HPO concept, among all HPO preferred names",
+                           sorted(names.items()), asked, seed, max_queries)
+
+
+def icd10_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
+                    max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
+    rows = store.run(queries.ICD10_TERMS)
+    dictionary = sorted({(row["concept"], row["text"]) for row in rows if row["lang"] == "en"})
+    asked: dict[str, tuple[str, set[str]]] = {}
+    for row in rows:
+        if row["lang"] == "zh":
+            asked.setdefault(row["norm"], (row["text"], set()))[1].add(row["concept"])
+    if not dictionary or not asked:
+        raise GraphError("the graph has no ICD-10 concepts with English and Chinese names (bios sample load)")
+    return _make_benchmark("icd10_zh_en", "ICD-10 Chinese name -> ICD-10 concept, among English names only",
+                           dictionary, asked, seed, max_queries)
+
+
+def build_benchmarks(store: GraphStore, seed: int = DEFAULT_SEED,
+                     max_queries: int = DEFAULT_MAX_QUERIES) -> list[Benchmark]:
+    return [hpo_benchmark(store, seed, max_queries), icd10_benchmark(store, seed, max_queries)]
+
+
+def held_out_concepts(store: GraphStore, seed: int = DEFAULT_SEED) -> set[str]:
+    """Concepts a trainer must not see for the evaluation to hold: both benchmarks' held-out concepts and the
+    concepts joined to them by XREF (a CMeKG concept naming the same disease as a held-out ICD-10 code)."""
+    held = set().union(*(benchmark.held_out for benchmark in build_benchmarks(store, seed, max_queries=0)))
+    neighbours = {row["id"] for row in store.run(queries.XREF_NEIGHBOURS, ids=sorted(held))}
+    return held | neighbours
+
+
+# --- metrics and calibration fitting ---------------------------------------------------------------------------
+def first_rank(ranked: Sequence[str], gold: Iterable[str], top: int = TOP) -> int | None:
+    """1-based position of the first gold concept among the first `top`, else None."""
+    wanted = set(gold)
+    return next((position for position, concept in enumerate(ranked[:top], 1) if concept in wanted), None)
+
+
+def ranking_metrics(ranked: Sequence[Sequence[str]], gold: Sequence[Iterable[str]], top: int = TOP) -> dict[str, Any]:
+    """Acc@1, Acc@5 and MRR (over the first `top`) of ranked concept lists against gold sets."""
+    if len(ranked) != len(gold):
+        raise ValueError(f"{len(ranked)} rankings for {len(gold)} gold sets")
+    if not ranked:
+        return {"queries": 0, "acc@1": 0.0, "acc@5": 0.0, "mrr": 0.0}
+    ranks = [first_rank(r, g, top) for r, g in zip(ranked, gold, strict=True)]
+    n = len(ranks)
+    return {"queries": n, "acc@1": round(sum(r == 1 for r in ranks) / n, 4),
+            "acc@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
+            "mrr": round(sum(1 / r for r in ranks if r is not None) / n, 4)}
+
+
+def fit_logistic(x: Sequence[float] | np.ndarray, y: Sequence[int] | np.ndarray, ridge: float = 1e-4,
+                 iterations: int = 100) -> Logistic:
+    """Maximum-likelihood p(y=1 | x) = sigmoid(a x + b) by Newton's method (IRLS), with a small L2 ridge that
+    keeps it finite when the classes separate."""
+    import numpy as np
+
+    features = np.column_stack([np.asarray(x, dtype=np.float64), np.ones(len(x))])
+    labels = np.asarray(y, dtype=np.float64)
+    if labels.min(initial=1.0) == labels.max(initial=0.0):
+        raise ConfigError(f"cannot calibrate on {len(labels)} examples that are all "
+                          f"{'right' if labels.size and labels[0] else 'wrong'}")
+    weights = np.zeros(2)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-features @ weights))
+        gradient = features.T @ (p - labels) + ridge * weights
+        hessian = (features * (p * (1 - p))[:, None]).T @ features + ridge * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return Logistic(a=float(weights[0]), b=float(weights[1]))
+
+
+def calibration_pairs(ranking: Ranking, gold: Sequence[frozenset[str]],
+                      depth: int = CALIBRATION_DEPTH) -> tuple[list[float], list[int]]:
+    scores: list[float] = []
+    labels: list[int] = []
+    for found, wanted in zip(ranking, gold, strict=True):
+        for concept, raw in found[:depth]:
+            scores.append(raw)
+            labels.append(int(concept in wanted))
+    return scores, labels
+
+
+def brier(logistic: Logistic, scores: Sequence[float], labels: Sequence[int]) -> float:
+    if not scores:
+        return 0.0
+    return round(sum((logistic(s) - y) ** 2 for s, y in zip(scores, labels, strict=True)) / len(scores), 4)
+
+
+def selective_accuracy(logistic: Logistic, ranking: Ranking, gold: Sequence[frozenset[str]],
+                       threshold: float) -> dict[str, float]:
+    """What abstention at `threshold` does to a ranking: the share of queries answered (best calibrated score
+    at or above the threshold) and Acc@1 among those."""
+    answered = [found[0][0] in wanted for found, wanted in zip(ranking, gold, strict=True)
+                if found and logistic(found[0][1]) >= threshold]
+    return {"threshold": threshold, "coverage": round(len(answered) / len(ranking), 4) if ranking else 0.0,
+            "answered_acc@1": round(sum(answered) / len(answered), 4) if answered else 0.0}
+
+
+# --- methods: each ranks the dictionary's concepts for a list of query strings -------------------------------------
+def _top_concepts(entries: Iterable[tuple[int, float]], dictionary: list[tuple[str, str]],
+                  top: int = TOP) -> list[tuple[str, float]]:
+    """Dictionary rows (index, score), best first -> concepts, each at its best row, the first `top`."""
+    seen: dict[str, float] = {}
+    for row, score in entries:
+        concept = dictionary[row][0]
+        if concept not in seen:
+            seen[concept] = score
+            if len(seen) == top:
+                break
+    return list(seen.items())
+
+
+def _rows_by_norm(dictionary: list[tuple[str, str]]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = defaultdict(list)
+    for row, (_, name) in enumerate(dictionary):
+        rows[normalize_term(name)].append(row)
+    return rows
+
+
+def rank_exact(texts: Sequence[str], dictionary: list[tuple[str, str]]) -> Ranking:
+    by_norm = _rows_by_norm(dictionary)
+    return [_top_concepts(((row, 1.0) for row in by_norm.get(normalize_term(text), [])), dictionary)
+            for text in texts]
+
+
+def rank_fulltext(store: GraphStore, texts: Sequence[str], dictionary: list[tuple[str, str]],
+                  batch_size: int = 100) -> Ranking:
+    """Lucene hits that are dictionary names, ranked by 3-gram similarity to the query (then Lucene score);
+    the raw score is that similarity, the feature the normalizer calibrates."""
+    by_norm = _rows_by_norm(dictionary)
+    ranking: Ranking = []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        rows = [{"i": i, "query": fulltext_query(text.lower())} for i, text in enumerate(chunk)]
+        found = store.run(queries.FULLTEXT_TERMS, rows=rows, candidates=FULLTEXT_CANDIDATES)
+        hits = {row["i"]: row["hits"] for row in found}
+        for i, text in enumerate(chunk):
+            norm = normalize_term(text)
+            scored = sorted(((trigram_similarity(norm, hit_norm), lucene, row) for hit_norm, lucene in hits.get(i, [])
+                             for row in by_norm.get(hit_norm, [])), key=lambda s: (-s[0], -s[1], s[2]))
+            ranking.append(_top_concepts(((row, sim) for sim, _, row in scored), dictionary))
+    return ranking
+
+
+def _rank_matrix(scores: np.ndarray, dictionary: list[tuple[str, str]]) -> Ranking:
+    """Rows of query x dictionary scores -> rankings over the best TOP * 3 rows (enough for TOP concepts) that
+    score above 0 (a name sharing no 3-gram with the query is no candidate)."""
+    import numpy as np
+
+    depth = min(TOP * 3, scores.shape[1])
+    best = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+    ranking = []
+    for row_scores, rows in zip(scores, best, strict=True):
+        ordered = sorted((r for r in rows.tolist() if row_scores[r] > 0), key=lambda r: (-row_scores[r], r))
+        ranking.append(_top_concepts(((r, float(row_scores[r])) for r in ordered), dictionary))
+    return ranking
+
+
+def rank_tfidf(texts: Sequence[str], dictionary: list[tuple[str, str]], batch_size: int = 512) -> Ranking:
+    """Cosine of character 3-gram TF-IDF vectors (within word boundaries, space-padded) of normalized strings."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), lowercase=False, sublinear_tf=True,
+                                 dtype=np.float32)
+    matrix = vectorizer.fit_transform([normalize_term(name) for _, name in dictionary])
+    ranking: Ranking = []
+    for start in range(0, len(texts), batch_size):
+        queries = vectorizer.transform([normalize_term(text) for text in texts[start:start + batch_size]])
+        ranking += _rank_matrix((queries @ matrix.T).toarray(), dictionary)
+    return ranking
+
+
+def rank_encoder(encoder: Encoder, texts: Sequence[str], dictionary: list[tuple[str, str]],
+                 names: np.ndarray | None = None, batch_size: int = 256) -> Ranking:
+    """Cosine over the dictionary names' vectors (faiss IndexFlatIP on L2-normalized rows)."""
+    import faiss
+
+    names = names if names is not None else encoder.encode([name for _, name in dictionary], batch_size=batch_size)
+    index = faiss.IndexFlatIP(names.shape[1])
+    index.add(_unit(names))
+    scores, rows = index.search(_unit(encoder.encode(list(texts), batch_size=batch_size)),
+                                min(TOP * 3, len(dictionary)))
+    return [_top_concepts(((int(r), float(s)) for r, s in zip(row, score, strict=True) if r >= 0), dictionary)
+            for row, score in zip(rows, scores, strict=True)]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+# --- the evaluation job ----------------------------------------------------------------------------------------
+@dataclass
+class MethodRun:
+    name: str
+    rank: Callable[[Sequence[str]], Ranking]
+    calibration_key: str | None = None  # fulltext: None; encoder: its model id; exact/tfidf: not calibrated
+    calibrate: bool = False
+
+
+def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed: int = DEFAULT_SEED,
+             max_queries: int = DEFAULT_MAX_QUERIES, calibrate: bool = False, device: str = "auto",
+             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every method on both benchmarks; with `calibrate`, fit and store the full-text and encoder
+    calibrations on the calibration queries. Returns the results document (see write_results)."""
+    if max_queries < 1:
+        raise ParameterError("max_queries", f"must be at least 1, got {max_queries}")
+    say = progress or (lambda _: None)
+    say("building the benchmarks from the graph")
+    benchmarks = build_benchmarks(store, seed, max_queries)
+    encoders = []
+    if models:
+        from embed.encoders import load_encoder
+
+        encoders = [load_encoder(model, device=device) for model in models]
+    result: dict[str, Any] = {"seed": seed, "max_queries": max_queries, "held_out_fraction": HELD_OUT_FRACTION,
+                              "calibration_fraction": CALIBRATION_FRACTION, "top": TOP, "threshold": DEFAULT_THRESHOLD,
+                              "benchmarks": {},
+                              "encoders": {e.name: e.model_id for e in encoders}, "calibration": {}}
+    fit_pairs: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
+    tested: dict[str, list[tuple[str, str, Ranking, list[frozenset[str]]]]] = defaultdict(list)
+    for benchmark in benchmarks:
+        methods = [MethodRun("exact", partial(rank_exact, dictionary=benchmark.dictionary)),
+                   MethodRun("fulltext", partial(rank_fulltext, store, dictionary=benchmark.dictionary),
+                             calibrate=True),
+                   MethodRun("tfidf_char3", partial(rank_tfidf, dictionary=benchmark.dictionary))]
+        methods += [MethodRun(f"encoder:{encoder.name}", _CachedNames(encoder, benchmark.dictionary).rank,
+                              calibration_key=encoder.model_id, calibrate=True) for encoder in encoders]
+        scores: dict[str, Any] = {}
+        for method in methods:
+            say(f"{benchmark.name}: {method.name}")
+            started = time.perf_counter()
+            ranking = method.rank([q.text for q in benchmark.test])
+            seconds = time.perf_counter() - started
+            scores[method.name] = {**ranking_metrics([[c for c, _ in found] for found in ranking],
+                                                     [q.gold for q in benchmark.test]),
+                                   "seconds": round(seconds, 2)}
+            if calibrate and method.calibrate:
+                key = method.calibration_key or FULLTEXT
+                fit_scores, fit_labels = calibration_pairs(method.rank([q.text for q in benchmark.calibration]),
+                                                           [q.gold for q in benchmark.calibration])
+                fit_pairs[key][0].extend(fit_scores)
+                fit_pairs[key][1].extend(fit_labels)
+                tested[key].append((benchmark.name, method.name, ranking, [q.gold for q in benchmark.test]))
+        result["benchmarks"][benchmark.name] = {**benchmark.summary(), "methods": scores}
+    for key, (raw, labels) in fit_pairs.items():
+        logistic = fit_logistic(raw, labels)
+        path = save_calibration(None if key == FULLTEXT else key, logistic, examples=len(labels),
+                                positives=sum(labels), seed=seed, benchmarks=[b.name for b in benchmarks])
+        test_raw: list[float] = []
+        test_labels: list[int] = []
+        for benchmark_name, method_name, ranking, gold in tested[key]:
+            more_scores, more_labels = calibration_pairs(ranking, gold)
+            test_raw += more_scores
+            test_labels += more_labels
+            method_scores = result["benchmarks"][benchmark_name]["methods"][method_name]
+            method_scores["abstention"] = selective_accuracy(logistic, ranking, gold, DEFAULT_THRESHOLD)
+        result["calibration"][key] = {"a": round(logistic.a, 4), "b": round(logistic.b, 4), "examples": len(labels),
+                                      "positives": sum(labels), "test_brier": brier(logistic, test_raw, test_labels),
+                                      "path": str(path)}
+    return result
+
+
+class _CachedNames:
+    """rank_encoder with the dictionary's vectors computed once, for the test and the calibration queries."""
+
+    def __init__(self, encoder: Encoder, dictionary: list[tuple[str, str]]) -> None:
+        self.encoder, self.dictionary = encoder, dictionary
+        self._vectors: np.ndarray | None = None
+
+    def rank(self, texts: Sequence[str]) -> Ranking:
+        if self._vectors is None:
+            self._vectors = self.encoder.encode([name for _, name in self.dictionary])
+        return rank_encoder(self.encoder, texts, self.dictionary, self._vectors)
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    lines = [f"Seed {result['seed']}, up to {result['max_queries']} test queries per benchmark; MRR over the first "
+             f"{result['top']} concepts. With --calibrate: the share of queries answered at the abstention threshold "
+             f"{result['threshold']} (best calibrated score at or above it) and Acc@1 among them.", ""]
+    for name, bench in result["benchmarks"].items():
+        lines += [f"### {name}: {bench['description']}", "",
+                  f"{bench['test_queries']} test queries, {bench['dictionary']:,} dictionary names, "
+                  f"{bench['held_out_concepts']:,} held-out concepts.", "",
+                  "| method | Acc@1 | Acc@5 | MRR | seconds | answered at threshold | Acc@1 answered |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for method, m in bench["methods"].items():
+            kept = m.get("abstention")
+            selective = f"{kept['coverage']:.3f} | {kept['answered_acc@1']:.3f}" if kept else "- | -"
+            lines.append(f"| {method} | {m['acc@1']:.3f} | {m['acc@5']:.3f} | {m['mrr']:.3f} | {m['seconds']} "
+                         f"| {selective} |")
+        lines.append("")
+    if result["calibration"]:
+        lines += ["### calibration: p = 1 / (1 + exp(-(a x + b)))", "",
+                  "| method | a | b | examples | positives | Brier (test) |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {key} | {c['a']} | {c['b']} | {c['examples']} | {c['positives']} | {c['test_brier']} |"
+                  for key, c in result["calibration"].items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """The results as JSON at `out` and as a markdown table beside it (.md)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    table = out.with_suffix(".md")
+    table.write_text(markdown_table(result))
+    return out, table

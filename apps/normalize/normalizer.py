@@ -1,0 +1,280 @@
+"""Term normalization: query strings -> ranked concepts of the graph, each with a calibrated score.
+
+Pipeline, for a batch of queries at once (one Cypher round trip per stage, one encoder call):
+1. exact: `Term.norm` equal to the normalized query (graph.text.normalize_term);
+2. full text: the `term_text` Lucene index (graph.lookup.fulltext_query: special characters escaped, the words
+   AND / OR / NOT quoted);
+3. vector: the queries embedded by the encoder whose term vectors are in the graph, k-NN over those vectors
+   (embed.index.TermIndex: the faiss file when current, else the Neo4j vector index).
+Term hits become concept hits (a term may name several concepts), filtered by semantic type (id, English or
+Chinese name, case-insensitive), language of the matched term and source of the concept (any of
+Concept.sources); each concept keeps its best hit, and the top k are returned.
+
+Scores are calibrated onto [0, 1] as an estimate of the probability that the candidate is the right concept:
+exact = 1.0; full text = logistic(a * s + b) with s the Dice coefficient of the character 3-grams of the
+normalized query and matched term (Lucene scores are not comparable across queries, s is); vector =
+logistic(a * cosine + b). `bios eval normalize --calibrate` fits (a, b) by logistic regression on the top-5
+candidates of held-out calibration queries (apps.normalize.evaluate) and stores them in calibration.json:
+$BIOS_HOME/indexes/fulltext/ for full text, beside the model's faiss files for vectors. Without a file the
+DEFAULT_* parameters apply (fitted that way on the sample graph). The normalizer abstains (no candidates,
+abstained=True) when the best calibrated score is below `threshold`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graph import queries
+from graph.errors import ConfigError, GraphError, ParameterError
+from graph.lookup import check_query, fulltext_query, names_by_language, preferred_name
+from graph.settings import data_home
+from graph.store import GraphStore
+from graph.text import normalize_term
+
+if TYPE_CHECKING:
+    from embed.encoders import Encoder
+    from embed.index import TermIndex
+
+MAX_K = 100
+MAX_FILTER_VALUES = 50
+DEFAULT_THRESHOLD = 0.3
+EXACT, FULLTEXT, VECTOR = "exact", "fulltext", "vector"
+_METHOD_RANK = {EXACT: 0, VECTOR: 1, FULLTEXT: 2}
+_TTY_RANK = {"PT": 0, "SY": 1}
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """p = 1 / (1 + exp(-(a * x + b))): a raw score x mapped onto a probability-like score."""
+
+    a: float
+    b: float
+
+    def __call__(self, x: float) -> float:
+        z = self.a * x + self.b
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+# Fitted by `bios eval normalize --calibrate` on the sample graph (seed 0; 2,526 full-text and 5,845 vector
+# candidates of HPO + ICD-10 calibration queries): full text on 3-gram similarity, vector on the cosine of the
+# base all-MiniLM-L6-v2. A fitted calibration.json replaces them; other encoders should be calibrated.
+DEFAULT_FULLTEXT = Logistic(a=6.06, b=-5.77)
+DEFAULT_VECTOR = Logistic(a=8.59, b=-8.39)
+
+
+def calibration_path(model_id: str | None = None) -> Path:
+    """Where the calibration of the vector scores of `model_id` (beside its faiss index), or of the full-text
+    scores (model_id None), is stored."""
+    if model_id is None:
+        return data_home() / "indexes" / FULLTEXT / "calibration.json"
+    from embed.index import default_index_dir
+
+    return default_index_dir(model_id) / "calibration.json"
+
+
+def load_calibration(model_id: str | None, default: Logistic) -> Logistic:
+    path = calibration_path(model_id)
+    if not path.exists():
+        return default
+    try:
+        data = json.loads(path.read_text())
+        return Logistic(a=float(data["a"]), b=float(data["b"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a calibration file ({exc})") from None
+
+
+def save_calibration(model_id: str | None, logistic: Logistic, **meta: Any) -> Path:
+    path = calibration_path(model_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"method": VECTOR if model_id else FULLTEXT, "model_id": model_id, "a": logistic.a, "b": logistic.b, **meta}
+    path.write_text(json.dumps(body, indent=2) + "\n")
+    return path
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """Dice coefficient of the character 3-gram sets of two normalized strings (space-padded)."""
+    grams_a, grams_b = _trigrams(a), _trigrams(b)
+    if not grams_a or not grams_b:
+        return 0.0
+    return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f" {text} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+@dataclass
+class Candidate:
+    concept_id: str
+    name: str | None  # preferred name in the requested language, else the matched term's, else English
+    score: float  # calibrated, in [0, 1]
+    matched_term: str
+    method: str  # exact | fulltext | vector
+    semantic_types: list[dict[str, Any]] = field(default_factory=list)  # [{id, name}]
+
+
+@dataclass
+class NormalizeResult:
+    query: str
+    candidates: list[Candidate]
+    abstained: bool
+    methods: list[str]  # the stages that ran: exact, fulltext and vector when an encoder is loaded
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Hit:
+    concept: str
+    term: str
+    lang: str
+    tty: str | None
+    method: str
+    score: float
+
+    def rank(self) -> tuple[float, int, int, str]:
+        return -self.score, _METHOD_RANK[self.method], _TTY_RANK.get(self.tty or "", 2), self.concept
+
+
+class Normalizer:
+    """Normalizes terms against the graph; vector k-NN when both an encoder and its term index are given."""
+
+    def __init__(self, store: GraphStore, encoder: Encoder | None = None, index: TermIndex | None = None,
+                 threshold: float = DEFAULT_THRESHOLD, fulltext_calibration: Logistic | None = None,
+                 vector_calibration: Logistic | None = None) -> None:
+        if (encoder is None) != (index is None):
+            raise ConfigError("the normalizer needs both an encoder and its term index, or neither")
+        if encoder is not None and index is not None and encoder.model_id != index.model_id:
+            raise ConfigError(f"the term index holds vectors of {index.model_id}, not of the encoder "
+                              f"{encoder.model_id}: embed the terms with this model first (bios embed terms)")
+        if not 0.0 <= threshold <= 1.0:
+            raise ParameterError("threshold", f"must be between 0 and 1, got {threshold}")
+        self.store = store
+        self.encoder = encoder
+        self.index = index
+        self.threshold = threshold
+        self.fulltext_calibration = fulltext_calibration or load_calibration(None, DEFAULT_FULLTEXT)
+        self.vector_calibration = vector_calibration or (
+            load_calibration(encoder.model_id, DEFAULT_VECTOR) if encoder is not None else DEFAULT_VECTOR)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="normalize-lexical")
+
+    @property
+    def methods(self) -> list[str]:
+        return [EXACT, FULLTEXT] + ([VECTOR] if self.encoder is not None else [])
+
+    def normalize(self, query: str, k: int = 10, lang: str | None = None, semantic_types: Sequence[str] | None = None,
+                  sources: Sequence[str] | None = None) -> NormalizeResult:
+        return self.normalize_batch([query], k=k, lang=lang, semantic_types=semantic_types, sources=sources)[0]
+
+    def normalize_batch(self, texts: Sequence[str], k: int = 10, lang: str | None = None,
+                        semantic_types: Sequence[str] | None = None,
+                        sources: Sequence[str] | None = None) -> list[NormalizeResult]:
+        """One result per query, in order; the queries are encoded in one batch."""
+        if not 1 <= k <= MAX_K:
+            raise ParameterError("k", f"must be between 1 and {MAX_K}, got {k}")
+        for text in texts:
+            check_query(text, lang, 1)
+        if not texts:
+            return []
+        params = {"lang": lang, "sources": _filter_values("source", sources, str.upper),
+                  "types": _filter_values("semantic_type", semantic_types, str.lower)}
+        # term hits per query and stage, before they are joined to concepts and filtered
+        filtered = params["sources"] is not None or params["types"] is not None
+        candidates = min(max(k * (20 if filtered else 3), 30), 1000)
+        if self.encoder is None:
+            rows = self._lexical_rows(texts, candidates, params)
+        else:  # the graph answers the lexical stages while the queries are encoded
+            lexical = self._pool.submit(self._lexical_rows, texts, candidates, params)
+            rows = self._vector_rows(texts, candidates, params)
+            rows += lexical.result()
+        best: list[dict[str, _Hit]] = [{} for _ in texts]
+        for row in rows:
+            norm = normalize_term(texts[row["i"]])
+            for values in row["hits"]:
+                hit = self._hit(values, norm)
+                known = best[row["i"]].get(hit.concept)
+                if known is None or hit.rank() < known.rank():
+                    best[row["i"]][hit.concept] = hit
+        tops = [sorted(by_concept.values(), key=_Hit.rank)[:k] for by_concept in best]
+        tops = [top if top and top[0].score >= self.threshold else [] for top in tops]
+        summaries = self._summaries({hit.concept for top in tops for hit in top})
+        return [NormalizeResult(query=text, candidates=[self._candidate(hit, summaries[hit.concept], lang)
+                                                        for hit in top],
+                                abstained=not top, methods=self.methods) for text, top in zip(texts, tops, strict=True)]
+
+    def _lexical_rows(self, texts: Sequence[str], candidates: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = [{"i": i, "norm": normalize_term(text), "query": fulltext_query(text)}
+                for i, text in enumerate(texts)]
+        return self.store.run(queries.LEXICAL_HITS, rows=rows, limit=candidates, candidates=candidates, **params)
+
+    def _vector_rows(self, texts: Sequence[str], candidates: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.encoder is None or self.index is None:
+            return []
+        neighbours = self.index.search(self.encoder.encode(list(texts)), candidates)
+        rows = [{"i": i, "terms": [term for term, _ in found], "scores": [float(score) for _, score in found]}
+                for i, found in enumerate(neighbours) if found]
+        return self.store.run(queries.VECTOR_HITS, rows=rows, **params) if rows else []
+
+    def _hit(self, values: list[Any], query_norm: str) -> _Hit:
+        method, concept, term, norm, lang, tty, raw = values
+        if method == EXACT:
+            score = 1.0
+        elif method == FULLTEXT:
+            score = self.fulltext_calibration(trigram_similarity(query_norm, norm))
+        else:
+            score = self.vector_calibration(float(raw))
+        return _Hit(concept=concept, term=term, lang=lang, tty=tty, method=method, score=score)
+
+    def _summaries(self, ids: set[str]) -> dict[str, tuple[dict[str, str], list[dict[str, Any]]]]:
+        """Concept id -> (preferred names by language, semantic types)."""
+        if not ids:
+            return {}
+        concepts = self.store.run(queries.CANDIDATE_SUMMARIES, ids=sorted(ids))[0]["concepts"]
+        return {concept: (names_by_language(names), types) for concept, names, types in concepts}
+
+    @staticmethod
+    def _candidate(hit: _Hit, summary: tuple[dict[str, str], list[dict[str, Any]]], lang: str | None) -> Candidate:
+        names, types = summary
+        return Candidate(concept_id=hit.concept, name=preferred_name(names, lang or hit.lang),
+                         score=round(hit.score, 4), matched_term=hit.term, method=hit.method, semantic_types=types)
+
+
+def _filter_values(name: str, values: Sequence[str] | None, fold: Any) -> list[str] | None:
+    if not values:
+        return None
+    if len(values) > MAX_FILTER_VALUES:
+        raise ParameterError(name, f"at most {MAX_FILTER_VALUES} values, got {len(values)}")
+    if any(not value.strip() for value in values):
+        raise ParameterError(name, "empty value")
+    return [fold(value.strip()) for value in values]
+
+
+def open_normalizer(store: GraphStore, model: str | Path | None = None, vector: bool = True,
+                    threshold: float = DEFAULT_THRESHOLD, device: str = "auto") -> Normalizer:
+    """A normalizer over the graph. With `model` (a registry name or a local model folder) its term vectors must
+    be in the graph; without, the model whose vectors the graph holds is loaded, and when there is none the
+    normalizer runs exact + full text only (as it does with vector=False)."""
+    if not vector or (model is None and not store.embedding_models()):
+        return Normalizer(store, threshold=threshold)
+    from embed.encoders import ENCODERS, EncoderSettings, load_encoder
+    from embed.index import graph_model, open_term_index
+
+    if model is None:
+        record = graph_model(store)
+        settings = EncoderSettings.from_dict({name: record[name] for name in EncoderSettings.__dataclass_fields__})
+        source = record["name"] if record["name"] in ENCODERS else record["path"]
+        encoder = load_encoder(source, settings=settings, device=device)
+        if encoder.model_id != record["id"]:
+            raise GraphError(f"the graph's term vectors come from {record['id']}, but {source} now loads as "
+                             f"{encoder.model_id}: pass --model, or embed again (bios embed terms)")
+    else:
+        encoder = load_encoder(model, device=device)
+    return Normalizer(store, encoder, open_term_index(store, encoder.model_id), threshold=threshold)

@@ -1,0 +1,1 @@
+"""Term embeddings: encoders, vector indexes over the graph terms, and their training."""

@@ -1,0 +1,98 @@
+"""`bios embed …`: train encoders on the graph and embed its terms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.console import Console
+
+from graph.store import GraphStore
+
+if TYPE_CHECKING:
+    from embed.coder.losses import RelationLoss
+
+console = Console(stderr=True, soft_wrap=True)
+embed_app = typer.Typer(help="Term embeddings: encoder training and vectors for the graph's terms.",
+                        no_args_is_help=True)
+
+
+@embed_app.command("train-coder")
+def train_coder_command(
+    out: Annotated[Path, typer.Option(help="Folder for the trained model, train_log.jsonl and checkpoints/; "
+                                           "rerunning on it resumes from the newest checkpoint.")],
+    base: Annotated[str, typer.Option(help="Starting encoder: a registered name or a model folder.")] = "minilm",
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1000,
+    batch_size: Annotated[int, typer.Option(help="Strings per batch (CODER: 256).")] = 256,
+    grad_accum: Annotated[int, typer.Option(help="Batches per optimizer step (CODER: 8).")] = 1,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW).")] = 2e-5,
+    warmup: Annotated[int, typer.Option(help="Linear warm-up steps, then linear decay to 0.")] = 100,
+    re_weight: Annotated[float, typer.Option(help="Weight of the relation loss.")] = 1.0,
+    sty_weight: Annotated[float, typer.Option(help="Weight of the semantic-type loss.")] = 0.0,
+    relation_loss: Annotated[str, typer.Option(help="transe (CODER's code) or cosine (cos(h + r, t), MS).")] = "transe",
+    languages: Annotated[str | None, typer.Option(help="Term languages, e.g. en,zh (default: all).")] = None,
+    sources: Annotated[str | None, typer.Option(help="Sources whose terms and relations to use: HPO,ICD10.")] = None,
+    exclude_concepts: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="File of held-out concept ids, one per line: never trained on.")] = None,
+    add_tokens: Annotated[bool, typer.Option(help="Add the training strings' unknown characters (e.g. Chinese) "
+                                                  "to the vocabulary first.")] = False,
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, cuda:1, …")] = "auto",
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and initialisation.")] = 72,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bar).")] = False,
+) -> None:
+    """Train a CODER encoder on the graph's synonyms and concept–relation–concept triples."""
+    from embed.coder.trainer import train_coder  # torch loads only for this command
+
+    held_out: set[str] = set()
+    if exclude_concepts is not None:
+        held_out = {line.strip() for line in exclude_concepts.read_text(encoding="utf-8").splitlines() if line.strip()}
+    with GraphStore.connect() as store:
+        report = train_coder(
+            store, out, base=base, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, grad_accum=grad_accum,
+            re_weight=re_weight, sty_weight=sty_weight, relation_loss=cast("RelationLoss", relation_loss),
+            device=device, checkpoint_every=checkpoint_every,
+            languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
+            sources=[x.strip() for x in sources.split(",") if x.strip()] if sources else None,
+            exclude_concepts=held_out, add_tokens=add_tokens, seed=seed, progress=not as_json)
+    summary = report.as_dict()
+    if as_json:
+        print(json.dumps(summary))
+        return
+    loss = summary["loss"]
+    console.print(f"{report.model_id}: {report.steps} steps ({report.resumed_from} resumed), "
+                  f"{summary['steps_per_second']:.2f} steps/s, loss {loss.get('first', 0):.4f} -> "
+                  f"{loss.get('mean_last_10pct', 0):.4f}; saved to {out}")
+
+
+@embed_app.command("terms")
+def embed_terms_command(
+    model: Annotated[str, typer.Option("--model", help="Encoder: a registered name (minilm) or a model folder.")
+                     ] = "minilm",
+    batch_size: Annotated[int, typer.Option(help="Terms per encoder batch and per write.")] = 512,
+    replace: Annotated[bool, typer.Option("--replace", help="Remove another model's vectors and indexes first "
+                                          "(switching models).")] = False,
+    no_concepts: Annotated[bool, typer.Option("--no-concepts", help="Skip concept vectors.")] = False,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:1 …")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Embed every Term (and Concept) of the graph, keep the vector indexes current, write the faiss file.
+
+    A rerun embeds only terms without a vector of the model (new ones, or those an interrupted run left).
+    """
+    from embed.job import embed_terms  # torch loads only for this command
+
+    with GraphStore.connect() as store:
+        report = embed_terms(store, model, batch_size=batch_size, replace=replace, concepts=not no_concepts,
+                             progress=not as_json, device=device)
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    if report.replaced:
+        console.print(f"removed the vectors of {', '.join(report.replaced)}")
+    console.print(f"{report.model_id} ({report.dim}-d): {report.terms_embedded:,} terms embedded "
+                  f"({report.terms_per_second:,.0f}/s), {report.terms_total:,} in the graph; "
+                  f"{report.concepts_embedded:,} concept vectors; "
+                  f"faiss {report.index.get('kind', '-')} index in {report.index.get('path', '-')}")

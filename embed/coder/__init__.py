@@ -1,0 +1,1 @@
+"""CODER training (coder.md §3-§7): graph sampler, multi-similarity + relation + semantic-type losses, trainer."""

@@ -1,0 +1,258 @@
+"""CODER training data from the graph and the CODER sampler (coder.md §4.4, §7.1).
+
+`TrainingData` holds, in flat arrays, the concepts that have at least one training string, their strings, their
+semantic type and the concept–relation–concept triples between them: a sorted string table and concept-id table,
+the concept -> strings map as CSR offsets into one int32 array, and the triples as three int32 arrays. It is read
+from the graph once and sorted, so the same graph gives the same data (and the same batches) on every run.
+
+`CoderSampler` yields batches the way CODER's `UMLSDataset` + `FixedLengthBatchSampler` do:
+
+- one dataset item per triple (head, relation, tail): use_len = min(|head strings|, |tail strings|, 8) distinct
+  strings of each concept, drawn at random, aligned into use_len (head, tail, negative tail) string triples; each
+  negative tail is one random string of a uniformly drawn concept other than the tail;
+- plus one *synonym item* for each concept with two or more strings that is in no triple (up to 8 of its strings),
+  so that every synonym set is seen each epoch, not only those of concepts with relations (CODER never shows
+  them). The synonym items are shuffled in with the triples rather than given batches of their own, so that
+  every batch has the same make-up and the relation loss keeps a steady scale; they feed the MS loss (and the
+  semantic-type loss) only;
+- items are added to a batch until the next one would take it over `batch_size` strings;
+- a batch lists all heads, then all tails, then all negative tails, then the synonym strings.
+
+Order and draws are seeded and resumable: epoch e visits the items in a permutation drawn from (seed, e); batch b
+draws its strings from (seed, b). The state is three integers (epoch, position, batches).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from graph import queries
+from graph.errors import GraphError, ParameterError
+from graph.store import GraphStore
+
+# Cypher for the training data (to move to graph/queries.py). Filters travel as parameters; null = no filter.
+# Lists are collected per concept (per head and type) because the driver's cost is per row: 1.3 M triples come
+# back in 11 s as 174 k rows, in 19 s as 1.3 M rows.
+MAX_TERMS = 8  # strings per concept per item (CODER's max_lui_per_cui)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    concept_ids: list[str]  # sorted
+    texts: list[str]  # distinct training strings, sorted
+    term_offsets: np.ndarray  # int64 [concepts + 1]: the strings of concept c are term_index[off[c]:off[c+1]]
+    term_index: np.ndarray  # int32 indices into texts
+    concept_types: np.ndarray  # int32 [concepts]: index into type_ids, -1 when the concept has none
+    type_ids: list[str]
+    heads: np.ndarray  # int32 [triples] concept indices
+    relations: np.ndarray  # int32 [triples] indices into relation_ids
+    tails: np.ndarray  # int32 [triples]
+    relation_ids: list[str]
+
+    @classmethod
+    def from_rows(cls, terms: Iterable[tuple[str, str]], triples: Iterable[tuple[str, str, str]],
+                  semantic_types: Iterable[tuple[str, str]], exclude_concepts: Collection[str] = ()) -> TrainingData:
+        """Build from (concept, text), (head, type, tail) and (concept, type) rows.
+
+        Held-out concepts (`exclude_concepts`) are dropped with every string they have, from every concept that
+        shares it, so no string of a held-out concept is trained on; triples that touch them go too.
+        """
+        exclude = set(exclude_concepts)
+        pairs: set[tuple[str, str]] = set()
+        banned: set[str] = set()
+        for concept, text in terms:
+            text = text.strip()
+            if not text:
+                continue
+            if concept in exclude:
+                banned.add(text)
+            else:
+                pairs.add((concept, text))
+        kept = sorted((concept, text) for concept, text in pairs if text not in banned)
+        concept_ids = sorted({concept for concept, _ in kept})
+        texts = sorted({text for _, text in kept})
+        concept_of = {concept: index for index, concept in enumerate(concept_ids)}
+        text_of = {text: index for index, text in enumerate(texts)}
+        term_index = np.fromiter((text_of[text] for _, text in kept), dtype=np.int32, count=len(kept))
+        counts = np.bincount(np.fromiter((concept_of[c] for c, _ in kept), dtype=np.int64, count=len(kept)),
+                             minlength=len(concept_ids))
+        term_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+        heads: list[int] = []
+        tails: list[int] = []
+        type_names: list[str] = []
+        for head, rel_type, tail in triples:
+            h, t = concept_of.get(head), concept_of.get(tail)
+            if h is not None and t is not None and h != t:
+                heads.append(h)
+                tails.append(t)
+                type_names.append(rel_type)
+        relation_ids = sorted(set(type_names))
+        relation_of = {name: index for index, name in enumerate(relation_ids)}
+        head_array, tail_array = np.array(heads, dtype=np.int32), np.array(tails, dtype=np.int32)
+        relation_array = np.array([relation_of[name] for name in type_names], dtype=np.int32)
+        order = np.lexsort((tail_array, relation_array, head_array))
+
+        assigned = {concept: sty for concept, sty in semantic_types if concept in concept_of}
+        type_ids = sorted(set(assigned.values()))
+        type_of = {sty: index for index, sty in enumerate(type_ids)}
+        concept_types = np.full(len(concept_ids), -1, dtype=np.int32)
+        for concept, sty in assigned.items():
+            concept_types[concept_of[concept]] = type_of[sty]
+        return cls(concept_ids, texts, term_offsets, term_index, concept_types, type_ids, head_array[order],
+                   relation_array[order], tail_array[order], relation_ids)
+
+    @classmethod
+    def from_graph(cls, store: GraphStore, languages: Sequence[str] | None = None,
+                   sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = ()) -> TrainingData:
+        filters = {"languages": list(languages) if languages else None, "sources": list(sources) if sources else None}
+        terms = ((str(c), str(text)) for c, texts in store.stream(queries.TRAINING_TERMS, **filters) for text in texts)
+        triples = ((str(h), str(r), str(t))
+                   for h, r, tails in store.stream(queries.TRAINING_TRIPLES, **filters) for t in tails)
+        types = ((str(c), str(s)) for c, s in store.stream(queries.TRAINING_SEMANTIC_TYPES))
+        data = cls.from_rows(terms, triples, types, exclude_concepts)
+        if len(data.concept_ids) < 2:
+            raise GraphError(f"too little training data: {len(data.concept_ids)} concepts have terms with "
+                             f"languages={filters['languages']} sources={filters['sources']}; need at least 2")
+        return data
+
+    def term_counts(self) -> np.ndarray:
+        return np.diff(self.term_offsets)
+
+    def summary(self) -> dict[str, int]:
+        return {"concepts": len(self.concept_ids), "strings": len(self.texts), "concept_strings": len(self.term_index),
+                "triples": len(self.heads), "relation_types": len(self.relation_ids),
+                "semantic_types": len(self.type_ids)}
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the whole data set: a checkpoint resumes only on the same data."""
+        digest = hashlib.sha256()
+        for table in (self.concept_ids, self.texts, self.type_ids, self.relation_ids):
+            digest.update("\x1f".join(table).encode())
+            digest.update(b"\x1e")
+        for array in (self.term_offsets, self.term_index, self.concept_types, self.heads, self.relations, self.tails):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CoderBatch:
+    texts: list[str]
+    concepts: np.ndarray  # int64 [strings]: concept index (the MS loss labels)
+    types: np.ndarray  # int64 [strings]: semantic type index, -1 for none
+    relations: np.ndarray  # int64 [pairs]: relation index of each (head, tail, negative tail)
+    pairs: int  # texts[:p] heads, texts[p:2p] tails, texts[2p:3p] negative tails, the rest synonym strings
+    items: int
+
+
+class CoderSampler:
+    """An endless, seeded stream of CoderBatch (see the module docstring)."""
+
+    def __init__(self, data: TrainingData, batch_size: int, seed: int = 72, max_terms: int = MAX_TERMS) -> None:
+        if batch_size < 3:
+            raise ParameterError("batch_size", f"{batch_size} is too small: one triple item takes 3 strings")
+        if max_terms < 1:
+            raise ParameterError("max_terms", f"{max_terms} is not a positive integer")
+        self.data = data
+        self.batch_size = batch_size
+        self.seed = seed
+        self.counts = data.term_counts()
+        triple_len = np.minimum(np.minimum(self.counts[data.heads], self.counts[data.tails]), max_terms)
+        self.use_len = np.minimum(triple_len, batch_size // 3).astype(np.int64)
+        in_triples = np.zeros(len(data.concept_ids), dtype=bool)
+        in_triples[data.heads] = True
+        in_triples[data.tails] = True
+        self.synonym_concepts = np.flatnonzero(~in_triples & (self.counts >= 2))
+        self.synonym_len = np.minimum(self.counts[self.synonym_concepts], min(max_terms, batch_size))
+        self.items = len(data.heads) + len(self.synonym_concepts)
+        if self.items == 0:
+            raise GraphError("no training items: no concept–relation–concept triple between concepts with terms "
+                             "and no concept with two or more terms")
+        if len(data.concept_ids) < 2:
+            raise GraphError("negative tails need at least 2 concepts with terms")
+        self.epoch = 0
+        self.position = 0
+        self.batches = 0
+        self._order: np.ndarray | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position, "batches": self.batches}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position, self.batches = int(state["epoch"]), int(state["position"]), int(state["batches"])
+        self._order = None
+
+    def _item_size(self, item: int) -> int:
+        triples = len(self.data.heads)
+        return int(3 * self.use_len[item]) if item < triples else int(self.synonym_len[item - triples])
+
+    def _next_items(self) -> list[int]:
+        """The items of the next batch, advancing epoch and position."""
+        chosen: list[int] = []
+        size = 0
+        while True:
+            if self._order is None:
+                self._order = np.random.default_rng((self.seed, 0, self.epoch)).permutation(self.items)
+            item = int(self._order[self.position])
+            item_size = self._item_size(item)
+            if chosen and size + item_size > self.batch_size:
+                return chosen
+            chosen.append(item)
+            size += item_size
+            self.position += 1
+            if self.position == self.items:
+                self.epoch, self.position, self._order = self.epoch + 1, 0, None
+
+    def _strings(self, concept: int, k: int, rng: np.random.Generator) -> np.ndarray:
+        start, count = self.data.term_offsets[concept], self.counts[concept]
+        return self.data.term_index[start + rng.permutation(count)[:k]]
+
+    def __iter__(self) -> Iterator[CoderBatch]:
+        return self
+
+    def __next__(self) -> CoderBatch:
+        items = self._next_items()
+        rng = np.random.default_rng((self.seed, 1, self.batches))
+        self.batches += 1
+        data, triples = self.data, len(self.data.heads)
+        heads: list[np.ndarray] = []
+        tails: list[np.ndarray] = []
+        negatives: list[np.ndarray] = []
+        synonyms: list[np.ndarray] = []
+        labels: list[list[np.ndarray]] = [[], [], [], []]  # concept of each string, per section
+        relations: list[np.ndarray] = []
+        for item in items:
+            if item >= triples:
+                concept = int(self.synonym_concepts[item - triples])
+                k = int(self.synonym_len[item - triples])
+                synonyms.append(self._strings(concept, k, rng))
+                labels[3].append(np.full(k, concept))
+                continue
+            head, tail, k = int(data.heads[item]), int(data.tails[item]), int(self.use_len[item])
+            heads.append(self._strings(head, k, rng))
+            tails.append(self._strings(tail, k, rng))
+            negative = self._negative_concepts(tail, k, rng)
+            offsets = data.term_offsets[negative] + rng.integers(0, self.counts[negative])
+            negatives.append(data.term_index[offsets])
+            labels[0].append(np.full(k, head))
+            labels[1].append(np.full(k, tail))
+            labels[2].append(negative)
+            relations.append(np.full(k, data.relations[item]))
+        strings = np.concatenate([*heads, *tails, *negatives, *synonyms]).astype(np.int64)
+        concepts = np.concatenate([part for section in labels for part in section]).astype(np.int64)
+        pairs = sum(len(part) for part in heads)
+        return CoderBatch(texts=[data.texts[i] for i in strings], concepts=concepts,
+                          types=data.concept_types[concepts].astype(np.int64),
+                          relations=np.concatenate(relations).astype(np.int64) if relations else np.zeros(0, np.int64),
+                          pairs=pairs, items=len(items))
+
+    def _negative_concepts(self, tail: int, k: int, rng: np.random.Generator) -> np.ndarray:
+        concepts = len(self.data.concept_ids)
+        drawn = rng.integers(0, concepts, size=k)
+        while (clash := drawn == tail).any():
+            drawn[clash] = rng.integers(0, concepts, size=int(clash.sum()))
+        return drawn

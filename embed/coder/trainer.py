@@ -1,0 +1,324 @@
+"""CODER training on the graph: `train_coder` (coder.md §4-§5), resumable from its checkpoints.
+
+What `out/` holds:
+- the final encoder in HF format (load_encoder(out)): Encoder.save's files, with the training record added to
+  bios_encoder.json under "training" (base, settings, arguments, data counts, steps, loss summary);
+- train_log.jsonl: one line per optimizer step (step, loss, ms, relation, sty, lr);
+- checkpoints/step-N/: model/ (Encoder.save) and trainer.pt (loss heads, optimizer, scheduler, sampler state,
+  torch RNG states, step, log). The newest KEEP_CHECKPOINTS are kept; each is written to a .tmp folder and
+  renamed, so a kill during a save leaves the previous one intact.
+
+A run on an `out/` that has a checkpoint resumes from the newest one, provided the arguments (except the
+device and checkpoint interval) and the training data (fingerprint) are the same, and continues the same
+batch sequence and RNG streams: on CPU the resumed run ends with the same weights as an uninterrupted one.
+
+A step is one optimizer update over `grad_accum` batches of up to `batch_size` strings. The encoder keeps its
+own pooling (and max length, padding, mask) in training; the loss sees the pooled vectors before L2
+normalization (the MS loss normalizes itself, TransE works on the raw vectors as in CODER), and the saved model
+keeps the base's normalization setting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from transformers import get_linear_schedule_with_warmup
+
+from embed.coder.losses import CoderObjective, RelationLoss
+from embed.coder.sampler import MAX_TERMS, CoderSampler, TrainingData
+from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
+from graph.errors import ConfigError, ParameterError
+from graph.store import GraphStore
+
+WEIGHT_DECAY, ADAM_EPS, MAX_GRAD_NORM = 0.01, 1e-8, 1.0
+NO_DECAY = ("bias", "LayerNorm.weight")  # as CODER's train.py
+KEEP_CHECKPOINTS = 2
+CHECKPOINTS = "checkpoints"
+TRAINER_STATE = "trainer.pt"
+LOG_FILE = "train_log.jsonl"
+_STEP_DIR = re.compile(r"^step-(\d+)$")
+
+StepCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class CoderConfig:
+    """The training arguments that define a run (a checkpoint resumes only under the same ones)."""
+
+    base: str = DEFAULT_ENCODER
+    steps: int = 1000
+    batch_size: int = 256
+    lr: float = 2e-5
+    warmup: int = 100
+    grad_accum: int = 1
+    re_weight: float = 1.0
+    sty_weight: float = 0.0
+    relation_loss: RelationLoss = "transe"
+    languages: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    add_tokens: bool = False
+    seed: int = 72
+    max_terms: int = MAX_TERMS
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "grad_accum", "max_terms"):
+            if getattr(self, name) < 1:
+                raise ParameterError(name, f"{getattr(self, name)} is not a positive integer")
+        if self.batch_size < 3:
+            raise ParameterError("batch_size", f"{self.batch_size} is too small: one triple item takes 3 strings")
+        if self.warmup < 0:
+            raise ParameterError("warmup", f"{self.warmup} is negative")
+        if not self.lr > 0:
+            raise ParameterError("lr", f"{self.lr} is not positive")
+        for name in ("re_weight", "sty_weight"):
+            if getattr(self, name) < 0:
+                raise ParameterError(name, f"{getattr(self, name)} is negative")
+        if self.relation_loss not in get_args(RelationLoss):
+            raise ParameterError("relation_loss", f"{self.relation_loss!r} is not one of "
+                                 f"{', '.join(get_args(RelationLoss))}")
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("languages", "sources"):
+            data[key] = list(data[key]) if data[key] is not None else None
+        return data
+
+
+@dataclass
+class TrainReport:
+    out: Path
+    steps: int  # optimizer steps done, over all runs on this out/
+    resumed_from: int  # the checkpoint step this run started from (0: a fresh run)
+    log: list[dict[str, float]] = field(default_factory=list)  # per step: step, loss, ms, relation, sty, lr
+    seconds: float = 0.0  # this run's training loop, checkpoints included
+    strings: int = 0  # strings encoded by this run
+    added_tokens: int = 0
+    data: dict[str, int] = field(default_factory=dict)
+    model_id: str = ""
+
+    @property
+    def losses(self) -> list[float]:
+        return [row["loss"] for row in self.log]
+
+    @property
+    def steps_per_second(self) -> float:
+        done = self.steps - self.resumed_from
+        return done / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"out": str(self.out), "steps": self.steps, "resumed_from": self.resumed_from,
+                "seconds": round(self.seconds, 3), "steps_per_second": round(self.steps_per_second, 4),
+                "strings_per_second": round(self.strings / self.seconds, 1) if self.seconds else 0.0,
+                "added_tokens": self.added_tokens, "data": self.data, "model_id": self.model_id,
+                "loss": _loss_summary(self.log)}
+
+
+def train_coder(store: GraphStore, out: Path, base: str = DEFAULT_ENCODER, steps: int = 1000, batch_size: int = 256,
+                lr: float = 2e-5, warmup: int = 100, grad_accum: int = 1, re_weight: float = 1.0,
+                sty_weight: float = 0.0, relation_loss: RelationLoss = "transe", device: str = "auto",
+                checkpoint_every: int = 500, languages: Sequence[str] | None = None,
+                sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = (),
+                add_tokens: bool = False, seed: int = 72, progress: bool = True,
+                on_step: StepCallback | None = None) -> TrainReport:
+    """Train a CODER encoder on the graph's terms and triples into `out` (module docstring); resumes."""
+    config = CoderConfig(base=str(base), steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
+                         grad_accum=grad_accum, re_weight=re_weight, sty_weight=sty_weight,
+                         relation_loss=relation_loss, languages=tuple(languages) if languages else None,
+                         sources=tuple(sources) if sources else None, add_tokens=add_tokens, seed=seed)
+    data = TrainingData.from_graph(store, config.languages, config.sources, exclude_concepts)
+    return train_on_data(data, Path(out), config, device=device, checkpoint_every=checkpoint_every,
+                         progress=progress, on_step=on_step)
+
+
+def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: str = "auto",
+                  checkpoint_every: int = 500, progress: bool = True,
+                  on_step: StepCallback | None = None) -> TrainReport:
+    """The training loop of train_coder on data already in memory."""
+    if checkpoint_every < 1:
+        raise ParameterError("checkpoint_every", f"{checkpoint_every} is not a positive integer")
+    out = Path(out)
+    sampler = CoderSampler(data, config.batch_size, config.seed, config.max_terms)
+    fingerprint = data.fingerprint()
+    checkpoint = latest_checkpoint(out)
+    state: dict[str, Any] = {}
+    if checkpoint is not None:
+        state = torch.load(checkpoint / TRAINER_STATE, map_location="cpu", weights_only=True)
+        _check_resumable(checkpoint, state, config, fingerprint)
+        encoder = load_encoder(checkpoint / "model", device=device)
+        added, base_id = int(state["added_tokens"]), str(state["base_id"])
+    else:
+        encoder = load_encoder(config.base, device=device)
+        base_id = encoder.model_id
+        added = encoder.add_tokens(data.texts) if config.add_tokens else 0
+        torch.manual_seed(config.seed)
+    settings = encoder.settings
+    objective = CoderObjective(encoder.dim, len(data.relation_ids), len(data.type_ids), config.re_weight,
+                               config.sty_weight, config.relation_loss).to(encoder.device)
+    optimizer = torch.optim.AdamW(_parameter_groups(encoder.model, objective), lr=config.lr, eps=ADAM_EPS)
+    scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup, config.steps)
+    report = TrainReport(out, 0, 0, added_tokens=added, data=data.summary())
+    if state:
+        objective.load_state_dict(state["objective"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        sampler.load_state_dict(state["sampler"])
+        _set_rng_state(state["rng"])
+        report.resumed_from = report.steps = int(state["step"])
+        report.log = list(state["log"])
+
+    def save_checkpoint() -> None:
+        with _contract(encoder, settings):
+            _write_checkpoint(out, report.steps, encoder, out.resolve().name, {
+                "objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(), "rng": _rng_state(),
+                "step": report.steps, "log": report.log, "config": config.as_dict(), "fingerprint": fingerprint,
+                "added_tokens": added, "base_id": base_id})
+
+    started = time.perf_counter()
+    columns = (TextColumn("[bold]train-coder[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with _contract(encoder, replace(settings, normalize=False)), Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task("", total=config.steps, completed=report.steps)
+        encoder.model.train()
+        objective.train()
+        while report.steps < config.steps:
+            values = _train_step(encoder, objective, sampler, config.grad_accum, report)
+            torch.nn.utils.clip_grad_norm_([*encoder.model.parameters(), *objective.parameters()], MAX_GRAD_NORM)
+            values["lr"] = scheduler.get_last_lr()[0]
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            report.steps += 1
+            report.log.append({"step": report.steps, **values})
+            bar.update(task, completed=report.steps, description=f"loss {values['loss']:.4f}")
+            if report.steps % checkpoint_every == 0 or report.steps == config.steps:
+                save_checkpoint()
+            if on_step is not None:
+                on_step(report.steps, values)
+    report.seconds = time.perf_counter() - started
+    encoder.model.eval()
+    _write_final(out, encoder, settings, config, data, report, {"base_id": base_id, "data_fingerprint": fingerprint})
+    report.model_id = load_encoder(out, device="cpu").model_id
+    return report
+
+
+def _train_step(encoder: Encoder, objective: CoderObjective, sampler: CoderSampler, grad_accum: int,
+                report: TrainReport) -> dict[str, float]:
+    """Forward and backward over `grad_accum` batches; returns the parts of the loss averaged over them."""
+    device = encoder.device
+    totals: dict[str, float] = {}
+    for _ in range(grad_accum):
+        batch = next(sampler)
+        vectors = encoder.embed_batch(batch.texts)
+        parts = objective(vectors, torch.from_numpy(batch.concepts).to(device),
+                          torch.from_numpy(batch.types).to(device), torch.from_numpy(batch.relations).to(device),
+                          batch.pairs)
+        (parts.total / grad_accum).backward()
+        report.strings += len(batch.texts)
+        for name, value in parts.values().items():
+            totals[name] = totals.get(name, 0.0) + value / grad_accum
+    return totals
+
+
+def _parameter_groups(model: torch.nn.Module, objective: torch.nn.Module) -> list[dict[str, Any]]:
+    named = [*model.named_parameters(), *objective.named_parameters()]
+    decay = [p for name, p in named if not any(key in name for key in NO_DECAY)]
+    no_decay = [p for name, p in named if any(key in name for key in NO_DECAY)]
+    return [{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+@contextmanager
+def _contract(encoder: Encoder, settings: EncoderSettings) -> Iterator[None]:
+    """Run the block with `settings` on the encoder (training reads unnormalized vectors, saving the real ones)."""
+    previous = encoder.settings
+    encoder.settings = settings
+    try:
+        yield
+    finally:
+        encoder.settings = previous
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    """The newest complete checkpoint folder under out/checkpoints, if any."""
+    folder = Path(out) / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    done = [(int(match.group(1)), path) for path in folder.iterdir()
+            if (match := _STEP_DIR.match(path.name)) and (path / TRAINER_STATE).is_file()]
+    return max(done)[1] if done else None
+
+
+def _check_resumable(checkpoint: Path, state: dict[str, Any], config: CoderConfig, fingerprint: str) -> None:
+    saved = state["config"]
+    changed = sorted(key for key, value in config.as_dict().items() if saved.get(key) != value)
+    if changed:
+        details = ", ".join(f"{key}: {saved.get(key)!r} -> {getattr(config, key)!r}" for key in changed)
+        raise ConfigError(f"{checkpoint}: cannot resume with different arguments ({details}); "
+                          "rerun with the checkpoint's arguments or use a new --out")
+    if state["fingerprint"] != fingerprint:
+        raise ConfigError(f"{checkpoint}: the training data changed since this checkpoint (graph, filters or "
+                          "held-out concepts); use a new --out")
+
+
+def _write_checkpoint(out: Path, step: int, encoder: Encoder, name: str, state: dict[str, Any]) -> None:
+    folder = out / CHECKPOINTS
+    final = folder / f"step-{step}"
+    partial = folder / f"step-{step}.tmp"
+    for stale in folder.glob("*.tmp"):  # left by a run killed while saving
+        shutil.rmtree(stale, ignore_errors=True)
+    encoder.save(partial / "model", name=name)
+    torch.save(state, partial / TRAINER_STATE)
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    steps = sorted((int(m.group(1)), path) for path in folder.iterdir() if (m := _STEP_DIR.match(path.name)))
+    for _, old in steps[:-KEEP_CHECKPOINTS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _loss_summary(log: list[dict[str, float]]) -> dict[str, float]:
+    if not log:
+        return {}
+    losses = np.array([row["loss"] for row in log])
+    tail = losses[-max(1, len(losses) // 10):]
+    return {"first": float(losses[0]), "last": float(losses[-1]), "min": float(losses.min()),
+            "mean_last_10pct": float(tail.mean())}
+
+
+def _write_final(out: Path, encoder: Encoder, settings: EncoderSettings, config: CoderConfig, data: TrainingData,
+                 report: TrainReport, ids: dict[str, str]) -> None:
+    with _contract(encoder, settings):
+        encoder.save(out, name=out.resolve().name)
+    meta_file = out / SETTINGS_FILE
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta.update({"base": config.base, "base_id": ids["base_id"], "training": {
+        "method": "coder", "args": config.as_dict(), "steps": report.steps, "data": data.summary(),
+        "data_fingerprint": ids["data_fingerprint"], "relation_types": data.relation_ids,
+        "semantic_types": data.type_ids, "added_tokens": report.added_tokens, "loss": _loss_summary(report.log)}})
+    meta_file.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with (out / LOG_FILE).open("w", encoding="utf-8") as handle:
+        for row in report.log:
+            handle.write(json.dumps(row) + "\n")

@@ -1,0 +1,221 @@
+"""The embedding job against the real Neo4j, with tiny BERT encoders built here (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import typer
+from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
+from typer.testing import CliRunner
+
+from embed.encoders import Encoder, load_encoder
+from embed.index import META_FILE, default_index_dir, open_concept_index, open_term_index, read_meta
+from embed.job import embed_terms, embed_terms_command
+from graph.errors import GraphError
+from graph.store import GraphStore
+from ingest.loader import load_source
+from ingest.readers import get_reader
+from tests.unit.bios_fixtures import BIOS_TERMS, UMLS_CONSO, write_bios_release, write_umls_subset
+
+pytestmark = pytest.mark.integration
+
+
+def tiny_bert(folder: Path, hidden: int, seed: int) -> Path:
+    """A random 2-layer BERT whose WordPiece vocabulary holds every character of the fixture terms."""
+    folder.mkdir(parents=True)
+    chars = sorted({ch for text in [t[2] for t in BIOS_TERMS] + [row[9] for row in UMLS_CONSO]
+                    for ch in text.lower() if not ch.isspace()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{ch}" for ch in chars)]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast.from_pretrained(folder).save_pretrained(folder)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=37, max_position_embeddings=64)
+    torch.manual_seed(seed)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def encoders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Encoder, Encoder]:
+    root = tmp_path_factory.mktemp("encoders")
+    return (load_encoder(tiny_bert(root / "tiny-a", 32, seed=1), device="cpu"),
+            load_encoder(tiny_bert(root / "tiny-b", 48, seed=2), device="cpu"))
+
+
+@pytest.fixture()
+def graph(store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStore]:
+    """The BIOS fixture release loaded, no vector index left by an earlier test, BIOS_HOME in tmp_path."""
+    monkeypatch.setenv("BIOS_HOME", str(tmp_path / "home"))
+    write_bios_release(tmp_path / "bios")
+    load_source(get_reader("bios")(tmp_path / "bios"), store, progress=False)
+    yield store
+
+
+def one(store: GraphStore, cypher: str, **params: Any) -> Any:
+    return next(iter(store.run(cypher, **params)[0].values()))
+
+
+def vectors_of(store: GraphStore, label: str) -> dict[str, tuple[str | None, Any]]:
+    rows = store.run(f"MATCH (n:{label}) RETURN n.id AS id, n.embedding_model AS model, n.embedding AS v")
+    return {row["id"]: (row["model"], row["v"]) for row in rows}
+
+
+def test_vectors_model_node_indexes_concepts_and_faiss(graph: GraphStore, encoders: tuple[Encoder, Encoder],
+                                                       tmp_path: Path) -> None:
+    tiny = encoders[0]
+    report = embed_terms(graph, tiny, batch_size=16, progress=False)
+    terms = vectors_of(graph, "Term")
+    assert report.terms_embedded == report.terms_total == len(terms) > 16  # several pages
+    assert all(model == tiny.model_id and v is not None and len(v) == 32 for model, v in terms.values())
+    record = graph.embedding_models()
+    assert [m["id"] for m in record] == [tiny.model_id]
+    assert record[0]["dim"] == 32 and record[0]["pooling"] == "mean" and record[0]["terms"] == len(terms)
+    for name in ("term_embedding", "concept_embedding"):
+        info = graph.vector_index(name)
+        assert info is not None and info["dim"] == 32 and info["state"] == "ONLINE"
+        assert info["similarity"] == "COSINE"
+
+    # a concept's vector is the normalized mean of its term vectors, every language included
+    concepts = vectors_of(graph, "Concept")
+    assert report.concepts_embedded == len(concepts) == 12
+    members = graph.run("MATCH (c:Concept {id: 'BIOS:CN00000003'})-[:HAS_TERM]->(t:Term) RETURN t.id AS id")
+    mean = np.mean([terms[row["id"]][1] for row in members], axis=0)
+    assert np.allclose(concepts["BIOS:CN00000003"][1], mean / np.linalg.norm(mean), atol=1e-5)
+    assert one(graph, "MATCH (c:Concept {id: 'BIOS:CN00000003'}) RETURN c.embedding_terms") == len(members) == 5
+
+    folder = default_index_dir(tiny.model_id)
+    assert folder.is_relative_to(tmp_path / "home" / "indexes")
+    assert report.index == {"path": str(folder), "kind": "flat", "count": len(terms),
+                            "created_at": report.index["created_at"]}
+    index = open_term_index(graph)
+    assert index.kind == "faiss" and index.model_id == tiny.model_id
+    epilepsy = one(graph, "MATCH (t:Term {norm: 'epilepsy'}) RETURN t.id")
+    best = index.search(np.array([terms[epilepsy][1]]), 3)[0]
+    assert best[0][0] == epilepsy and best[0][1] == pytest.approx(1.0, abs=1e-5)
+    by_concept = open_concept_index(graph).search(np.array([concepts["BIOS:CN00000003"][1]]), 2)[0]
+    assert by_concept[0][0] == "BIOS:CN00000003" and by_concept[0][1] == pytest.approx(1.0, abs=1e-2)
+
+
+def test_rerun_embeds_only_new_terms_and_stale_faiss_falls_back(graph: GraphStore,
+                                                                  encoders: tuple[Encoder, Encoder],
+                                                                  tmp_path: Path) -> None:
+    tiny = encoders[0]
+    first = embed_terms(graph, tiny, progress=False)
+    meta = read_meta(default_index_dir(tiny.model_id))
+    again = embed_terms(graph, tiny, progress=False)
+    assert (again.terms_embedded, again.concepts_embedded) == (0, 0)
+    assert read_meta(default_index_dir(tiny.model_id)) == meta  # current: not rebuilt
+
+    write_umls_subset(tmp_path / "umls")
+    load_source(get_reader("umls")(tmp_path / "umls"), graph, progress=False)
+    new_terms = one(graph, "MATCH (t:Term) WHERE t.embedding IS NULL RETURN count(t)")
+    umls_concepts = one(graph, "MATCH (c:Concept) WHERE c.embedding IS NULL RETURN count(c)")
+    assert 0 < new_terms < first.terms_total
+    stale = open_term_index(graph)  # the Source loads changed: the faiss file no longer describes the graph
+    assert stale.kind == "neo4j" and "stale" in stale.reason
+    known = one(graph, "MATCH (t:Term {norm: 'aspirin'}) RETURN t.id")
+    vector = one(graph, "MATCH (t:Term {id: $id}) RETURN t.embedding", id=known)
+    assert stale.search(np.array([vector]), 1)[0][0][0] == known
+
+    later = embed_terms(graph, tiny, progress=True)  # reads vectors back: its bar and the others in turn
+    assert later.terms_embedded == new_terms
+    assert later.terms_total == first.terms_total + new_terms
+    # the UMLS concepts, all new; the BIOS concepts keep their terms (shared terms gain edges from UMLS concepts)
+    assert later.concepts_embedded == umls_concepts
+    assert one(graph, "MATCH (t:Term) WHERE t.embedding IS NULL RETURN count(t)") == 0
+    current = open_term_index(graph)
+    assert current.kind == "faiss" and read_meta(default_index_dir(tiny.model_id)).count == later.terms_total  # type: ignore[union-attr]
+
+
+def test_a_new_edge_to_an_embedded_term_refreshes_the_concept(graph: GraphStore,
+                                                              encoders: tuple[Encoder, Encoder]) -> None:
+    tiny = encoders[0]
+    embed_terms(graph, tiny, progress=False)
+    before = one(graph, "MATCH (c:Concept {id: 'BIOS:CN00000006'}) RETURN c.embedding")
+    graph.run("MATCH (c:Concept {id: 'BIOS:CN00000006'}), (t:Term {norm: 'pancreas'}) MERGE (c)-[:HAS_TERM]->(t)")
+    report = embed_terms(graph, tiny, progress=False)
+    assert (report.terms_embedded, report.concepts_embedded) == (0, 1)
+    assert one(graph, "MATCH (c:Concept {id: 'BIOS:CN00000006'}) RETURN c.embedding_terms") == 4
+    assert one(graph, "MATCH (c:Concept {id: 'BIOS:CN00000006'}) RETURN c.embedding") != before
+
+
+def test_switching_models_is_explicit(graph: GraphStore, encoders: tuple[Encoder, Encoder]) -> None:
+    tiny_a, tiny_b = encoders
+    embed_terms(graph, tiny_a, progress=False)
+    with pytest.raises(GraphError) as refused:
+        embed_terms(graph, tiny_b, progress=False)
+    assert tiny_a.model_id in str(refused.value) and tiny_b.model_id in str(refused.value)
+    assert "--replace" in str(refused.value)
+    assert {model for model, _ in vectors_of(graph, "Term").values()} == {tiny_a.model_id}
+    assert [m["id"] for m in graph.embedding_models()] == [tiny_a.model_id]
+
+    report = embed_terms(graph, tiny_b, replace=True, progress=False)
+    assert report.replaced == [tiny_a.model_id]
+    assert report.terms_embedded == report.terms_total
+    terms, concepts = vectors_of(graph, "Term"), vectors_of(graph, "Concept")
+    assert all(model == tiny_b.model_id and len(v or []) == 48 for model, v in [*terms.values(), *concepts.values()])
+    assert [m["id"] for m in graph.embedding_models()] == [tiny_b.model_id]
+    assert all(graph.vector_index(name)["dim"] == 48  # type: ignore[index]
+               for name in ("term_embedding", "concept_embedding"))
+    assert open_term_index(graph).model_id == tiny_b.model_id
+    with pytest.raises(GraphError, match=f"no vectors of {tiny_a.model_id}"):
+        open_term_index(graph, tiny_a.model_id)
+
+
+def test_missing_faiss_file_falls_back_to_neo4j(graph: GraphStore, encoders: tuple[Encoder, Encoder]) -> None:
+    tiny = encoders[0]
+    with pytest.raises(GraphError, match="bios embed terms"):
+        open_term_index(graph)
+    embed_terms(graph, tiny, progress=False)
+    folder = default_index_dir(tiny.model_id)
+    faiss_index = open_term_index(graph)
+    (folder / META_FILE).unlink()
+    neo4j_index = open_term_index(graph)
+    assert (faiss_index.kind, neo4j_index.kind) == ("faiss", "neo4j")
+    assert "no faiss file" in neo4j_index.reason
+    queries = np.array([v for _, v in list(vectors_of(graph, "Term").values())[:5]])
+    assert [hits[0][0] for hits in neo4j_index.search(queries, 3)] == \
+        [hits[0][0] for hits in faiss_index.search(queries, 3)]
+
+    graph.drop_vector_index("term_embedding")
+    with pytest.raises(GraphError, match="no vector index term_embedding"):
+        open_term_index(graph)
+
+
+def test_an_interrupted_run_resumes(graph: GraphStore, encoders: tuple[Encoder, Encoder],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = encoders[0]
+    write = graph.set_term_vectors
+    calls = []
+
+    def fail_second_write(model_id: str, rows: list[dict[str, Any]]) -> None:
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        write(model_id, rows)
+
+    monkeypatch.setattr(graph, "set_term_vectors", fail_second_write)
+    with pytest.raises(RuntimeError, match="killed"):
+        embed_terms(graph, tiny, batch_size=8, progress=False)
+    monkeypatch.undo()
+    assert one(graph, "MATCH (t:Term) WHERE t.embedding IS NOT NULL RETURN count(t)") == 8
+    report = embed_terms(graph, tiny, batch_size=8, progress=False)
+    assert report.terms_embedded == report.terms_total - 8
+
+
+def test_cli_command(graph: GraphStore, graph_env: GraphStore, encoders: tuple[Encoder, Encoder]) -> None:
+    app = typer.Typer()
+    app.command()(embed_terms_command)
+    done = CliRunner().invoke(app, ["--model", str(encoders[0].path), "--batch-size", "10", "--no-concepts",
+                                    "--device", "cpu", "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["model_id"] == encoders[0].model_id and report["terms_embedded"] == report["terms_total"]
+    assert report["concepts_embedded"] == 0 and report["index"]["kind"] == "flat"
+    assert graph.vector_index("concept_embedding") is None

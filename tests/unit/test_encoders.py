@@ -1,0 +1,208 @@
+"""Encoders: pooling, padding and mask conventions, normalization, save/load, vocabulary extension, model ids."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]  # lazy alias in v5
+
+from embed.encoders import DEFAULT_ENCODER, ENCODERS, PRESETS, Encoder, EncoderSettings, load_encoder
+from graph.errors import ConfigError, ParameterError
+
+# every single letter is in the vocabulary, as in real WordPiece vocabularies; CJK characters are not
+WORDS = [*"abcdefghijklmnopqrstuvwxyz", "heart", "attack", "myocardial", "infarction", "fracture", "of", "femur",
+         "pain", "back", "##s", "##ed", "##ing", "-", ",", "(", ")"]
+TEXTS = ["heart attack", "myocardial infarction", "back pain", "fracture of femur, a b c (pain)", "a", "attacks",
+         "heart", "back pains of a heart attack"]
+
+
+def tiny_model(folder: Path, pooler: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast.from_pretrained(folder).save_pretrained(folder)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=37, max_position_embeddings=64)
+    torch.manual_seed(0)
+    BertModel(config, add_pooling_layer=pooler).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("encoders") / "tiny")
+
+
+def load(path: Path, **changes: object) -> Encoder:
+    return load_encoder(path, settings=replace(EncoderSettings(), **changes), device="cpu")  # type: ignore[arg-type]
+
+
+def manual(encoder: Encoder, texts: list[str]) -> torch.Tensor:
+    """Pooled vectors computed directly from the HF model, mirroring the settings."""
+    s = encoder.settings
+    batch = encoder.tokenizer(texts, padding=s.padding, truncation=True, max_length=s.max_length, return_tensors="pt")
+    with torch.no_grad():
+        out = encoder.model(**batch) if s.attention_mask else encoder.model(input_ids=batch["input_ids"])
+    if s.pooling == "cls":
+        vectors = out.last_hidden_state[:, 0]
+    elif s.pooling == "pooler":
+        vectors = out.pooler_output
+    elif s.attention_mask:
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        vectors = (out.last_hidden_state * mask).sum(1) / mask.sum(1)
+    else:
+        vectors = out.last_hidden_state.mean(1)
+    return torch.nn.functional.normalize(vectors, dim=-1) if s.normalize else vectors
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean", "pooler"])
+@pytest.mark.parametrize("mask", [True, False])
+def test_pooling_matches_a_manual_computation(model_dir: Path, pooling: str, mask: bool) -> None:
+    encoder = load(model_dir, pooling=pooling, attention_mask=mask, normalize=False)
+    with torch.no_grad():
+        got = encoder.embed_batch(TEXTS)
+    assert got.shape == (len(TEXTS), 32)
+    torch.testing.assert_close(got, manual(encoder, TEXTS))
+
+
+def test_padding_modes_and_mask(model_dir: Path) -> None:
+    coderpp = load_encoder(model_dir, preset="coderpp", device="cpu")
+    assert coderpp.tokenize(["a"])["input_ids"].shape == (1, 32)
+    longest = load(model_dir, attention_mask=True)
+    assert longest.tokenize(["a", "heart attack"])["input_ids"].shape == (2, 4)
+    assert load(model_dir, max_length=3).tokenize(["heart attack of a femur"])["input_ids"].shape == (1, 3)
+    unmasked = manual(load(model_dir, pooling="mean", attention_mask=False, padding="max_length"), ["a"])
+    masked = manual(load(model_dir, pooling="mean", attention_mask=True, padding="max_length"), ["a"])
+    assert not torch.allclose(unmasked, masked, atol=1e-3)  # without a mask the padding takes part
+
+
+@pytest.mark.parametrize("preset", ["coder", "coderpp"])
+def test_max_length_without_mask_is_deterministic_across_batches(model_dir: Path, preset: str) -> None:
+    encoder = load_encoder(model_dir, preset=preset, device="cpu")
+    alone = np.stack([encoder.encode([text])[0] for text in TEXTS])
+    np.testing.assert_allclose(encoder.encode(TEXTS, batch_size=3), alone, atol=1e-6)
+    np.testing.assert_allclose(encoder.encode(TEXTS[::-1], batch_size=5)[::-1], alone, atol=1e-6)
+
+
+def test_longest_padding_without_mask_depends_on_the_batch(model_dir: Path) -> None:
+    loose = load(model_dir, padding="longest", attention_mask=False)
+    alone = loose.encode(["a"])[0]
+    assert not np.allclose(loose.encode(["a", "back pains of a heart attack"])[0], alone, atol=1e-4)
+    masked = load(model_dir, padding="longest", attention_mask=True)
+    np.testing.assert_allclose(masked.encode(["a", "back pains of a heart attack"])[0], masked.encode(["a"])[0],
+                               atol=1e-5)
+
+
+def test_normalize(model_dir: Path) -> None:
+    normalized = load(model_dir).encode(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(normalized, axis=1), 1.0, atol=1e-5)
+    raw = load(model_dir, normalize=False).encode(TEXTS)
+    assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0, atol=1e-3)
+    np.testing.assert_allclose(raw / np.linalg.norm(raw, axis=1, keepdims=True), normalized, atol=1e-5)
+
+
+def test_encode_restores_order_dtype_and_training_mode(model_dir: Path) -> None:
+    encoder = load_encoder(model_dir, preset="coderpp", device="cpu")
+    vectors = encoder.encode(TEXTS, batch_size=2, progress=True)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), encoder.dim)
+    np.testing.assert_allclose(vectors, manual(encoder, TEXTS).numpy(), atol=1e-6)
+    assert encoder.encode([]).shape == (0, encoder.dim)
+    encoder.model.train()
+    encoder.encode(TEXTS[:2])
+    assert encoder.model.training
+    assert encoder.embed_batch(TEXTS[:2]).requires_grad
+    with pytest.raises(ParameterError, match="batch_size"):
+        encoder.encode(TEXTS, batch_size=0)
+
+
+def test_save_and_load_round_trip(model_dir: Path, tmp_path: Path) -> None:
+    encoder = load_encoder(model_dir, preset="coder", device="cpu")
+    encoder.save(tmp_path / "coder-tiny")
+    again = load_encoder(tmp_path / "coder-tiny", device="cpu")
+    assert again.settings == PRESETS["coder"] and again.name == "coder-tiny"
+    np.testing.assert_array_equal(again.encode(TEXTS), encoder.encode(TEXTS))
+    assert load_encoder(tmp_path / "coder-tiny", preset="coderpp", device="cpu").settings == PRESETS["coderpp"]
+    record = again.record()
+    assert record["id"] == again.model_id and record["dim"] == 32 and record["pooling"] == "pooler"
+    assert record["attention_mask"] is False and record["checksum"].startswith(again.model_id.split("@")[1])
+
+
+def test_add_tokens_for_chinese_then_save_and_load(model_dir: Path, tmp_path: Path) -> None:
+    encoder = load_encoder(model_dir, preset="coderpp", device="cpu")
+    size = len(encoder.tokenizer)
+    assert encoder.tokenizer.tokenize("癫痫") == ["[UNK]", "[UNK]"]
+    assert encoder.add_tokens(["癫痫发作", "heart attack", "癫痫"]) == 4
+    assert encoder.add_tokens(["癫痫"]) == 0
+    assert len(encoder.tokenizer) == size + 4 == encoder.model.get_input_embeddings().weight.shape[0]
+    ids = encoder.tokenizer("癫痫", add_special_tokens=False)["input_ids"]
+    assert len(ids) == 2 and encoder.tokenizer.unk_token_id not in ids and ids[0] != ids[1]
+    assert encoder.tokenizer.tokenize("heart癫痫attack") == ["heart", "癫", "痫", "attack"]
+    encoder.save(tmp_path / "zh")
+    again = load_encoder(tmp_path / "zh", device="cpu")
+    assert isinstance(again.tokenizer, BertTokenizerFast)
+    assert again.tokenizer("癫痫", add_special_tokens=False)["input_ids"] == ids
+    texts = ["癫痫", "癫痫发作", "heart attack"]
+    np.testing.assert_array_equal(again.encode(texts), encoder.encode(texts))
+    # new rows are deterministic per character, whatever else is added and in which order
+    other = load_encoder(model_dir, preset="coderpp", device="cpu")
+    assert other.add_tokens(["作", "痫"]) == 2
+    rows = encoder.model.get_input_embeddings().weight
+    other_rows = other.model.get_input_embeddings().weight
+    vocab, other_vocab = encoder.tokenizer.get_vocab(), other.tokenizer.get_vocab()
+    torch.testing.assert_close(rows[vocab["痫"]], other_rows[other_vocab["痫"]])
+    assert not torch.allclose(rows[vocab["癫"]], rows[vocab["痫"]])
+
+
+def test_model_id_follows_settings_and_weights(model_dir: Path, tmp_path: Path) -> None:
+    base = load_encoder(model_dir, preset="coderpp", device="cpu")
+    assert base.model_id.startswith("tiny@") and len(base.model_id.split("@")[1]) == 12
+    assert load_encoder(model_dir, preset="coderpp", device="cpu").model_id == base.model_id
+    assert load_encoder(model_dir, preset="coder", device="cpu").model_id != base.model_id
+    copy = tmp_path / "tiny"
+    shutil.copytree(model_dir, copy)
+    assert load_encoder(copy, preset="coderpp", device="cpu").model_id == base.model_id
+    with torch.no_grad():
+        base.model.get_input_embeddings().weight[5] += 1.0
+    base.model.save_pretrained(copy)
+    assert load_encoder(copy, preset="coderpp", device="cpu").model_id != base.model_id
+
+
+def test_pooler_needs_a_pooler(tmp_path: Path) -> None:
+    folder = tiny_model(tmp_path / "nopooler", pooler=False)
+    with pytest.raises(ConfigError, match="pooler"):
+        load_encoder(folder, preset="coder", device="cpu")
+    assert load_encoder(folder, preset="coderpp", device="cpu").dim == 32
+
+
+def test_bad_names_and_parameters(tmp_path: Path, model_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no-such-model.*minilm"):
+        load_encoder("no-such-model")
+    with pytest.raises(ConfigError, match="empty"):
+        load_encoder(tmp_path / "empty")
+    with pytest.raises(ParameterError, match="preset"):
+        load_encoder(model_dir, preset="sapbert")
+    with pytest.raises(ParameterError, match="preset"):
+        load_encoder(model_dir, settings=EncoderSettings(), preset="coder")
+    with pytest.raises(ParameterError, match="pooling"):
+        EncoderSettings(pooling="max")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="settings"):
+        EncoderSettings.from_dict({"pooling": "cls", "lang": "en"})
+    with pytest.raises(ParameterError, match="max_length"):
+        load(model_dir, max_length=65)
+    assert EncoderSettings.from_dict(PRESETS["coder"].as_dict()) == PRESETS["coder"]
+
+
+def test_packaged_minilm() -> None:
+    assert DEFAULT_ENCODER in ENCODERS
+    encoder = load_encoder(device="cpu")
+    assert encoder.name == "minilm" and encoder.dim == 384 and encoder.settings == PRESETS["sentence-transformers"]
+    mi, attack, femur = encoder.encode(["myocardial infarction", "heart attack", "fracture of femur"])
+    assert float(mi @ attack) > float(mi @ femur) + 0.2
+    by_path = load_encoder(encoder.path, device="cpu")  # a sentence-transformers folder: its 1_Pooling settings
+    assert by_path.settings == encoder.settings and by_path.model_id.split("@")[1] == encoder.model_id.split("@")[1]
+    assert encoder.add_tokens(["癫痫"]) == 2 and encoder.tokenizer.tokenize("癫痫") == ["癫", "痫"]
