@@ -14,9 +14,10 @@ import typer
 from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
+from embed.cli import embed_terms_command
 from embed.encoders import Encoder, load_encoder
 from embed.index import META_FILE, default_index_dir, open_concept_index, open_term_index, read_meta
-from embed.job import embed_terms, embed_terms_command
+from embed.job import embed_terms
 from graph.errors import GraphError
 from graph.store import GraphStore
 from ingest.loader import load_source
