@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -63,7 +65,7 @@ def test_retired_ids_redirect(api: httpx.Client) -> None:
     ("/search", {"q": "seizure", "limit": 0}, 422, "limit"),
     ("/search", {"q": "seizure", "limit": "many"}, 422, "limit"),
 ])
-def test_bad_requests_get_problem_documents(api: httpx.Client, path: str, params: dict[str, object], status: int,
+def test_bad_requests_get_problem_documents(api: httpx.Client, path: str, params: dict[str, Any], status: int,
                                             parameter: str | None) -> None:
     response = api.get(path, params=params)
     assert response.status_code == status

@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from apps.api.app import create_app
-from apps.api.normalize_routes import MAX_BATCH, router
-from graph.runtime import free_port
+from apps.api.normalize_routes import MAX_BATCH
 from graph.settings import Neo4jSettings
+from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def normalize_api(sample_settings: Neo4jSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """The app with the normalize router (included here until create_app does so itself)."""
+    """The API over the sample graph, with a BIOS_HOME holding no calibration files (the defaults apply)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BIOS_HOME", str(tmp_path_factory.mktemp("home")))  # no calibration files: the defaults
-        app = create_app(sample_settings)
-        if not any(getattr(route, "path", None) == "/normalize" for route in app.routes):
-            app.include_router(router)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, name="bios-test-normalize-api", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.05)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-                yield client
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        patch.setenv("BIOS_HOME", str(tmp_path_factory.mktemp("home")))
+        with served(create_app(sample_settings)) as url, httpx.Client(base_url=url, timeout=60) as client:
+            yield client
 
 
 CANDIDATE_KEYS = {"concept_id", "name", "score", "matched_term", "method", "semantic_types"}
