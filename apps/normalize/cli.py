@@ -15,6 +15,7 @@ from apps.normalize.evaluate import (
     DEFAULT_MAX_QUERIES,
     DEFAULT_OUT,
     DEFAULT_SEED,
+    check_max_queries,
     evaluate,
     held_out_concepts,
     write_results,
@@ -159,6 +160,7 @@ def eval_normalize_command(
 ) -> None:
     """HPO synonym -> concept and ICD-10 Chinese -> English: Acc@1, Acc@5 and MRR per method."""
     models = [] if no_encoder else (model or ["minilm"])
+    check_max_queries(max_queries)  # before connecting: bad input fails without a database
     with GraphStore.connect() as store, console.status("evaluating") as status:
         result = evaluate(store, models=models, seed=seed, max_queries=max_queries, calibrate=calibrate,
                           device=device, progress=lambda message: status.update(message))

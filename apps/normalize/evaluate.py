@@ -339,13 +339,17 @@ class MethodRun:
     calibrate: bool = False
 
 
+def check_max_queries(max_queries: int) -> None:
+    if max_queries < 1:
+        raise ParameterError("max_queries", f"must be at least 1, got {max_queries}")
+
+
 def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed: int = DEFAULT_SEED,
              max_queries: int = DEFAULT_MAX_QUERIES, calibrate: bool = False, device: str = "auto",
              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run every method on both benchmarks; with `calibrate`, fit and store the full-text and encoder
     calibrations on the calibration queries. Returns the results document (see write_results)."""
-    if max_queries < 1:
-        raise ParameterError("max_queries", f"must be at least 1, got {max_queries}")
+    check_max_queries(max_queries)
     say = progress or (lambda _: None)
     say("building the benchmarks from the graph")
     benchmarks = build_benchmarks(store, seed, max_queries)
