@@ -13,6 +13,7 @@ from graph.store import GraphStore
 
 if TYPE_CHECKING:
     from embed.coder.losses import RelationLoss
+    from embed.coder.sampler import Sampling
 
 console = Console(stderr=True, soft_wrap=True)
 embed_app = typer.Typer(help="Term embeddings: encoder training and vectors for the graph's terms.",
@@ -37,7 +38,10 @@ def train_coder_command(
     exclude_concepts: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="File of held-out concept ids, one per line: never trained on.")] = None,
     add_tokens: Annotated[bool, typer.Option(help="Add the training strings' unknown characters (e.g. Chinese) "
-                                                  "to the vocabulary first.")] = False,
+                                                  "to the vocabulary first and initialise every ideograph from its "
+                                                  "English translations in the graph (embed.alignment).")] = False,
+    sampling: Annotated[str, typer.Option(help="coder: triple items + untripled synonym sets (CODER); synonyms: "
+                                               "every synonym set, no triples (SapBERT).")] = "coder",
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, cuda:1, …")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of sampling and initialisation.")] = 72,
@@ -56,7 +60,8 @@ def train_coder_command(
             device=device, checkpoint_every=checkpoint_every,
             languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
             sources=[x.strip() for x in sources.split(",") if x.strip()] if sources else None,
-            exclude_concepts=held_out, add_tokens=add_tokens, seed=seed, progress=not as_json)
+            exclude_concepts=held_out, add_tokens=add_tokens, sampling=cast("Sampling", sampling), seed=seed,
+            progress=not as_json)
     summary = report.as_dict()
     if as_json:
         print(json.dumps(summary))

@@ -15,6 +15,9 @@ from the graph once and sorted, so the same graph gives the same data (and the s
   them). The synonym items are shuffled in with the triples rather than given batches of their own, so that
   every batch has the same make-up and the relation loss keeps a steady scale; they feed the MS loss (and the
   semantic-type loss) only;
+- with `sampling="synonyms"` there are no triple items: every concept with two or more strings is a synonym item
+  (SapBERT's set-up, for a graph whose concepts have few strings each: in HPO a triple's use_len is mostly 1, so
+  the CODER items almost never put two synonyms of a concept in one batch and the MS loss has no positives);
 - items are added to a batch until the next one would take it over `batch_size` strings;
 - a batch lists all heads, then all tails, then all negative tails, then the synonym strings.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -38,6 +42,7 @@ from graph.store import GraphStore
 # Lists are collected per concept (per head and type) because the driver's cost is per row: 1.3 M triples come
 # back in 11 s as 174 k rows, in 19 s as 1.3 M rows.
 MAX_TERMS = 8  # strings per concept per item (CODER's max_lui_per_cui)
+Sampling = Literal["coder", "synonyms"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class TrainingData:
                              f"languages={filters['languages']} sources={filters['sources']}; need at least 2")
         return data
 
+    def strings_of(self, concept: int) -> list[str]:
+        return [self.texts[i] for i in self.term_index[self.term_offsets[concept]:self.term_offsets[concept + 1]]]
+
     def term_counts(self) -> np.ndarray:
         return np.diff(self.term_offsets)
 
@@ -152,23 +160,27 @@ class CoderBatch:
 class CoderSampler:
     """An endless, seeded stream of CoderBatch (see the module docstring)."""
 
-    def __init__(self, data: TrainingData, batch_size: int, seed: int = 72, max_terms: int = MAX_TERMS) -> None:
+    def __init__(self, data: TrainingData, batch_size: int, seed: int = 72, max_terms: int = MAX_TERMS,
+                 sampling: Sampling = "coder") -> None:
         if batch_size < 3:
             raise ParameterError("batch_size", f"{batch_size} is too small: one triple item takes 3 strings")
         if max_terms < 1:
             raise ParameterError("max_terms", f"{max_terms} is not a positive integer")
+        if sampling not in get_args(Sampling):
+            raise ParameterError("sampling", f"{sampling!r} is not one of {', '.join(get_args(Sampling))}")
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
         self.counts = data.term_counts()
+        self.triples = len(data.heads) if sampling == "coder" else 0
         triple_len = np.minimum(np.minimum(self.counts[data.heads], self.counts[data.tails]), max_terms)
-        self.use_len = np.minimum(triple_len, batch_size // 3).astype(np.int64)
+        self.use_len = np.minimum(triple_len, batch_size // 3).astype(np.int64)[:self.triples]
         in_triples = np.zeros(len(data.concept_ids), dtype=bool)
-        in_triples[data.heads] = True
-        in_triples[data.tails] = True
+        in_triples[data.heads[:self.triples]] = True
+        in_triples[data.tails[:self.triples]] = True
         self.synonym_concepts = np.flatnonzero(~in_triples & (self.counts >= 2))
         self.synonym_len = np.minimum(self.counts[self.synonym_concepts], min(max_terms, batch_size))
-        self.items = len(data.heads) + len(self.synonym_concepts)
+        self.items = self.triples + len(self.synonym_concepts)
         if self.items == 0:
             raise GraphError("no training items: no concept–relation–concept triple between concepts with terms "
                              "and no concept with two or more terms")
@@ -187,7 +199,7 @@ class CoderSampler:
         self._order = None
 
     def _item_size(self, item: int) -> int:
-        triples = len(self.data.heads)
+        triples = self.triples
         return int(3 * self.use_len[item]) if item < triples else int(self.synonym_len[item - triples])
 
     def _next_items(self) -> list[int]:
@@ -218,7 +230,7 @@ class CoderSampler:
         items = self._next_items()
         rng = np.random.default_rng((self.seed, 1, self.batches))
         self.batches += 1
-        data, triples = self.data, len(self.data.heads)
+        data, triples = self.data, self.triples
         heads: list[np.ndarray] = []
         tails: list[np.ndarray] = []
         negatives: list[np.ndarray] = []

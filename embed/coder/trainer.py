@@ -35,8 +35,9 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import get_linear_schedule_with_warmup
 
+from embed.alignment import align_character_embeddings, translation_pairs
 from embed.coder.losses import CoderObjective, RelationLoss
-from embed.coder.sampler import MAX_TERMS, CoderSampler, TrainingData
+from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
 from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
 from graph.errors import ConfigError, ParameterError
 from graph.store import GraphStore
@@ -70,6 +71,7 @@ class CoderConfig:
     add_tokens: bool = False
     seed: int = 72
     max_terms: int = MAX_TERMS
+    sampling: Sampling = "coder"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "max_terms"):
@@ -84,6 +86,8 @@ class CoderConfig:
         for name in ("re_weight", "sty_weight"):
             if getattr(self, name) < 0:
                 raise ParameterError(name, f"{getattr(self, name)} is negative")
+        if self.sampling not in get_args(Sampling):
+            raise ParameterError("sampling", f"{self.sampling!r} is not one of {', '.join(get_args(Sampling))}")
         if self.relation_loss not in get_args(RelationLoss):
             raise ParameterError("relation_loss", f"{self.relation_loss!r} is not one of "
                                  f"{', '.join(get_args(RelationLoss))}")
@@ -104,6 +108,7 @@ class TrainReport:
     seconds: float = 0.0  # this run's training loop, checkpoints included
     strings: int = 0  # strings encoded by this run
     added_tokens: int = 0
+    aligned_tokens: int = 0  # character rows initialised from their English translations (embed.alignment)
     data: dict[str, int] = field(default_factory=dict)
     model_id: str = ""
 
@@ -120,7 +125,8 @@ class TrainReport:
         return {"out": str(self.out), "steps": self.steps, "resumed_from": self.resumed_from,
                 "seconds": round(self.seconds, 3), "steps_per_second": round(self.steps_per_second, 4),
                 "strings_per_second": round(self.strings / self.seconds, 1) if self.seconds else 0.0,
-                "added_tokens": self.added_tokens, "data": self.data, "model_id": self.model_id,
+                "added_tokens": self.added_tokens, "aligned_tokens": self.aligned_tokens, "data": self.data,
+                "model_id": self.model_id,
                 "loss": _loss_summary(self.log)}
 
 
@@ -129,13 +135,14 @@ def train_coder(store: GraphStore, out: Path, base: str = DEFAULT_ENCODER, steps
                 sty_weight: float = 0.0, relation_loss: RelationLoss = "transe", device: str = "auto",
                 checkpoint_every: int = 500, languages: Sequence[str] | None = None,
                 sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = (),
-                add_tokens: bool = False, seed: int = 72, progress: bool = True,
+                add_tokens: bool = False, sampling: Sampling = "coder", seed: int = 72, progress: bool = True,
                 on_step: StepCallback | None = None) -> TrainReport:
     """Train a CODER encoder on the graph's terms and triples into `out` (module docstring); resumes."""
     config = CoderConfig(base=str(base), steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
                          grad_accum=grad_accum, re_weight=re_weight, sty_weight=sty_weight,
                          relation_loss=relation_loss, languages=tuple(languages) if languages else None,
-                         sources=tuple(sources) if sources else None, add_tokens=add_tokens, seed=seed)
+                         sources=tuple(sources) if sources else None, add_tokens=add_tokens, seed=seed,
+                         sampling=sampling)
     data = TrainingData.from_graph(store, config.languages, config.sources, exclude_concepts)
     return train_on_data(data, Path(out), config, device=device, checkpoint_every=checkpoint_every,
                          progress=progress, on_step=on_step)
@@ -148,7 +155,7 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
     if checkpoint_every < 1:
         raise ParameterError("checkpoint_every", f"{checkpoint_every} is not a positive integer")
     out = Path(out)
-    sampler = CoderSampler(data, config.batch_size, config.seed, config.max_terms)
+    sampler = CoderSampler(data, config.batch_size, config.seed, config.max_terms, config.sampling)
     fingerprint = data.fingerprint()
     checkpoint = latest_checkpoint(out)
     state: dict[str, Any] = {}
@@ -156,18 +163,22 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
         state = torch.load(checkpoint / TRAINER_STATE, map_location="cpu", weights_only=True)
         _check_resumable(checkpoint, state, config, fingerprint)
         encoder = load_encoder(checkpoint / "model", device=device)
-        added, base_id = int(state["added_tokens"]), str(state["base_id"])
+        added, aligned, base_id = int(state["added_tokens"]), int(state["aligned_tokens"]), str(state["base_id"])
     else:
         encoder = load_encoder(config.base, device=device)
         base_id = encoder.model_id
-        added = encoder.add_tokens(data.texts) if config.add_tokens else 0
+        added = aligned = 0
+        if config.add_tokens:
+            added = encoder.add_tokens(data.texts)
+            synonym_sets = (data.strings_of(concept) for concept in range(len(data.concept_ids)))
+            aligned = align_character_embeddings(encoder, translation_pairs(synonym_sets))
         torch.manual_seed(config.seed)
     settings = encoder.settings
     objective = CoderObjective(encoder.dim, len(data.relation_ids), len(data.type_ids), config.re_weight,
                                config.sty_weight, config.relation_loss).to(encoder.device)
     optimizer = torch.optim.AdamW(_parameter_groups(encoder.model, objective), lr=config.lr, eps=ADAM_EPS)
     scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup, config.steps)
-    report = TrainReport(out, 0, 0, added_tokens=added, data=data.summary())
+    report = TrainReport(out, 0, 0, added_tokens=added, aligned_tokens=aligned, data=data.summary())
     if state:
         objective.load_state_dict(state["objective"])
         optimizer.load_state_dict(state["optimizer"])
@@ -183,7 +194,7 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
                 "objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(), "rng": _rng_state(),
                 "step": report.steps, "log": report.log, "config": config.as_dict(), "fingerprint": fingerprint,
-                "added_tokens": added, "base_id": base_id})
+                "added_tokens": added, "aligned_tokens": aligned, "base_id": base_id})
 
     started = time.perf_counter()
     columns = (TextColumn("[bold]train-coder[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -317,7 +328,8 @@ def _write_final(out: Path, encoder: Encoder, settings: EncoderSettings, config:
     meta.update({"base": config.base, "base_id": ids["base_id"], "training": {
         "method": "coder", "args": config.as_dict(), "steps": report.steps, "data": data.summary(),
         "data_fingerprint": ids["data_fingerprint"], "relation_types": data.relation_ids,
-        "semantic_types": data.type_ids, "added_tokens": report.added_tokens, "loss": _loss_summary(report.log)}})
+        "semantic_types": data.type_ids, "added_tokens": report.added_tokens,
+        "aligned_tokens": report.aligned_tokens, "loss": _loss_summary(report.log)}})
     meta_file.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     with (out / LOG_FILE).open("w", encoding="utf-8") as handle:
         for row in report.log:

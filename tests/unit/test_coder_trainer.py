@@ -168,9 +168,25 @@ def test_sampler_state_resumes_the_stream() -> None:
     assert all((a.concepts == b.concepts).all() for a, b in zip(again, expected, strict=True))
 
 
+def test_synonym_sampling_shows_every_synonym_set_and_no_triples() -> None:
+    data = synthetic_data()
+    sampler = CoderSampler(data, batch_size=9, seed=3, sampling="synonyms")
+    assert sampler.items == 7  # C1..C7 have two or more strings; C8 has one
+    for batch in (next(sampler) for _ in range(20)):
+        assert batch.pairs == 0 and len(batch.relations) == 0 and len(batch.texts) <= 9
+        for text, concept in zip(batch.texts, batch.concepts, strict=True):
+            assert text in concept_strings(data, int(concept))
+    epoch = next(CoderSampler(data, batch_size=20, seed=3, sampling="synonyms"))  # 4 + 3 + 3 + 3 + 3 + 2 + 2
+    assert epoch.items == 7 and Counter(epoch.concepts.tolist()) == Counter(
+        {index: len(SYNONYMS[concept]) for index, concept in enumerate(data.concept_ids[:7])})
+    assert CoderSampler(data, batch_size=9, seed=3).items == 6  # CODER: 5 triple items + the set of C7
+
+
 def test_sampler_refuses_bad_input() -> None:
     with pytest.raises(ParameterError, match="batch_size"):
         CoderSampler(synthetic_data(), batch_size=2)
+    with pytest.raises(ParameterError, match="sampling"):
+        CoderSampler(synthetic_data(), batch_size=9, sampling="pairs")  # type: ignore[arg-type]
     with pytest.raises(GraphError, match="no training items"):
         CoderSampler(TrainingData.from_rows([("A", "x"), ("B", "y")], [], []), batch_size=8)
 
@@ -250,6 +266,7 @@ def test_add_tokens_extends_the_vocabulary_for_chinese(tiny_bert: Path, tmp_path
     report = train_on_data(data, tmp_path / "zh", config(tiny_bert, steps=2, add_tokens=True), device="cpu",
                            progress=False)
     assert report.added_tokens == 8  # 心 肌 梗 死 发 热 头 痛
+    assert report.aligned_tokens == 0  # each character is in one Chinese–English pair: too little to align
     encoder = load_encoder(tmp_path / "zh", device="cpu")
     ids = encoder.tokenizer("心肌梗死", add_special_tokens=False)["input_ids"]
     assert encoder.tokenizer.unk_token_id not in ids and len(ids) == 4
@@ -258,6 +275,8 @@ def test_add_tokens_extends_the_vocabulary_for_chinese(tiny_bert: Path, tmp_path
 def test_config_is_validated() -> None:
     with pytest.raises(ParameterError, match="relation_loss"):
         CoderConfig(relation_loss="distmult")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="sampling"):
+        CoderConfig(sampling="pairs")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="batch_size"):
         CoderConfig(batch_size=2)
     with pytest.raises(ParameterError, match="steps"):
