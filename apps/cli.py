@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from apps.cypher_cli import cypher_app
 from apps.lookup_cli import lookup_command, serve_command
 from apps.normalize.cli import eval_app, normalize_command
 from embed.cli import embed_app
@@ -29,6 +30,7 @@ app.command("serve")(serve_command)
 app.command("normalize")(normalize_command)
 app.add_typer(embed_app, name="embed")
 app.add_typer(eval_app, name="eval")
+app.add_typer(cypher_app, name="cypher")
 
 
 def main() -> None:

@@ -42,9 +42,11 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI."""
+    """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI; one JSON log line per request."""
     import uvicorn
 
     from apps.api.app import create_app
+    from apps.api.middleware import log_requests_to_stderr
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    log_requests_to_stderr()
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)

@@ -20,6 +20,15 @@ neo4j_app = typer.Typer(help="Run a local Neo4j 5.26 (jars from Maven Central, J
 graph_app = typer.Typer(help="Schema and statistics of the graph at NEO4J_URI.", no_args_is_help=True)
 export_app = typer.Typer(help="Write the graph out in standard formats.", no_args_is_help=True)
 
+# Printed by `bios neo4j start` for the Neo4j Browser (on the sample graph); more in README.md.
+BROWSER_STARTERS = (
+    "MATCH (c:Concept {id: 'ICD10:G40'})-[h:HAS_TERM]->(t:Term) RETURN c, h, t",
+    "MATCH (c:Concept {id: 'HP:0001250'})-[r]-(o:Concept) RETURN c, r, o LIMIT 40",
+    "MATCH p = (:Concept)-[:MAY_TREAT]->(:Concept {id: 'CMEKG:癫痫病'}) RETURN p LIMIT 30",
+    "MATCH (a:Concept {id: 'ICD10:G40'}), (b:Concept {id: 'HP:0001250'}) "
+    "MATCH p = shortestPath((a)-[*..8]-(b)) WHERE all(n IN nodes(p) WHERE n:Concept) RETURN p",
+)
+
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Instance folder (default: $BIOS_HOME/neo4j/"
                                                  "instances/default).")]
 
@@ -43,6 +52,9 @@ def neo4j_start(
     print(status.uri)
     if status.browser:
         console.print(f"Neo4j Browser: {status.browser} (connect to {status.uri}, no authentication)")
+        console.print("Starter queries (star one in the Browser's editor to keep it as a favourite):")
+        for query in BROWSER_STARTERS:
+            console.print(f"  {query}", markup=False, highlight=False)
 
 
 @neo4j_app.command("stop")

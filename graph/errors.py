@@ -41,3 +41,11 @@ class InputError(BiosError):
         self.problem = problem
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {problem}")
+
+
+class QueryTimeoutError(GraphError):
+    """A query ran past its time limit."""
+
+
+class ReadOnlyError(GraphError):
+    """A statement that writes was refused where only reads may run."""

@@ -19,6 +19,8 @@ from graph.store import GraphStore
 from graph.text import normalize_term
 
 MAX_QUERY_LENGTH = 200
+MAX_LIMIT = 100  # hits per page
+MAX_OFFSET = 400  # hits skipped: pages reach the 500th hit at most
 _LUCENE_OPERATORS = frozenset({"AND", "OR", "NOT"})
 _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
 # Preferred names, then synonyms, then everything else, among exact hits of one concept.
@@ -55,7 +57,7 @@ def preferred_name(names: dict[str, str], lang: str | None) -> str | None:
     return next(iter(names.values()), None)
 
 
-def check_query(text: str, lang: str | None, limit: int) -> None:
+def check_query(text: str, lang: str | None, limit: int, offset: int = 0) -> None:
     """Raise ParameterError naming the parameter that is out of bounds."""
     if not text.strip():
         raise ParameterError("q", "the search text is empty")
@@ -63,8 +65,10 @@ def check_query(text: str, lang: str | None, limit: int) -> None:
         raise ParameterError("q", f"the search text is longer than {MAX_QUERY_LENGTH} characters")
     if lang is not None and lang not in ISO_639_1:
         raise ParameterError("lang", f"unknown language code {lang!r} (expected ISO 639-1, e.g. en, zh)")
-    if not 1 <= limit <= 100:
-        raise ParameterError("limit", f"must be between 1 and 100, got {limit}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ParameterError("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ParameterError("offset", f"must be between 0 and {MAX_OFFSET}, got {offset}")
 
 
 def fulltext_query(text: str) -> str:
@@ -76,12 +80,19 @@ def fulltext_query(text: str) -> str:
 def lookup(store: GraphStore, text: str, lang: str | None = None, limit: int = 10) -> list[ConceptHit]:
     """Concepts for `text`: the concept it names when it is an id; else exact normalized matches first,
     then full-text matches for the remaining places (scores scaled to (0, 1])."""
-    check_query(text, lang, limit)
+    return lookup_page(store, text, lang, limit)[0]
+
+
+def lookup_page(store: GraphStore, text: str, lang: str | None = None, limit: int = 10,
+                offset: int = 0) -> tuple[list[ConceptHit], bool]:
+    """The hits of `lookup` from rank `offset` on, at most `limit`, and whether more hits follow."""
+    check_query(text, lang, limit, offset)
+    window = offset + limit
     rows = [{**row, "method": "id"} for row in _id_rows(store, text)]
     if not rows:
-        exact = store.run(queries.LOOKUP_EXACT, norm=normalize_term(text), lang=lang, limit=limit * 20)
+        exact = store.run(queries.LOOKUP_EXACT, norm=normalize_term(text), lang=lang, limit=window * 20)
         fulltext = store.run(queries.LOOKUP_FULLTEXT, query=fulltext_query(text), lang=lang,
-                             candidates=limit * 10, limit=limit * 20)
+                             candidates=window * 10, limit=window * 20)
         top_score = max((float(row["score"]) for row in fulltext), default=1.0)
         rows = [{**row, "method": "exact"} for row in exact] + [
             {**row, "method": "fulltext", "score": float(row["score"]) / top_score} for row in fulltext]
@@ -90,7 +101,8 @@ def lookup(store: GraphStore, text: str, lang: str | None = None, limit: int = 1
         known = best.get(row["id"])
         if known is None or _rank(row) < _rank(known):
             best[row["id"]] = row
-    top = sorted(best.values(), key=_rank)[:limit]
+    ranked = sorted(best.values(), key=_rank)
+    top = ranked[offset:window]
     summaries = {row["id"]: row for row in store.run(queries.CONCEPT_SUMMARIES, ids=[row["id"] for row in top])}
     hits = []
     for row in top:
@@ -100,7 +112,7 @@ def lookup(store: GraphStore, text: str, lang: str | None = None, limit: int = 1
                                matched_lang=row["lang"], tty=row["tty"], method=row["method"],
                                score=round(float(row["score"]), 4), names=names, types=summary["types"],
                                sources=summary["sources"], obsolete=summary["obsolete"]))
-    return hits
+    return hits, len(ranked) > window
 
 
 def _id_rows(store: GraphStore, text: str) -> list[dict[str, Any]]:

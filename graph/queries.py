@@ -541,3 +541,44 @@ RETURN r.i AS i, hits
 """
 
 XREF_NEIGHBOURS = "UNWIND $ids AS id MATCH (:Concept {id: id})-[:XREF]-(o:Concept) RETURN DISTINCT o.id AS id"
+
+
+# --- concept browser page (graph/explore.py) ----------------------------------------
+# Concept–concept edges a person explores: every relationship between two concepts but curator suggestions.
+_EXPLORED = "type({r}) <> 'SUGGESTED'"
+
+# A concept's neighbours grouped by relation type and direction, with totals; the first $limit of each
+# group in id order.
+NEIGHBOUR_GROUPS = f"""
+MATCH (c:Concept {{id: $id}})-[r]-(o:Concept) WHERE o <> c AND {_EXPLORED.format(r="r")}
+WITH type(r) AS type, CASE WHEN startNode(r) = c THEN 'out' ELSE 'in' END AS direction, o ORDER BY o.id
+WITH type, direction, count(*) AS total, collect(o)[..$limit] AS neighbours
+RETURN type, direction, total,
+       [n IN neighbours | {{id: n.id, name: coalesce(n.name, n.name_zh), sources: coalesce(n.sources, [])}}]
+       AS concepts
+ORDER BY direction DESC, type
+"""
+
+# Edges among $ids (the centre's neighbours; the centre's own edges come from NEIGHBOUR_GROUPS).
+EDGES_AMONG = f"""
+UNWIND $ids AS id
+MATCH (a:Concept {{id: id}})-[r]->(b:Concept)
+WHERE a <> b AND b.id IN $ids AND {_EXPLORED.format(r="r")}
+RETURN a.id AS source, type(r) AS type, b.id AS target
+ORDER BY source, type, target
+LIMIT $limit
+"""
+
+
+def shortest_path(max_length: int) -> str:
+    """One shortest undirected path of at most `max_length` concept–concept edges from $from to $to (two distinct
+    concepts). Neo4j takes no parameter for a path's length bound, so the validated integer is spliced in."""
+    if not isinstance(max_length, int) or not 1 <= max_length <= 16:
+        raise ValueError(f"path length bound out of range: {max_length!r}")
+    return f"""
+MATCH (a:Concept {{id: $from}}), (b:Concept {{id: $to}})
+MATCH p = shortestPath((a)-[*..{max_length}]-(b))
+WHERE all(n IN nodes(p) WHERE n:Concept) AND all(r IN relationships(p) WHERE {_EXPLORED.format(r="r")})
+RETURN [n IN nodes(p) | {{id: n.id, name: coalesce(n.name, n.name_zh), sources: coalesce(n.sources, [])}}] AS nodes,
+       [r IN relationships(p) | {{source: startNode(r).id, type: type(r), target: endNode(r).id}}] AS edges
+"""

@@ -7,10 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction
+from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction, unit_of_work
 
 from graph import queries
 from graph.connection import open_driver
@@ -163,6 +164,29 @@ class GraphStore:
         with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
             for record in session.run(cypher, params):
                 yield tuple(record.values())
+
+    def query_type(self, cypher: str, params: dict[str, Any]) -> str:
+        """What a statement would do, from its plan (EXPLAIN; nothing runs): 'r' read, 'rw', 'w' or 's' schema."""
+        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+            return str(session.run(f"EXPLAIN {cypher}", params).consume().query_type)
+
+    def read_page(self, cypher: str, params: dict[str, Any], offset: int, limit: int,
+                  timeout_s: float) -> tuple[list[str], list[dict[str, Any]], bool]:
+        """Columns, up to `limit` rows after the first `offset`, and whether more follow, read in a read
+        transaction that the server ends after `timeout_s`; reading stops one row past the page."""
+
+        @unit_of_work(timeout=timeout_s)
+        def page(tx: ManagedTransaction) -> tuple[list[str], list[dict[str, Any]], bool]:
+            result = tx.run(cypher, params)
+            rows: list[dict[str, Any]] = []
+            for record in islice(result, offset, None):
+                if len(rows) == limit:
+                    return list(result.keys()), rows, True
+                rows.append(record.data())
+            return list(result.keys()), rows, False
+
+        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+            return session.execute_read(page)
 
     def clear(self) -> None:
         """Delete every node and relationship, in transactions of 10,000, and the vector indexes (whose

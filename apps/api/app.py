@@ -2,7 +2,9 @@
 
 Errors are JSON problem documents (RFC 9457: type, title, status, detail, and the offending
 parameter when there is one): a bad parameter is 400 or 422, an unknown concept 404, an unreachable
-database 503.
+database 503. apps.api.middleware adds the request log, the body limit, CORS (off unless
+BIOS_CORS_ORIGINS is set) and problems for unknown routes, wrong methods and crashes; write endpoints
+take `Depends(apps.api.security.require_api_key)`.
 """
 
 from __future__ import annotations
@@ -11,24 +13,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable
 
+from apps.api.middleware import install
 from apps.api.models import ConceptHitOut, ConceptOut, HealthOut, SearchOut, SourceOut
 from apps.api.normalize_routes import router as normalize_router
-from apps.api.problems import problem
+from apps.api.problems import problem, problem_responses
+from apps.api.query_routes import router as query_router
+from apps.api.settings import ApiSettings
+from apps.api.web_routes import router as web_router
 from apps.normalize.normalizer import open_normalizer
 from graph import queries
 from graph.curie import normalize_curie
-from graph.errors import BiosError, NotFoundError, ParameterError
-from graph.lookup import MAX_QUERY_LENGTH, concept_card, lookup
+from graph.errors import BiosError, NotFoundError, ParameterError, QueryTimeoutError
+from graph.library import Library
+from graph.lookup import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH, concept_card, lookup_page
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
 
+MAX_SOURCES_PAGE = 100
 
-def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
+
+def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or Neo4jSettings.from_env()
 
     @asynccontextmanager
@@ -41,7 +50,11 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
             app.state.store.close()
 
     app = FastAPI(title="BIOS-KG API", version="0.1.0", lifespan=lifespan,
-                  description="Concepts, terms and relations of the BIOS-KG graph (Neo4j).")
+                  description="Concepts, terms and relations of the BIOS-KG graph (Neo4j).",
+                  responses=problem_responses(422, 500, 503))
+    app.state.api_settings = api_settings or ApiSettings.from_env()
+    app.state.library = Library()
+    install(app, app.state.api_settings)
 
     def store(request: Request) -> GraphStore:
         return request.app.state.store  # type: ignore[no-any-return]
@@ -53,6 +66,10 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
         return problem(404, "Not found", str(exc))
+
+    @app.exception_handler(QueryTimeoutError)
+    async def timed_out(_: Request, exc: QueryTimeoutError) -> JSONResponse:
+        return problem(504, "Query timed out", str(exc))
 
     @app.exception_handler(BiosError)
     async def bios_error(_: Request, exc: BiosError) -> JSONResponse:
@@ -72,6 +89,7 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
 
     @app.get("/health", response_model=HealthOut, tags=["service"])
     def health(request: Request) -> HealthOut:
+        """The graph answers: its Bolt URI, database, and how many concepts and terms it holds."""
         graph = store(request)
         graph.run(queries.PING)
         count = {label: graph.run(queries.count_label(label))[0]["n"] for label in ("Concept", "Term")}
@@ -79,24 +97,36 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
                          concepts=count["Concept"], terms=count["Term"])
 
     @app.get("/sources", response_model=list[SourceOut], tags=["graph"])
-    def sources(request: Request) -> list[SourceOut]:
-        """Every loaded source with its version, licence and record counts."""
-        return [SourceOut.from_node(node) for node in store(request).sources()]
+    def sources(
+        request: Request,
+        response: Response,
+        limit: Annotated[int, Query(ge=1, le=MAX_SOURCES_PAGE, description="Sources per page.")] = MAX_SOURCES_PAGE,
+        offset: Annotated[int, Query(ge=0, le=10_000, description="Sources to skip.")] = 0,
+    ) -> list[SourceOut]:
+        """The loaded sources, in id order, with their version, licence and record counts; the X-Total-Count header
+        says how many there are in all."""
+        nodes = store(request).sources()
+        response.headers["X-Total-Count"] = str(len(nodes))
+        return [SourceOut.from_node(node) for node in nodes[offset:offset + limit]]
 
-    @app.get("/search", response_model=SearchOut, tags=["graph"])
+    @app.get("/search", response_model=SearchOut, tags=["graph"], responses=problem_responses(400))
     def search(
         request: Request,
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="Term in any language.",
                                 examples=["seizure", "癫痫"])],
-        lang: Annotated[str | None, Query(description="Only terms of this ISO 639-1 language.",
+        lang: Annotated[str | None, Query(max_length=8, description="Only terms of this ISO 639-1 language.",
                                           examples=["zh"])] = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Hits per page.")] = 10,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Hits to skip (pages reach the "
+                                                                       f"{MAX_OFFSET + MAX_LIMIT}th hit).")] = 0,
     ) -> SearchOut:
-        """Concepts by term: exact normalized match, then full text."""
-        hits = lookup(store(request), q, lang=lang, limit=limit)
-        return SearchOut(query=q, lang=lang, hits=[ConceptHitOut(**hit.as_dict()) for hit in hits])
+        """Concepts by term: exact normalized match, then full text; one page of the ranked hits."""
+        hits, has_more = lookup_page(store(request), q, lang=lang, limit=limit, offset=offset)
+        return SearchOut(query=q, lang=lang, offset=offset, limit=limit, has_more=has_more,
+                         hits=[ConceptHitOut(**hit.as_dict()) for hit in hits])
 
-    @app.get("/concepts/{concept_id:path}", response_model=ConceptOut, tags=["graph"])
+    @app.get("/concepts/{concept_id:path}", response_model=ConceptOut, tags=["graph"],
+             responses=problem_responses(400, 404))
     def concept(
         request: Request,
         concept_id: Annotated[str, Path(max_length=300, description="A CURIE (it may contain /).",
@@ -114,4 +144,6 @@ def create_app(settings: Neo4jSettings | None = None) -> FastAPI:
         return ConceptOut(**card)
 
     app.include_router(normalize_router)
+    app.include_router(query_router)
+    app.include_router(web_router)
     return app

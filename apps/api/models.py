@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def example(value: dict[str, Any]) -> ConfigDict:
+    """A model's example object in the OpenAPI schema."""
+    return ConfigDict(json_schema_extra={"examples": [value]})
+
+
+_TYPE = {"id": "UMLS_STY:T033", "name": "Finding", "name_zh": "发现"}
+_HIT = {"id": "HP:0001250", "name": "Seizure", "matched": "Seizure", "matched_lang": "en", "tty": "PT",
+        "method": "exact", "score": 1.0, "names": {"en": "Seizure"}, "types": [_TYPE], "sources": ["HPO"],
+        "obsolete": False}
+_LINKED = {"id": "HP:0012638", "name": "Abnormal nervous system physiology", "sources": ["HPO"]}
 
 
 class SemanticTypeOut(BaseModel):
+    model_config = example(_TYPE)
+
     id: str
     name: str | None = None
     name_zh: str | None = None
 
 
 class ConceptHitOut(BaseModel):
+    model_config = example(_HIT)
+
     id: str = Field(examples=["HP:0001250"])
     name: str | None = Field(examples=["Seizure"])
     matched: str = Field(description="The term that matched the query.", examples=["Seizure"])
@@ -28,12 +44,20 @@ class ConceptHitOut(BaseModel):
 
 
 class SearchOut(BaseModel):
+    model_config = example({"query": "seizure", "lang": "en", "offset": 0, "limit": 10, "has_more": True,
+                            "hits": [_HIT]})
+
     query: str
     lang: str | None
+    offset: int = Field(description="Hits skipped before this page.")
+    limit: int = Field(description="The page size asked for.")
+    has_more: bool = Field(description="True when more hits follow this page.")
     hits: list[ConceptHitOut]
 
 
 class TermOut(BaseModel):
+    model_config = example({"text": "Epileptic seizure", "lang": "en", "tty": "SY", "sources": ["HPO"]})
+
     text: str
     lang: str
     tty: str | None = None
@@ -41,12 +65,16 @@ class TermOut(BaseModel):
 
 
 class LinkedConceptOut(BaseModel):
+    model_config = example(_LINKED)
+
     id: str
     name: str | None = None
     sources: list[str] | None = None
 
 
 class RelationGroupOut(BaseModel):
+    model_config = example({"direction": "out", "type": "IS_A", "total": 1, "concepts": [_LINKED]})
+
     direction: str = Field(description="out: this concept is the head; in: the tail.")
     type: str = Field(examples=["IS_A"])
     total: int
@@ -54,6 +82,14 @@ class RelationGroupOut(BaseModel):
 
 
 class ConceptOut(BaseModel):
+    model_config = example({
+        "id": "HP:0001250", "names": {"en": "Seizure"},
+        "terms": [{"text": "Seizure", "lang": "en", "tty": "PT", "sources": ["HPO"]}], "types": [_TYPE],
+        "definitions": ["A seizure is an intermittent abnormality of nervous system physiology ..."],
+        "xrefs": ["UMLS:C0036572"], "joined": [], "alt_ids": ["HP:0001275"],
+        "relations": [{"direction": "out", "type": "IS_A", "total": 1, "concepts": [_LINKED]}],
+        "sources": ["HPO"], "obsolete": False, "redirected_from": None})
+
     id: str
     names: dict[str, str]
     terms: list[TermOut]
@@ -69,6 +105,11 @@ class ConceptOut(BaseModel):
 
 
 class SourceOut(BaseModel):
+    model_config = example({"id": "HPO", "name": "Human Phenotype Ontology", "version": "2025-01-16",
+                            "licence": "HPO licence: free use with attribution", "url": "https://hpo.jax.org",
+                            "status": "loaded", "loaded_at": "2026-01-16T10:36:58.82Z",
+                            "counts": {"Concept": 23222, "TermRecord": 42542}})
+
     id: str
     name: str | None = None
     version: str | None = None
@@ -88,6 +129,9 @@ class SourceOut(BaseModel):
 
 
 class HealthOut(BaseModel):
+    model_config = example({"status": "ok", "neo4j": "bolt://127.0.0.1:7687", "database": "neo4j",
+                            "concepts": 159834, "terms": 290593})
+
     status: str = Field(examples=["ok"])
     neo4j: str = Field(description="The Bolt URI the API reads.")
     database: str

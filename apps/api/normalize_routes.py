@@ -14,11 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from apps.api.problems import problem
+from apps.api.models import example
+from apps.api.problems import problem, problem_responses
 from apps.normalize.normalizer import MAX_K, Normalizer, NormalizeResult, open_normalizer
 from graph.lookup import MAX_QUERY_LENGTH
 
 MAX_BATCH = 1000  # queries per POST /normalize
+MAX_FILTERS = 50  # semantic types or sources a request may filter on
 NON_BLANK = r"\S"
 
 router = APIRouter(tags=["normalize"])
@@ -27,12 +29,21 @@ _opening = threading.Lock()
 QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK)]
 
 
+_CANDIDATE = {"concept_id": "HP:0001250", "name": "Seizure", "score": 1.0, "matched_term": "Seizure",
+              "method": "exact", "semantic_types": [{"id": "UMLS_STY:T033", "name": "Finding"}]}
+_RESULT = {"query": "seizure", "candidates": [_CANDIDATE], "abstained": False, "methods": ["exact", "fulltext"]}
+
+
 class SemanticTypeRef(BaseModel):
+    model_config = example({"id": "UMLS_STY:T033", "name": "Finding"})
+
     id: str = Field(examples=["UMLS_STY:T033"])
     name: str | None = Field(examples=["Finding"])
 
 
 class CandidateOut(BaseModel):
+    model_config = example(_CANDIDATE)
+
     concept_id: str = Field(examples=["HP:0001250"])
     name: str | None = Field(description="Preferred name in the requested language, else in the matched term's.",
                              examples=["Seizure"])
@@ -45,6 +56,8 @@ class CandidateOut(BaseModel):
 
 
 class NormalizeOut(BaseModel):
+    model_config = example(_RESULT)
+
     query: str = Field(examples=["seizure"])
     candidates: list[CandidateOut] = Field(description="Best first; empty when the normalizer abstained.")
     abstained: bool = Field(description="True when no candidate reached the score threshold.")
@@ -62,13 +75,17 @@ class NormalizeIn(BaseModel):
 
     queries: list[QueryText] = Field(min_length=1, description=f"Terms in any language, at most {MAX_BATCH}.")
     k: int = Field(10, ge=1, le=MAX_K, description="Candidates per query.")
-    lang: str | None = Field(None, description="Only matches on terms of this ISO 639-1 language.", examples=["en"])
-    semantic_types: list[str] | None = Field(None, description="Only concepts of these semantic types (ids or "
-                                                               "names).", examples=[["Finding"]])
-    sources: list[str] | None = Field(None, description="Only concepts from these sources.", examples=[["HPO"]])
+    lang: str | None = Field(None, max_length=8, description="Only matches on terms of this ISO 639-1 language.",
+                             examples=["en"])
+    semantic_types: list[QueryText] | None = Field(None, max_length=MAX_FILTERS, examples=[["Finding"]],
+                                                   description="Only concepts of these semantic types (ids or names).")
+    sources: list[QueryText] | None = Field(None, max_length=MAX_FILTERS, examples=[["HPO"]],
+                                            description="Only concepts from these sources.")
 
 
 class NormalizeBatchOut(BaseModel):
+    model_config = example({"results": [_RESULT]})
+
     results: list[NormalizeOut] = Field(description="One per query, in order.")
 
 
@@ -83,18 +100,19 @@ def get_normalizer(request: Request) -> Normalizer:
     return normalizer
 
 
-@router.get("/normalize", response_model=NormalizeOut)
+@router.get("/normalize", response_model=NormalizeOut, responses=problem_responses(400))
 def normalize_one(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK,
                             description="Term in any language.", examples=["heart attack", "癫痫"])],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="Candidates to return.")] = 10,
-    lang: Annotated[str | None, Query(description="Only matches on terms of this ISO 639-1 language.",
+    lang: Annotated[str | None, Query(max_length=8, description="Only matches on terms of this ISO 639-1 language.",
                                       examples=["en"])] = None,
-    semantic_type: Annotated[list[str] | None, Query(description="Only concepts of this semantic type (id or name; "
-                                                                 "repeatable).", examples=["Finding"])] = None,
-    source: Annotated[list[str] | None, Query(description="Only concepts from this source (repeatable).",
-                                              examples=["HPO"])] = None,
+    semantic_type: Annotated[list[QueryText] | None, Query(max_length=MAX_FILTERS, examples=["Finding"],
+                                                           description="Only concepts of this semantic type (id or "
+                                                                       "name; repeatable).")] = None,
+    source: Annotated[list[QueryText] | None, Query(max_length=MAX_FILTERS, examples=["HPO"],
+                                                    description="Only concepts from this source (repeatable).")] = None,
 ) -> NormalizeOut:
     """The concepts a term most likely names: exact normalized match, full text, then vector k-NN; scores are
     calibrated, and the result abstains (no candidates) when none reaches the threshold."""
@@ -103,7 +121,7 @@ def normalize_one(
 
 
 @router.post("/normalize", response_model=NormalizeBatchOut,
-             responses={413: {"description": f"More than {MAX_BATCH} queries."}})
+             responses=problem_responses(400, 413))
 def normalize_many(request: Request, body: NormalizeIn) -> Any:
     """Normalize up to MAX_BATCH (1000) terms in one call (one encoder batch): one result per query, in order."""
     if len(body.queries) > MAX_BATCH:

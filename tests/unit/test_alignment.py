@@ -27,8 +27,9 @@ def test_scripts_and_pairs() -> None:
     assert is_ideograph("痫") and is_ideograph("カ") and is_ideograph("한") and not is_ideograph("a")
     assert not is_ideograph("，") and has_ideographs("Type 2 糖尿病") and not has_ideographs("naïve")
     sets = [["癫痫", "epilepsy", "seizure disorder", "てんかん"], ["fever"], ["发热"], ["a", "b", "c", "d", "e", "甲"]]
-    assert translation_pairs(sets) == [("癫痫", "epilepsy"), ("癫痫", "seizure disorder"), ("てんかん", "epilepsy"),
-                                       ("てんかん", "seizure disorder"), ("甲", "a"), ("甲", "b"), ("甲", "c"), ("甲", "d")]
+    assert translation_pairs(sets) == [
+        ("癫痫", "epilepsy"), ("癫痫", "seizure disorder"), ("てんかん", "epilepsy"), ("てんかん", "seizure disorder"),
+        ("甲", "a"), ("甲", "b"), ("甲", "c"), ("甲", "d")]
 
 
 def test_model_1_finds_the_translations() -> None:

@@ -1,0 +1,31 @@
+"""API keys for write endpoints: `Depends(require_api_key)` on every route that changes the graph.
+
+Keys come from ApiSettings.api_keys (BIOS_API_KEYS); the client sends one in the X-API-Key header. No header is
+401, an unknown key 403, and with no keys configured every write is refused (403): writes are off by default.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from apps.api.settings import ApiSettings
+
+API_KEY_HEADER = "X-API-Key"
+_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, scheme_name="ApiKey",
+                        description="Required by endpoints that write; keys are set with BIOS_API_KEYS.")
+
+
+def require_api_key(request: Request, key: Annotated[str | None, Security(_api_key)]) -> str:
+    settings: ApiSettings = request.app.state.api_settings
+    if not settings.api_keys:
+        raise HTTPException(403, "writes are disabled: no API keys are configured (BIOS_API_KEYS)")
+    if not key:
+        raise HTTPException(401, f"this endpoint writes: send an API key in the {API_KEY_HEADER} header",
+                            headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+    if not any(hmac.compare_digest(key.encode(), known.encode()) for known in settings.api_keys):
+        raise HTTPException(403, f"the {API_KEY_HEADER} key is not valid")
+    return key

@@ -1,0 +1,222 @@
+# ruff: noqa: E402  (imports follow the sys.path fix below)
+"""API load test: a realistic request mix at fixed concurrency levels against the served API, on loopback.
+
+    python benchmarks/api_load.py                                   # the graph at bolt://127.0.0.1:7687
+    python benchmarks/api_load.py --concurrency 1 4 16 --seconds 10
+
+The API (apps.api.app.create_app, one uvicorn process) runs in a child process on a free loopback port over a graph
+where the sample is loaded. Inputs are real: terms and their concepts drawn (seeded) from the graph's Term nodes.
+At each concurrency level, that many client tasks send requests back to back for --seconds, each request drawn
+from the mix (weights in MIX):
+- GET /normalize?q=term, POST /normalize with 10 terms, GET /concepts/{id}, GET /search?q=term,
+- POST /queries/{name}: a library query (concept-card, ancestors or terms-by-language) on a drawn concept;
+then, as the baseline, GET /health alone for --baseline-seconds at the same concurrency (the cost of the HTTP
+stack and one trivial Cypher round trip). Per endpoint: requests, throughput, p50/p99 latency, 4xx, 5xx and
+transport errors. The client runs on the same machine, so the figures are what both together can do. Every loop
+is bounded by time; traffic goes to 127.0.0.1 only. Results: --out (JSON) and a Markdown table beside it; the
+exit status is 1 if any request got a 5xx or failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.* helpers
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from benchmarks.lookup import CANDIDATE_TERMS
+from benchmarks.normalize import DEFAULT_URI, latency_summary, rss_mib, settings_for, wait_ready
+from graph.runtime import NEO4J_VERSION, free_port
+from graph.store import GraphStore
+
+HERE = Path(__file__).resolve().parent
+MIX = {"GET /normalize": 30, "POST /normalize (10 terms)": 10, "GET /concepts/{id}": 20, "GET /search": 25,
+       "POST /queries/{name}": 15}
+BASELINE = "GET /health (baseline)"
+LIBRARY_QUERIES = ("concept-card", "ancestors", "terms-by-language")
+BATCH = 10
+
+
+@dataclass
+class Inputs:
+    terms: list[str]
+    concepts: list[str]
+
+
+@dataclass
+class Tally:
+    latencies_ms: list[float] = field(default_factory=list)
+    client_errors: int = 0  # 4xx
+    server_errors: int = 0  # 5xx
+    failed: int = 0  # no response (transport error, timeout)
+
+    def report(self, seconds: float) -> dict[str, Any]:
+        summary = latency_summary(self.latencies_ms) if self.latencies_ms else {"requests": 0}
+        return {**summary, "per_s": round(len(self.latencies_ms) / seconds, 1), "4xx": self.client_errors,
+                "5xx": self.server_errors, "failed": self.failed}
+
+
+def serve(args: argparse.Namespace) -> None:
+    """The child process: the API as `bios serve` builds it."""
+    import uvicorn
+
+    from apps.api.app import create_app
+
+    uvicorn.run(create_app(settings_for(args.uri)), host="127.0.0.1", port=args.serve, log_level="warning")
+
+
+def draw_inputs(uri: str, n: int, seed: int) -> Inputs:
+    with GraphStore.connect(settings_for(uri)) as store:
+        rows = random.Random(seed).sample(store.run(CANDIDATE_TERMS), n)
+    return Inputs([row["text"] for row in rows], sorted({row["concept"] for row in rows}))
+
+
+def request_for(kind: str, inputs: Inputs, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, httpx keyword arguments) of one request of the mix."""
+    term, concept = rng.choice(inputs.terms), rng.choice(inputs.concepts)
+    if kind == "GET /normalize":
+        return "GET", "/normalize", {"params": {"q": term, "k": 10}}
+    if kind == "POST /normalize (10 terms)":
+        return "POST", "/normalize", {"json": {"queries": rng.sample(inputs.terms, BATCH), "k": 10}}
+    if kind == "GET /concepts/{id}":
+        return "GET", f"/concepts/{quote(concept, safe=':')}", {"params": {"relations_per_type": 20}}
+    if kind == "GET /search":
+        return "GET", "/search", {"params": {"q": term, "limit": 10}}
+    if kind == "POST /queries/{name}":
+        return "POST", f"/queries/{rng.choice(LIBRARY_QUERIES)}", {"json": {"params": {"id": concept}, "limit": 50}}
+    return "GET", "/health", {}
+
+
+async def run_level(url: str, kinds: list[str], weights: list[int], inputs: Inputs, concurrency: int,
+                    seconds: float, seed: int) -> tuple[dict[str, Tally], float]:
+    """`concurrency` tasks sending requests of the mix back to back until `seconds` have passed."""
+    tallies = {kind: Tally() for kind in kinds}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker(index: int) -> None:
+            rng = random.Random(seed * 1000 + index)
+            while time.perf_counter() < deadline:
+                kind = rng.choices(kinds, weights)[0]
+                method, path, kwargs = request_for(kind, inputs, rng)
+                sent = time.perf_counter()
+                try:
+                    response = await client.request(method, path, **kwargs)
+                except httpx.HTTPError:
+                    tallies[kind].failed += 1
+                    continue
+                tallies[kind].latencies_ms.append((time.perf_counter() - sent) * 1000)
+                if response.status_code >= 500:
+                    tallies[kind].server_errors += 1
+                elif response.status_code >= 400:
+                    tallies[kind].client_errors += 1
+
+        await asyncio.gather(*(worker(index) for index in range(concurrency)))
+        return tallies, time.perf_counter() - started
+
+
+def level_report(tallies: dict[str, Tally], seconds: float) -> dict[str, Any]:
+    parts = tallies.values()
+    total = Tally([ms for t in parts for ms in t.latencies_ms], sum(t.client_errors for t in parts),
+                  sum(t.server_errors for t in parts), sum(t.failed for t in parts))
+    return {"seconds": round(seconds, 1), "endpoints": {kind: t.report(seconds) for kind, t in tallies.items()},
+            "total": total.report(seconds)}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    inputs = draw_inputs(args.uri, args.inputs, args.seed)
+    result: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "neo4j": NEO4J_VERSION, "cpus": os.cpu_count()},
+        "graph": args.uri, "mix": MIX, "seconds_per_level": args.seconds, "baseline_seconds": args.baseline_seconds,
+        "inputs": {"terms": len(inputs.terms), "concepts": len(inputs.concepts)}, "seed": args.seed, "levels": {}}
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--uri", args.uri],
+                               cwd=HERE.parent, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            wait_ready(client, process)
+            for text in inputs.terms[: args.warmup]:  # warm the plans and the page cache; not measured
+                client.get("/normalize", params={"q": text}).raise_for_status()
+        result["memory_after_start"] = rss_mib(process.pid)
+        for level in args.concurrency:
+            mix, mix_s = asyncio.run(run_level(url, list(MIX), list(MIX.values()), inputs, level, args.seconds,
+                                               args.seed))
+            base, base_s = asyncio.run(run_level(url, [BASELINE], [1], inputs, level, args.baseline_seconds,
+                                                 args.seed))
+            result["levels"][str(level)] = {"mix": level_report(mix, mix_s), "baseline": level_report(base, base_s)}
+            total = result["levels"][str(level)]["mix"]["total"]
+            print(f"concurrency {level}: {total['per_s']} req/s, p99 {total.get('p99_ms')} ms, 5xx {total['5xx']}",
+                  file=sys.stderr)
+        result["memory_after_runs"] = rss_mib(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    result["server_errors"] = sum(level[part]["total"]["5xx"] + level[part]["total"]["failed"]
+                                  for level in result["levels"].values() for part in ("mix", "baseline"))
+    return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [f"Graph {result['graph']}; one uvicorn process; client and server on the same "
+             f"{result['machine']['cpus']}-CPU machine; {result['seconds_per_level']} s of the mix and "
+             f"{result['baseline_seconds']} s of baseline per level; 5xx + failed in all: {result['server_errors']}.",
+             "", "| concurrency | endpoint | requests | req/s | p50 ms | p99 ms | 4xx | 5xx | failed |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for level, runs in result["levels"].items():
+        rows = [*runs["mix"]["endpoints"].items(), ("all of the mix", runs["mix"]["total"]),
+                *runs["baseline"]["endpoints"].items()]
+        for name, s in rows:
+            lines.append(f"| {level} | {name} | {s['requests']} | {s['per_s']} | {s.get('p50_ms', '-')} "
+                         f"| {s.get('p99_ms', '-')} | {s['4xx']} | {s['5xx']} | {s['failed']} |")
+    lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
+    for name in ("memory_after_start", "memory_after_runs"):
+        m = result[name]
+        lines.append(f"| {name.removeprefix('memory_').replace('_', ' ')} | {m['rss_mib']} | {m['peak_rss_mib']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--uri", default=DEFAULT_URI, help="A graph with the sample loaded.")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--seconds", type=float, default=10.0, help="Seconds of the mix per concurrency level.")
+    parser.add_argument("--baseline-seconds", type=float, default=4.0, help="Seconds of GET /health per level.")
+    parser.add_argument("--inputs", type=int, default=500, help="Terms (and their concepts) drawn from the graph.")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "api_load.json")
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args)
+        return
+    result = measure(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    table = markdown(result)
+    args.out.with_suffix(".md").write_text(table)
+    print(table)
+    if result["server_errors"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
