@@ -13,6 +13,9 @@ from apps.cypher_cli import cypher_app
 from apps.lookup_cli import lookup_command, serve_command
 from apps.normalize.cli import eval_app, normalize_command
 from embed.cli import embed_app
+from embed.cluster.cli import cluster_command, eval_cluster_command, explain_command, release_app
+from embed.kge.cli import suggest_app
+from embed.types_cli import types_app
 from graph.cli import export_app, graph_app, neo4j_app
 from graph.errors import BiosError
 from ingest.cli import data_app, ingest_app, sample_app
@@ -31,6 +34,12 @@ app.command("normalize")(normalize_command)
 app.add_typer(embed_app, name="embed")
 app.add_typer(eval_app, name="eval")
 app.add_typer(cypher_app, name="cypher")
+app.command("cluster")(cluster_command)
+app.command("explain")(explain_command)
+app.add_typer(release_app, name="release")
+eval_app.command("cluster")(eval_cluster_command)
+app.add_typer(types_app, name="types")
+app.add_typer(suggest_app, name="suggest")
 
 
 def main() -> None:

@@ -459,8 +459,11 @@ RETURN h.id AS head, type(e) AS type, collect(t.id) AS tails
 """
 
 # Rows: (concept id, semantic type id); a concept with several types gets the smallest id (CODER keeps one).
-TRAINING_SEMANTIC_TYPES = """
-MATCH (c:Concept)-[:HAS_TYPE]->(s:SemanticType)
+# A HAS_TYPE edge some source asserts (not only a model's prediction: embed/semantic_types.py).
+_ASSERTED_TYPE = "any(x IN coalesce({h}.sources, []) WHERE x <> coalesce({h}.model, ''))"
+
+TRAINING_SEMANTIC_TYPES = f"""
+MATCH (c:Concept)-[h:HAS_TYPE]->(s:SemanticType) WHERE {_ASSERTED_TYPE.format(h="h")}
 RETURN c.id AS concept, min(s.id) AS type
 """
 
@@ -582,3 +585,225 @@ WHERE all(n IN nodes(p) WHERE n:Concept) AND all(r IN relationships(p) WHERE {_E
 RETURN [n IN nodes(p) | {{id: n.id, name: coalesce(n.name, n.name_zh), sources: coalesce(n.sources, [])}}] AS nodes,
        [r IN relationships(p) | {{source: startNode(r).id, type: type(r), target: endNode(r).id}}] AS edges
 """
+
+
+# --- semantic-type classifier (embed/semantic_types.py) ----------------------------------------
+# A predicted HAS_TYPE edge carries the predicting model's id as `model` and `source`, and a `score`. An edge is
+# asserted when anything but a model stated it (a loader that merges onto a predicted edge adds its source).
+_OF_SOURCES = "($sources IS NULL OR any(x IN coalesce(c.sources, []) WHERE x IN $sources))"
+
+# Rows (concept id, [type id], [source]) of the concepts with an asserted type, in id order.
+TYPED_CONCEPTS = f"""
+MATCH (c:Concept)-[h:HAS_TYPE]->(s:SemanticType)
+WHERE {_ASSERTED_TYPE.format(h="h")} AND {_OF_SOURCES}
+RETURN c.id AS id, collect(DISTINCT s.id) AS types, coalesce(c.sources, []) AS sources ORDER BY id
+"""
+
+SEMANTIC_TYPE_NAMES = "UNWIND $ids AS id MATCH (s:SemanticType {id: id}) RETURN s.id AS id, s.name AS name"
+
+_UNTYPED = f"""{_OF_SOURCES}
+  AND NOT EXISTS {{ MATCH (c)-[h:HAS_TYPE]->(:SemanticType) WHERE {_ASSERTED_TYPE.format(h="h")} }}"""
+
+COUNT_UNTYPED_CONCEPTS = f"MATCH (c:Concept) WHERE {_UNTYPED} RETURN count(c) AS n"
+
+# Keyset page of the concepts without an asserted type (those only a model typed included).
+UNTYPED_CONCEPTS = f"""
+MATCH (c:Concept) WHERE c.id > $after AND {_UNTYPED}
+RETURN c.id AS id ORDER BY c.id LIMIT $limit
+"""
+
+# The texts of each concept's terms (every language), or its preferred name when it has no term.
+CONCEPT_TEXTS = """
+UNWIND $ids AS id
+MATCH (c:Concept {id: id})
+RETURN c.id AS id, [(c)-[:HAS_TERM]->(t:Term) | t.text] AS texts, coalesce(c.name, c.name_zh) AS name
+"""
+
+CONCEPT_VECTORS = """
+UNWIND $ids AS id
+MATCH (c:Concept {id: id}) WHERE c.embedding_model = $model
+RETURN c.id AS id, c.embedding AS v
+"""
+
+# Removes the types that $source (a model) alone predicted for the concepts $ids, before it writes new ones.
+CLEAR_PREDICTED_TYPES = """
+UNWIND $ids AS id
+MATCH (:Concept {id: id})-[h:HAS_TYPE {model: $source}]->(:SemanticType)
+WHERE h.sources = [$source]
+DELETE h
+"""
+
+# Rows {concept, type, score}: one edge per (concept, type, model).
+WRITE_PREDICTED_TYPES = f"""
+UNWIND $rows AS r
+MATCH (c:Concept {{id: r.concept}})
+MATCH (s:SemanticType {{id: r.type}})
+MERGE (c)-[h:HAS_TYPE {{model: $source}}]->(s)
+ON CREATE SET h.source = $source
+SET {add_source("h")}, h.score = r.score
+"""
+
+# A trained model that writes into the graph (semantic types, relation suggestions): its settings and metrics.
+MERGE_PREDICTION_MODEL = """
+MERGE (m:PredictionModel {id: $id})
+ON CREATE SET m.created_at = datetime()
+SET m += $props, m.updated_at = datetime()
+"""
+
+
+# --- KG embeddings and relation suggestions (embed/kge/, graph/suggestions.py) -------------------------------
+# Rows (head id, relationship type, tail id) of the concept–concept edges of a type in the relation vocabulary
+# (and in $relations), stated by one of $sources.
+KGE_TRIPLES = """
+MATCH (r:RelationType) WHERE $relations IS NULL OR r.id IN $relations
+WITH collect(r.id) AS types
+MATCH (h:Concept)-[e]->(t:Concept)
+WHERE type(e) IN types AND h <> t
+  AND ($sources IS NULL OR any(s IN coalesce(e.sources, []) WHERE s IN $sources))
+RETURN h.id AS head, type(e) AS relation, t.id AS tail
+"""
+
+RELATION_TYPE_IDS = "MATCH (r:RelationType) RETURN r.id AS id ORDER BY id"
+
+# One KG embedding model's vectors at a time: Concept.kge_embedding beside `kge_model` (implicit transaction).
+CLEAR_OTHER_KGE_VECTORS = """
+MATCH (c:Concept) WHERE c.kge_model IS NOT NULL AND c.kge_model <> $model
+CALL (c) { REMOVE c.kge_embedding, c.kge_model } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+# Rows {id, v}.
+SET_KGE_VECTORS = """
+UNWIND $rows AS r
+MATCH (c:Concept {id: r.id})
+CALL db.create.setNodeVectorProperty(c, 'kge_embedding', r.v)
+SET c.kge_model = $model
+"""
+
+# A model's open suggestions, removed before it writes its new list (reviewed ones stay; implicit transaction).
+CLEAR_OPEN_SUGGESTIONS = """
+MATCH ()-[s:SUGGESTED]->() WHERE s.model = $model AND s.status = 'open'
+CALL (s) { DELETE s } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+# Rows {id, head, relation, tail, score, rank}: a SUGGESTED edge unless the relation holds already; a suggestion
+# a curator reviewed keeps its status.
+WRITE_SUGGESTIONS = """
+UNWIND $rows AS r
+MATCH (h:Concept {id: r.head})
+MATCH (t:Concept {id: r.tail})
+WHERE NOT EXISTS { MATCH (h)-[e]->(t) WHERE type(e) = r.relation }
+MERGE (h)-[s:SUGGESTED {id: r.id}]->(t)
+ON CREATE SET s.relation = r.relation, s.model = $model, s.status = 'open', s.created_at = datetime()
+SET s.score = r.score, s.rank = r.rank
+RETURN count(s) AS n
+"""
+
+_SUGGESTION = """s.id AS id, h.id AS head, coalesce(h.name, h.name_zh) AS head_name, s.relation AS relation,
+       t.id AS tail, coalesce(t.name, t.name_zh) AS tail_name, s.score AS score, s.rank AS rank, s.model AS model,
+       s.status AS status"""
+
+# Best first; every filter optional.
+LIST_SUGGESTIONS = f"""
+MATCH (h:Concept)-[s:SUGGESTED]->(t:Concept)
+WHERE ($status IS NULL OR s.status = $status) AND ($model IS NULL OR s.model = $model)
+  AND ($relation IS NULL OR s.relation = $relation) AND ($concept IS NULL OR $concept IN [h.id, t.id])
+RETURN {_SUGGESTION}
+ORDER BY s.score DESC, s.id SKIP $offset LIMIT $limit
+"""
+
+GET_SUGGESTIONS = f"""
+UNWIND $ids AS id
+MATCH (h:Concept)-[s:SUGGESTED {{id: id}}]->(t:Concept)
+RETURN {_SUGGESTION}
+"""
+
+
+def accept_suggestion(rel_type: str) -> str:
+    """Suggestion $id becomes a `rel_type` edge whose provenance is the model ($source) and the curator."""
+    rel_type = validate_relationship_type(rel_type)
+    return f"""
+MATCH (h:Concept)-[s:SUGGESTED {{id: $id}}]->(t:Concept)
+MERGE (h)-[e:{rel_type}]->(t)
+ON CREATE SET e.source = $source, e.suggestion = s.id, e.score = s.score, e.accepted_at = datetime(),
+              e.accepted_by = $curator
+SET {add_source("e")}, s.status = 'accepted', s.reviewed_at = datetime(), s.reviewed_by = $curator
+"""
+
+
+REJECT_SUGGESTION = """
+MATCH ()-[s:SUGGESTED {id: $id}]->()
+SET s.status = 'rejected', s.reviewed_at = datetime(), s.reviewed_by = $curator
+"""
+
+
+# --- clustering (embed/cluster/) ------------------------------------------------------------------------
+# A source's terms to cluster: every Term a HAS_TERM edge stated by $source names, in id order.
+CLUSTER_SOURCE_TERMS = """
+MATCH (:Concept)-[h:HAS_TERM]->(t:Term)
+WHERE $source IN coalesce(h.sources, []) AND ($langs IS NULL OR t.lang IN $langs)
+RETURN DISTINCT t.id AS id, t.text AS text, t.lang AS lang, t.norm AS norm
+ORDER BY id
+"""
+
+# Rows {lang, norm}: the definition of a concept named by that term (the smallest concept id having one).
+TERM_DEFINITIONS = """
+UNWIND $rows AS r
+MATCH (t:Term {lang: r.lang, norm: r.norm})<-[:HAS_TERM]-(c:Concept)
+WHERE c.definition IS NOT NULL
+WITH r, c ORDER BY c.id
+WITH r, collect(c)[0] AS c
+RETURN r.lang AS lang, r.norm AS norm, c.id AS concept, c.definition AS definition,
+       coalesce(c.sources, []) AS sources
+"""
+
+MERGE_CLUSTER_RUN = """
+MERGE (r:ClusterRun {id: $id})
+SET r += $props, r.status = 'writing', r.write = $token
+"""
+
+FINISH_CLUSTER_RUN = "MATCH (r:ClusterRun {id: $id}) SET r += $props, r.status = 'written'"
+
+# Another run whose concepts are in release $release.
+RELEASE_OWNER = """
+MATCH (c:Concept {release: $release}) WHERE c.cluster_run <> $run
+RETURN c.cluster_run AS run LIMIT 1
+"""
+
+# Rows {id, names, terms: [{id, tty}]}: one concept of the run's release per cluster, its terms by HAS_TERM.
+MERGE_CLUSTER_CONCEPTS = """
+UNWIND $rows AS r
+MERGE (c:Concept {id: r.id})
+SET c += r.names, c.release = $release, c.cluster_run = $run, c.sources = [$run], c.size = size(r.terms),
+    c.write = $token
+WITH c, r
+UNWIND r.terms AS term
+MATCH (t:Term {id: term.id})
+MERGE (c)-[h:HAS_TERM]->(t)
+SET h.tty = term.tty, h.source = $run, h.sources = [$run]
+"""
+
+# Rows {id, term, candidate, props}: the oracle's questions for curators, about two Term nodes.
+MERGE_REVIEW_ITEMS = """
+MATCH (run:ClusterRun {id: $run})
+UNWIND $rows AS r
+MERGE (q:ReviewItem {id: r.id})
+SET q += r.props, q.run = $run, q.status = coalesce(q.status, 'pending'), q.write = $token
+MERGE (run)-[:QUEUED]->(q)
+WITH q, r
+MATCH (a:Term {id: r.term}), (b:Term {id: r.candidate})
+MERGE (q)-[:ABOUT {role: 'term'}]->(a)
+MERGE (q)-[:ABOUT {role: 'candidate'}]->(b)
+"""
+
+# What an earlier write of the same run left and this one did not write (implicit transaction).
+DELETE_STALE_CLUSTER_CONCEPTS = """
+MATCH (c:Concept {cluster_run: $run}) WHERE c.write <> $token
+CALL (c) { DETACH DELETE c } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+DELETE_STALE_REVIEW_ITEMS = """
+MATCH (q:ReviewItem {run: $run}) WHERE q.write <> $token
+CALL (q) { DETACH DELETE q } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+CLUSTER_RUN = "MATCH (r:ClusterRun {id: $id}) RETURN properties(r) AS run"

@@ -30,3 +30,17 @@ def term_id(lang: str, norm: str) -> str:
     """Stable id of the Term node for (lang, norm): the same on every machine and in the bulk path."""
     digest = hashlib.blake2b(f"{lang}\x1f{norm}".encode(), digest_size=10).hexdigest()
     return f"T{digest}"
+
+
+def char_trigrams(text: str) -> set[str]:
+    """Character 3-grams of a string, space-padded at both ends."""
+    padded = f" {text} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+def trigram_dice(a: str, b: str) -> float:
+    """Dice coefficient of the character 3-gram sets of two (normalized) strings."""
+    grams_a, grams_b = char_trigrams(a), char_trigrams(b)
+    if not grams_a or not grams_b:
+        return 0.0
+    return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))

@@ -24,6 +24,7 @@ from apps.api.normalize_routes import router as normalize_router
 from apps.api.problems import problem, problem_responses
 from apps.api.query_routes import router as query_router
 from apps.api.settings import ApiSettings
+from apps.api.suggestion_routes import router as suggestion_router
 from apps.api.web_routes import router as web_router
 from apps.normalize.normalizer import open_normalizer
 from graph import queries
@@ -145,5 +146,6 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
 
     app.include_router(normalize_router)
     app.include_router(query_router)
+    app.include_router(suggestion_router)
     app.include_router(web_router)
     return app

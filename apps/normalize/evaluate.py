@@ -39,13 +39,12 @@ from apps.normalize.normalizer import (
     FULLTEXT,
     Logistic,
     save_calibration,
-    trigram_similarity,
 )
 from graph import queries
 from graph.errors import ConfigError, GraphError, ParameterError
 from graph.lookup import fulltext_query
 from graph.store import GraphStore
-from graph.text import normalize_term
+from graph.text import normalize_term, trigram_dice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -273,7 +272,7 @@ def rank_fulltext(store: GraphStore, texts: Sequence[str], dictionary: list[tupl
         hits = {row["i"]: row["hits"] for row in found}
         for i, text in enumerate(chunk):
             norm = normalize_term(text)
-            scored = sorted(((trigram_similarity(norm, hit_norm), lucene, row) for hit_norm, lucene in hits.get(i, [])
+            scored = sorted(((trigram_dice(norm, hit_norm), lucene, row) for hit_norm, lucene in hits.get(i, [])
                              for row in by_norm.get(hit_norm, [])), key=lambda s: (-s[0], -s[1], s[2]))
             ranking.append(_top_concepts(((row, sim) for sim, _, row in scored), dictionary))
     return ranking

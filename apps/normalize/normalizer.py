@@ -35,7 +35,7 @@ from graph.errors import ConfigError, GraphError, ParameterError
 from graph.lookup import check_query, fulltext_query, names_by_language, preferred_name
 from graph.settings import data_home
 from graph.store import GraphStore
-from graph.text import normalize_term
+from graph.text import normalize_term, trigram_dice
 
 if TYPE_CHECKING:
     from embed.encoders import Encoder
@@ -95,19 +95,6 @@ def save_calibration(model_id: str | None, logistic: Logistic, **meta: Any) -> P
     body = {"method": VECTOR if model_id else FULLTEXT, "model_id": model_id, "a": logistic.a, "b": logistic.b, **meta}
     path.write_text(json.dumps(body, indent=2) + "\n")
     return path
-
-
-def trigram_similarity(a: str, b: str) -> float:
-    """Dice coefficient of the character 3-gram sets of two normalized strings (space-padded)."""
-    grams_a, grams_b = _trigrams(a), _trigrams(b)
-    if not grams_a or not grams_b:
-        return 0.0
-    return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
-
-
-def _trigrams(text: str) -> set[str]:
-    padded = f" {text} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
 @dataclass
@@ -228,7 +215,7 @@ class Normalizer:
         if method == EXACT:
             score = 1.0
         elif method == FULLTEXT:
-            score = self.fulltext_calibration(trigram_similarity(query_norm, norm))
+            score = self.fulltext_calibration(trigram_dice(query_norm, norm))
         else:
             score = self.vector_calibration(float(raw))
         return _Hit(concept=concept, term=term, lang=lang, tty=tty, method=method, score=score)

@@ -23,7 +23,6 @@ from apps.normalize.normalizer import (
     DEFAULT_VECTOR,
     Normalizer,
     open_normalizer,
-    trigram_similarity,
 )
 from embed.encoders import Encoder, load_encoder
 from embed.index import open_term_index
@@ -31,6 +30,7 @@ from embed.job import embed_terms
 from graph.errors import ConfigError, GraphError, ParameterError
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
+from graph.text import trigram_dice
 from ingest.loader import load_source
 from ingest.readers import get_reader
 from tests.unit.bios_fixtures import write_bios_release
@@ -81,7 +81,7 @@ def test_full_text_finds_what_exact_cannot(lexical: Normalizer) -> None:
     result = lexical.normalize("epileptic seizures", k=3)
     first = result.candidates[0]
     assert (first.concept_id, first.method, first.matched_term) == ("HP:0001250", "fulltext", "Epileptic seizure")
-    similarity = trigram_similarity("epileptic seizures", "epileptic seizure")
+    similarity = trigram_dice("epileptic seizures", "epileptic seizure")
     assert first.score == round(DEFAULT_FULLTEXT(similarity), 4)  # calibrated 3-gram similarity
 
 

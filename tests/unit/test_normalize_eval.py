@@ -28,9 +28,9 @@ from apps.normalize.normalizer import (
     calibration_path,
     load_calibration,
     save_calibration,
-    trigram_similarity,
 )
 from graph.errors import ConfigError, InputError, ParameterError
+from graph.text import trigram_dice
 
 GOLD = [{"A"}, {"B", "C"}, {"D"}, {"E"}]
 RANKED = [["A", "X"], ["X", "Y", "C"], ["X", "Y", "Z", "W", "V", "D"], ["X"]]
@@ -127,12 +127,12 @@ def test_calibration_files_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
         load_calibration(None, DEFAULT_FULLTEXT)
 
 
-def test_trigram_similarity() -> None:
-    assert trigram_similarity("seizure", "seizure") == 1.0
-    assert trigram_similarity("abc", "xyz") == 0.0
+def test_trigram_dice() -> None:
+    assert trigram_dice("seizure", "seizure") == 1.0
+    assert trigram_dice("abc", "xyz") == 0.0
     # " ab" "abc" "bc " vs " ab" "abd" "bd ": 1 shared -> 2 * 1 / (3 + 3)
-    assert trigram_similarity("abc", "abd") == pytest.approx(1 / 3)
-    assert trigram_similarity("", "abc") == trigram_similarity("", "") == 0.0
+    assert trigram_dice("abc", "abd") == pytest.approx(1 / 3)
+    assert trigram_dice("", "abc") == trigram_dice("", "") == 0.0
 
 
 def test_result_json_shape() -> None:

@@ -1,0 +1,179 @@
+"""BIOS's clustering of the CODER++ era (bios.md §6.2), on any encoder's vectors.
+
+1. k-NN (k = 30) over the L2-normalized term vectors (knn.py).
+2. Pre-clusters: the connected components of the pairs with cosine > `link` (0.8), which is what BIOS's
+   union-find computes (done here with scipy's connected components); terms of `short_max` (3) characters or
+   fewer take no part.
+3. Ratio cut: every cluster of at least `max_cluster` (5) terms is bisected recursively: affinity
+   W = exp(-[center - s]_+^2 / width^2) (0.95, 0.15; the README's clamped form, so that more similar never means
+   less affine), unnormalized Laplacian L = D - W, the eigenvectors of its two smallest eigenvalues with rows
+   normalized, two-means. A part below `ratio_max_size` (50) terms stays uncut when
+   min(mean affinity within each half) / mean affinity across < `ratio` (1.5); the affinity, not the raw cosine,
+   is the "similarity" of this rule [D: with raw cosines of linked terms (all > 0.8) no ratio reaches 1.5].
+   Recursion stops at parts of fewer than `max_cluster` terms. Parts up to `dense_max` terms use every pair's
+   cosine; larger ones (always cut) use the k-NN pairs only, as BIOS did, and a sparse eigensolver.
+4. Short terms join the cluster of their most similar neighbour that is not short when that cosine is >
+   `short_attach` (0.8), else stay alone.
+
+Left out of v2: abbreviation and lemma variants (an Aho-Corasick automaton over a BIOS list) and the bilingual
+back-translation merge, which needs translation pairs this project does not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.linalg import eigh
+from scipy.sparse import coo_matrix, csgraph, identity
+from scipy.sparse.linalg import eigsh
+
+from embed.cluster.config import BaselineConfig
+from embed.cluster.knn import knn_graph
+from embed.cluster.labels import canonical_labels, groups
+from embed.index import normalized
+
+
+@dataclass
+class ClusterResult:
+    labels: np.ndarray  # one cluster number per term, numbered by first appearance
+    stats: dict[str, Any]
+
+    @property
+    def clusters(self) -> int:
+        return int(self.labels.max()) + 1 if self.labels.size else 0
+
+
+def _affinity(similarity: np.ndarray, config: BaselineConfig) -> np.ndarray:
+    gap = np.clip(config.center - similarity, 0.0, None)
+    return np.exp(-(gap ** 2) / config.width ** 2)
+
+
+def two_means(points: np.ndarray, iterations: int = 50) -> np.ndarray | None:
+    """A boolean side per row from two-means seeded deterministically (the row farthest from the mean, then
+    the row farthest from it); None when the rows cannot be split in two."""
+    first = points[np.argmax(((points - points.mean(0)) ** 2).sum(1))]
+    second = points[np.argmax(((points - first) ** 2).sum(1))]
+    centres = np.stack([first, second])
+    side = np.zeros(len(points), dtype=bool)
+    for _ in range(iterations):
+        distances = ((points[:, None, :] - centres[None]) ** 2).sum(-1)
+        new_side = distances[:, 1] < distances[:, 0]
+        if not new_side.any() or new_side.all():
+            return None
+        if (new_side == side).all():
+            break
+        side = new_side
+        centres = np.stack([points[~side].mean(0), points[side].mean(0)])
+    return side
+
+
+def _spectral_side(laplacian: Any, dense: bool) -> np.ndarray | None:
+    if dense:
+        _, vectors = eigh(laplacian, subset_by_index=[0, 1])
+    else:  # shift-invert just below 0: L is singular, L + 1e-3·I is not
+        _, vectors = eigsh(laplacian, k=2, sigma=-1e-3, which="LM")
+    vectors = normalized(vectors).astype(np.float64)
+    return two_means(vectors)
+
+
+def _mean_off_diagonal(block: np.ndarray) -> float:
+    n = block.shape[0]
+    return 1.0 if n < 2 else float((block.sum() - np.trace(block)) / (n * (n - 1)))
+
+
+def _bisect(part: np.ndarray, vectors: np.ndarray, rows: np.ndarray, sims: np.ndarray,
+            config: BaselineConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two halves of `part` (term rows), or None when it stays whole (no split, or the stop rule)."""
+    if len(part) <= config.dense_max:
+        local = vectors[part]
+        weights = _affinity(local @ local.T, config)
+        np.fill_diagonal(weights, 0.0)
+        side = _spectral_side(np.diag(weights.sum(1)) - weights, dense=True)
+        if side is None:
+            return None
+        if len(part) < config.ratio_max_size:
+            cross = float(weights[np.ix_(side, ~side)].mean())
+            within = min(_mean_off_diagonal(weights[np.ix_(side, side)]),
+                         _mean_off_diagonal(weights[np.ix_(~side, ~side)]))
+            if cross > 0 and within / cross < config.ratio:
+                return None
+    else:
+        position = np.full(len(vectors), -1, dtype=np.int64)
+        position[part] = np.arange(len(part))
+        heads = np.repeat(np.arange(len(part)), rows.shape[1])
+        tails = position[np.where(rows[part] >= 0, rows[part], 0).reshape(-1)]
+        keep = (rows[part].reshape(-1) >= 0) & (tails >= 0)
+        values = _affinity(sims[part].reshape(-1)[keep].astype(np.float64), config)
+        weights = coo_matrix((values, (heads[keep], tails[keep])), shape=(len(part), len(part))).tocsr()
+        weights = weights.maximum(weights.T)
+        degree = np.asarray(weights.sum(1)).reshape(-1)
+        laplacian = identity(len(part), format="csr").multiply(degree[:, None]).tocsr() - weights
+        side = _spectral_side(laplacian, dense=False)
+        if side is None:
+            return None
+    return part[side], part[~side]
+
+
+def ratio_cut(part: np.ndarray, vectors: np.ndarray, rows: np.ndarray, sims: np.ndarray,
+              config: BaselineConfig) -> list[np.ndarray]:
+    """`part` (term rows of one pre-cluster) cut recursively into clusters."""
+    done: list[np.ndarray] = []
+    pending = [part]
+    while pending:
+        current = pending.pop()
+        halves = _bisect(current, vectors, rows, sims, config) if len(current) >= config.max_cluster else None
+        if halves is None:
+            done.append(current)
+        else:
+            pending += [halves[1], halves[0]]
+    return done
+
+
+def baseline_cluster(vectors: np.ndarray, lengths: np.ndarray, config: BaselineConfig | None = None,
+                     knn: tuple[np.ndarray, np.ndarray] | None = None) -> ClusterResult:
+    """Cluster the rows of `vectors`; `lengths` are the terms' lengths in characters (normalized form). `knn`,
+    when given, is knn_graph's output for these vectors with at least config.k neighbours."""
+    config = config or BaselineConfig()
+    vectors = normalized(vectors)
+    count = len(vectors)
+    lengths = np.asarray(lengths)
+    if len(lengths) != count:
+        raise ValueError(f"{count} vectors but {len(lengths)} lengths")
+    if count == 0:
+        return ClusterResult(np.zeros(0, dtype=np.int64), {"terms": 0, "clusters": 0})
+    sims, rows = knn if knn is not None else knn_graph(vectors, min(config.k, max(1, count - 1)), config.nprobe,
+                                                                unit=True)
+    sims, rows = sims[:, :config.k], rows[:, :config.k]
+    short = lengths <= config.short_max
+    heads = np.repeat(np.arange(count), rows.shape[1])
+    tails = rows.reshape(-1)
+    link = (sims.reshape(-1) > config.link) & (tails >= 0)
+    link &= ~short[heads] & ~short[np.where(tails >= 0, tails, 0)]
+    graph = coo_matrix((np.ones(int(link.sum()), dtype=np.int8), (heads[link], tails[link])), shape=(count, count))
+    components, pre = csgraph.connected_components(graph, directed=True, connection="weak")
+    labels = np.where(short, -1, pre).astype(np.int64)
+    sizes = np.bincount(pre[~short], minlength=components)
+    big = np.flatnonzero(~short & (sizes[pre] >= config.max_cluster))
+    next_label = components
+    cut = 0
+    for members in (big[group] for group in groups(pre[big])):
+        parts = ratio_cut(members, vectors, rows, sims, config)
+        cut += len(parts) - 1
+        for part in parts[1:]:
+            labels[part] = next_label
+            next_label += 1
+    attached = 0
+    for term in np.flatnonzero(short):
+        hits = [(row, sim) for row, sim in zip(rows[term], sims[term], strict=True) if row >= 0 and not short[row]]
+        if hits and hits[0][1] > config.short_attach:
+            labels[term] = labels[hits[0][0]]
+            attached += 1
+        else:
+            labels[term] = next_label
+            next_label += 1
+    labels = canonical_labels(labels)
+    return ClusterResult(labels, {"terms": count, "clusters": int(labels.max()) + 1, "links": int(link.sum()),
+                                  "pre_clusters_cut": cut, "short_terms": int(short.sum()),
+                                  "short_attached": attached})

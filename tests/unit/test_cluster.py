@@ -1,0 +1,254 @@
+"""Clustering algorithms on hand-built vectors: k-NN, BIOS baseline, BIRCH + oracles, metrics, inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embed.cluster.baseline import baseline_cluster, two_means
+from embed.cluster.birch import birch_cluster
+from embed.cluster.config import BaselineConfig, BirchConfig
+from embed.cluster.evaluate import gold_set, pairwise_scores
+from embed.cluster.explanations import Explanation, ExplanationCache
+from embed.cluster.job import read_terms, write_clusters
+from embed.cluster.knn import knn_graph
+from embed.cluster.labels import canonical_labels, groups
+from embed.cluster.llm import LLM_BACKENDS, load_llm_backend
+from embed.cluster.oracle import LLMOracle, OracleQuery, ReviewQueueOracle, RuleOracle, ThresholdOracle, make_oracle
+from graph.errors import ConfigError, InputError, ParameterError
+
+
+def at_angle(base: np.ndarray, other: np.ndarray, cosine: float) -> np.ndarray:
+    """A unit vector with the given cosine to unit `base`, in the plane of base and `other`."""
+    ortho = other - (other @ base) * base
+    ortho /= np.linalg.norm(ortho)
+    return cosine * base + np.sqrt(1 - cosine ** 2) * ortho
+
+
+def jitter(center: np.ndarray, count: int, scale: float, seed: int) -> np.ndarray:
+    rows = center + np.random.default_rng(seed).normal(scale=scale, size=(count, len(center)))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+E = np.eye(8)
+
+
+def test_knn_graph_leaves_out_self_and_ranks_best_first() -> None:
+    vectors = np.array([E[0], at_angle(E[0], E[1], 0.9), at_angle(E[0], E[1], 0.5), E[2]])
+    sims, rows = knn_graph(vectors, k=2)
+    assert rows[:3].tolist() == [[1, 2], [0, 2], [1, 0]]
+    assert sims[0].tolist() == pytest.approx([0.9, 0.5], abs=1e-5)
+    assert 3 not in rows[3]
+    few_sims, few_rows = knn_graph(vectors[:2], k=3)  # fewer other rows than k
+    assert few_rows.tolist() == [[1, -1, -1], [0, -1, -1]] and np.isneginf(few_sims[0, 1])
+
+
+def test_canonical_labels_and_groups() -> None:
+    assert canonical_labels(np.array([7, 3, 7, 5])).tolist() == [0, 1, 0, 2]
+    assert [g.tolist() for g in groups(np.array([1, 0, 1, 2]))] == [[1], [0, 2], [3]]
+
+
+def test_baseline_links_cuts_a_bridged_pair_of_groups_and_keeps_a_tight_one() -> None:
+    a, b = E[0], at_angle(E[0], E[1], 0.82)  # every cross pair is linked (> 0.8), yet two groups
+    tight = E[3]
+    vectors = np.vstack([jitter(a, 5, 0.02, 1), jitter(b, 5, 0.02, 2), jitter(tight, 6, 0.02, 3), E[5]])
+    lengths = np.full(len(vectors), 10)
+    pre = baseline_cluster(vectors, lengths, BaselineConfig(max_cluster=100))  # no ratio cut
+    assert pre.labels.tolist() == [0] * 10 + [1] * 6 + [2]
+    result = baseline_cluster(vectors, lengths)
+    assert result.labels.tolist() == [0] * 5 + [1] * 5 + [2] * 6 + [3]
+    assert result.stats["pre_clusters_cut"] == 1
+    # the stop rule: with a ratio no split reaches, the bridged pair stays whole
+    assert baseline_cluster(vectors, lengths, BaselineConfig(ratio=50)).clusters == 3
+
+
+def test_baseline_short_terms_attach_to_their_nearest_long_neighbour_or_stay_alone() -> None:
+    flu = at_angle(E[0], E[1], 0.9)
+    vectors = np.vstack([E[0], at_angle(E[0], E[2], 0.95), flu, at_angle(flu, E[3], 0.99), E[4]])
+    lengths = np.array([9, 12, 3, 3, 2])  # influenza, grippe-like variant, "flu", "flu2"-like, "xy"
+    result = baseline_cluster(vectors, lengths)
+    # short terms never link to each other; both short neighbours of E[0] (cos ~0.9) join its cluster
+    assert result.labels.tolist() == [0, 0, 0, 0, 1]
+    assert result.stats["short_terms"] == 3 and result.stats["short_attached"] == 2
+    strict = baseline_cluster(vectors, lengths, BaselineConfig(short_attach=0.95))
+    assert strict.labels.tolist() == [0, 0, 1, 2, 3]
+
+
+def test_two_means_cannot_split_identical_rows() -> None:
+    assert two_means(np.ones((4, 2))) is None
+    side = two_means(np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]]))
+    assert side is not None and side.tolist() in ([False, False, True, True], [True, True, False, False])
+
+
+class Recorder:
+    name = "recorder"
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.asked: list[OracleQuery] = []
+
+    def judge(self, query: OracleQuery) -> bool:
+        self.asked.append(query)
+        return self.answer
+
+
+def test_birch_thresholds_and_the_oracle_band() -> None:
+    texts = ["heart attack", "myocardial infarction", "attack heart", "fracture"]
+    vectors = np.vstack([E[0], at_angle(E[0], E[1], 0.8), at_angle(E[0], E[2], 0.95), E[3]])
+    config = BirchConfig(upper=0.9, lower=0.7)
+    yes, no = Recorder(True), Recorder(False)
+    joined = birch_cluster(vectors, texts, yes, config)
+    assert joined.labels.tolist() == [0, 0, 0, 1]
+    assert [(q.term, q.candidate, round(q.similarity, 3)) for q in yes.asked] == [
+        ("myocardial infarction", "heart attack", 0.8)]
+    assert joined.stats | {"terms": 4} == {"terms": 4, "clusters": 2, "absorbed": 2, "opened": 2,
+                                           "oracle_calls": 1, "oracle_yes": 1}
+    apart = birch_cluster(vectors, texts, no, config)
+    assert apart.labels.tolist() == [0, 1, 0, 2] and len(no.asked) == 1
+    # at or above upper: no question; at or below lower: no question
+    assert birch_cluster(vectors, texts, Recorder(True), BirchConfig(upper=0.8, lower=0.7)).stats["oracle_calls"] == 0
+    assert birch_cluster(vectors, texts, Recorder(True), BirchConfig(upper=0.95, lower=0.96 - 0.01)
+                         ).stats["oracle_calls"] == 0
+
+
+def test_birch_compares_centroids_not_openers() -> None:
+    # b (23 degrees from a) pulls the centroid to 11.5 degrees; d at 30 degrees is below upper to the opener a
+    # (cos 0.866) but above it to the centroid (cos 0.948), so it joins without a question
+    a, b, d = E[0], at_angle(E[0], E[1], 0.92), at_angle(E[0], E[1], np.cos(np.radians(30)))
+    result = birch_cluster(np.vstack([a, b, d]), ["a", "b", "d"], Recorder(False), BirchConfig(upper=0.9, lower=0.5))
+    assert result.labels.tolist() == [0, 0, 0] and result.stats["oracle_calls"] == 0
+
+
+def test_oracle_calls_grow_linearly_with_n() -> None:
+    # N/4 random concepts in 256-d, four noisy variants each: every variant after the first lands in the band
+    calls = {}
+    for n in (500, 1000, 2000, 4000):
+        rng = np.random.default_rng(n)
+        centers = rng.normal(size=(n // 4, 256))
+        centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+        vectors = np.repeat(centers, 4, axis=0) + rng.normal(scale=0.06, size=(n, 256))
+        result = birch_cluster(vectors, [f"t{i}" for i in range(n)], Recorder(False),
+                               BirchConfig(upper=0.7, lower=0.4, batch=256))
+        calls[n] = result.stats["oracle_calls"]
+    # at most one call per term, and a constant share of them
+    assert all(abs(calls[n] / n - 0.75) < 0.02 for n in calls), calls
+
+
+def test_rule_oracle() -> None:
+    rule = RuleOracle()
+
+    def same(a: str, b: str) -> bool:
+        return rule.judge(OracleQuery(a, b, 0.8))
+
+    assert same("Type 2 diabetes", "diabetes, type 2") and same("Seizures", "seizure")
+    assert same("COPD", "chronic obstructive pulmonary disease") and same("ALL", "acute lymphoblastic leukemia")
+    assert same("Abnormality of the kidneys", "Abnormality of the kidney")
+    assert same("hypertrophic cardiomyopathy", "hypertrophic cardiomyopathie")  # 3-gram Dice
+    assert not same("hypothyroidism", "hyperthyroidism") and not same("CAD", "chronic kidney disease")
+    assert not same("type 1 diabetes", "type 2 diabetes") and not same("left ventricle", "right ventricle")
+
+
+def test_threshold_llm_and_review_oracles() -> None:
+    assert ThresholdOracle(0.8).judge(OracleQuery("a", "b", 0.8)) and not ThresholdOracle(0.8).judge(
+        OracleQuery("a", "b", 0.79))
+
+    class Scripted:
+        model_id = "scripted"
+
+        def __init__(self, answer: str) -> None:
+            self.answer, self.prompts = answer, []  # type: ignore[var-annotated]
+
+        def generate(self, prompt: str) -> str:
+            self.prompts.append(prompt)
+            return self.answer
+
+    said_yes = Scripted("Yes, they are synonyms.")
+    oracle = LLMOracle(said_yes)
+    assert oracle.judge(OracleQuery("fever", "pyrexia", 0.8, "raised body temperature", None))
+    assert "Term A: fever (explanation: raised body temperature)\nTerm B: pyrexia\n" in said_yes.prompts[0]
+    unsure = LLMOracle(Scripted("Perhaps."))
+    assert not unsure.judge(OracleQuery("a", "b", 0.8)) and unsure.unparsed == 1
+    queue = ReviewQueueOracle()
+    assert queue.judge(OracleQuery("COPD", "chronic obstructive pulmonary disease", 0.75, term_row=3))
+    assert [(q.term, q.term_row, answer) for q, answer in queue.items] == [("COPD", 3, True)]
+
+
+def test_llm_hook_without_a_backend_is_a_clear_error() -> None:
+    assert "nobody" not in LLM_BACKENDS
+    with pytest.raises(ConfigError, match=r"no LLM backend 'nobody' is configured \(registered: none\)"):
+        load_llm_backend("nobody")
+    with pytest.raises(ParameterError, match="--llm NAME"):
+        make_oracle("llm", (0.7, 0.9))
+    with pytest.raises(ParameterError, match="oracle: 'gpt' is not one of rule, threshold, llm, review"):
+        make_oracle("gpt", (0.7, 0.9))
+    assert make_oracle("threshold", (0.7, 0.9)).judge(OracleQuery("a", "b", 0.8))
+
+
+def test_configs_are_checked() -> None:
+    with pytest.raises(ParameterError, match="lower"):
+        BirchConfig(upper=0.7, lower=0.8)
+    with pytest.raises(ParameterError, match="link"):
+        BaselineConfig(link=1.5)
+    with pytest.raises(ParameterError, match="max_cluster"):
+        BaselineConfig(max_cluster=1)
+
+
+def test_pairwise_scores_hand_checked() -> None:
+    concepts = [frozenset({"A"}), frozenset({"A"}), frozenset({"A"}), frozenset({"B"}), frozenset({"A", "B"})]
+    # gold pairs: A: (0,1) (0,2) (0,4) (1,2) (1,4) (2,4); B: (3,4) -> 7
+    labels = np.array([0, 0, 1, 1, 1])  # predicted pairs: (0,1) (2,3) (2,4) (3,4) -> 4, true: (0,1) (2,4) (3,4)
+    scores = pairwise_scores(labels, concepts)
+    assert (scores["gold_pairs"], scores["predicted_pairs"], scores["true_pairs"]) == (7, 4, 3)
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (0.75, round(3 / 7, 4), round(2 * .75 * 3 / 7 /
+                                                                                                    (.75 + 3 / 7), 4))
+    assert pairwise_scores(np.arange(5), concepts)["f1"] == 0.0
+    partition = [frozenset({c}) for c in "AABBBC"]  # the contingency path: gold 1 + 3 pairs
+    assert pairwise_scores(np.array([0, 0, 0, 1, 1, 2]), partition) | {"f1": 0} == {
+        "precision": 0.5, "recall": 0.5, "f1": 0, "predicted_pairs": 4, "gold_pairs": 4, "true_pairs": 2}
+
+
+def test_gold_set_samples_concepts_and_merges_strings() -> None:
+    rows = [{"concept": c, "text": t, "norm": t.lower(), "lang": "en"} for c, t in
+            [("A", "Fever"), ("A", "Pyrexia"), ("B", "fever"), ("C", "Cough"), ("D", "Rash")]]
+    gold = gold_set("toy", "toy", rows, max_concepts=4, seed=0)
+    assert sorted(zip(gold.norms, gold.concepts, strict=True)) == [
+        ("cough", frozenset({"C"})), ("fever", frozenset({"A", "B"})), ("pyrexia", frozenset({"A"})),
+        ("rash", frozenset({"D"}))]
+    assert gold_set("toy", "toy", rows, 4, seed=0).texts == gold.texts  # seeded
+    assert len({c for names in gold_set("toy", "toy", rows, 2, 0).concepts for c in names}) == 2
+
+
+def test_read_terms_and_write_clusters(tmp_path: Path) -> None:
+    source = tmp_path / "terms.txt"
+    source.write_text("Fever\npyrexia\tla\nFEVER\n癫痫\tzh\n", encoding="utf-8")
+    items, lines = read_terms(source)
+    assert [(i.text, i.lang, i.norm) for i in items] == [("Fever", "en", "fever"), ("pyrexia", "la", "pyrexia"),
+                                                          ("癫痫", "zh", "癫痫")]
+    assert lines == [("Fever", 0), ("pyrexia", 1), ("FEVER", 0), ("癫痫", 2)]
+    out = tmp_path / "out.tsv"
+    write_clusters(out, np.array([0, 0, 1]), lines, items)
+    assert out.read_text(encoding="utf-8") == "Fever\t0\npyrexia\t0\nFEVER\t0\n癫痫\t1\n"
+    write_clusters(out, np.array([0, 0, 1]), lines, items, "bios")
+    assert out.read_text(encoding="utf-8") == "Fever|pyrexia\n癫痫\n"
+    for text, problem in [("ok\n\n", ":2: empty term"), ("a\tb\tc\n", ":1: expected term or term<TAB>lang, got 3"),
+                          ("fever\txx\n", ":1: unknown language code 'xx'"), ("ok\n---\n", ":2: term '---' is empty")]:
+        source.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match=f"{source}{problem}"):
+            read_terms(source)
+
+
+def test_explanation_cache_is_append_only_and_last_wins(tmp_path: Path) -> None:
+    path = tmp_path / "explanations.jsonl"
+    cache = ExplanationCache(path)
+    old = Explanation("en", "fever", "Fever", "old", "graph:definition", "HP:0001945", "2025-01-01T00:00:00+00:00")
+    new = Explanation("en", "fever", "Fever", "new", "llm:m", "explain-v1", "2025-01-02T00:00:00+00:00")
+    assert cache.add([old]) == 1 and cache.add([new]) == 1
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+    reread = ExplanationCache(path).get("en", "fever")
+    assert reread is not None and (reread.explanation, reread.provider) == ("new", "llm:m")
+    path.write_text(path.read_text(encoding="utf-8") + json.dumps({"lang": "en"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"{path}:3: not an explanation record"):
+        ExplanationCache(path)
