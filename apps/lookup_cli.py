@@ -41,6 +41,9 @@ def lookup_command(
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    model: Annotated[str | None, typer.Option(help="Normalizer encoder (registry name or model folder) whose term "
+                                              "vectors the graph holds; default: the graph's model, if any.")] = None,
+    no_vector: Annotated[bool, typer.Option("--no-vector", help="Normalize with exact + full text only.")] = False,
 ) -> None:
     """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI; one JSON log line per request."""
     import uvicorn
@@ -49,4 +52,4 @@ def serve_command(
     from apps.api.middleware import log_requests_to_stderr
 
     log_requests_to_stderr()
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(create_app(model=model, vector=not no_vector), host=host, port=port, log_level="info", access_log=False)

@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.* hel
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -41,6 +40,7 @@ import httpx
 
 from benchmarks.lookup import CANDIDATE_TERMS
 from benchmarks.normalize import DEFAULT_URI, latency_summary, rss_mib, settings_for, wait_ready
+from graph.results import write_results
 from graph.runtime import NEO4J_VERSION, free_port
 from graph.store import GraphStore
 
@@ -209,10 +209,8 @@ def main(argv: list[str] | None = None) -> None:
         serve(args)
         return
     result = measure(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     table = markdown(result)
-    args.out.with_suffix(".md").write_text(table)
+    write_results(result, args.out, table)
     print(table)
     if result["server_errors"]:
         sys.exit(1)

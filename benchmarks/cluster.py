@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from graph.results import write_results
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DIM = 384
@@ -232,9 +234,9 @@ def main() -> None:
                 runs += [run_child(args, names_file, method, size, vectors) for method in args.methods.split(",")]
     result = {"names": len(names), "seed": args.seed, "dim": DIM,
               "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores", "runs": runs}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    table = markdown(result)
+    write_results(result, args.out, table)
+    print(table)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from graph.results import write_results
 from graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
 from graph.settings import Neo4jSettings
 from graph.store import Batch, GraphStore
@@ -414,10 +415,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(WORKERS[args.worker](args)))
         return
     result = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
-    args.out.with_suffix(".md").write_text(table)
+    write_results(result, args.out, table)
     print(table)
     print(f"saved {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)
 

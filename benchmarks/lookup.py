@@ -23,7 +23,6 @@ from pathlib import Path
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -35,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graph.lookup import lookup
+from graph.results import write_results
 from graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
@@ -147,10 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "lookup.json")
     args = parser.parse_args(argv)
     result = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     table = markdown(result)
-    args.out.with_suffix(".md").write_text(table)
+    write_results(result, args.out, table)
     print(table)
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -39,6 +38,7 @@ import httpx
 
 from apps.normalize.evaluate import build_benchmarks
 from apps.normalize.normalizer import open_normalizer
+from graph.results import write_results
 from graph.runtime import NEO4J_VERSION, free_port
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
@@ -57,13 +57,8 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from apps.api.app import create_app
-    from apps.api.normalize_routes import router
 
-    app = create_app(settings_for(args.uri))
-    if not any(getattr(route, "path", None) == "/normalize" for route in app.routes):
-        app.include_router(router)
-    app.state.normalizer = open_normalizer(GraphStore.connect(settings_for(args.uri)), model=args.model,
-                                           vector=not args.no_vector)
+    app = create_app(settings_for(args.uri), model=args.model, vector=not args.no_vector)
     uvicorn.run(app, host="127.0.0.1", port=args.serve, log_level="warning")
 
 
@@ -206,10 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         serve(args)
         return
     result = measure(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     table = markdown(result)
-    args.out.with_suffix(".md").write_text(table)
+    write_results(result, args.out, table)
     print(table)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 import typer
 from rich.console import Console
 
+from graph.results import write_results
 from graph.store import GraphStore
 
 types_app = typer.Typer(help="Semantic types predicted from concept vectors for concepts without one.",
@@ -43,9 +44,7 @@ def train_command(
                                       test_fraction=test_fraction, max_concepts=max_concepts,
                                       sources=_names(sources), seed=seed, device=device, progress=not as_json)
     if results is not None:
-        results.parent.mkdir(parents=True, exist_ok=True)
-        results.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        results.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+        write_results(report, results, markdown(report))
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return

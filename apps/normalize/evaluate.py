@@ -24,7 +24,6 @@ method; a logistic regression on them is the calibration the normalizer applies 
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from collections import defaultdict
@@ -43,6 +42,7 @@ from apps.normalize.normalizer import (
 from graph import queries
 from graph.errors import ConfigError, GraphError, ParameterError
 from graph.lookup import fulltext_query
+from graph.results import write_results as write_result_files
 from graph.store import GraphStore
 from graph.text import normalize_term, trigram_dice
 
@@ -445,8 +445,4 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """The results as JSON at `out` and as a markdown table beside it (.md)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    table = out.with_suffix(".md")
-    table.write_text(markdown_table(result))
-    return out, table
+    return write_result_files(result, out, markdown_table(result))

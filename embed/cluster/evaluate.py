@@ -14,7 +14,6 @@ show the oracle calls growing linearly with N.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import defaultdict
@@ -31,6 +30,7 @@ from embed.cluster.config import DEFAULT_MAX_CONCEPTS, DEFAULT_SEED, BaselineCon
 from embed.cluster.oracle import RuleOracle, ThresholdOracle
 from graph import queries
 from graph.errors import GraphError, ParameterError
+from graph.results import write_results as write_result_files
 from graph.store import GraphStore
 
 GROWTH_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
@@ -194,8 +194,4 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 def write_results(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """The results as JSON at `out` and as a markdown table beside it (.md)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    table = out.with_suffix(".md")
-    table.write_text(markdown_table(result))
-    return out, table
+    return write_result_files(result, out, markdown_table(result))

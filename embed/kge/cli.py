@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graph import suggestions
+from graph.results import write_results
 from graph.store import GraphStore
 
 suggest_app = typer.Typer(help="Relation suggestions: a PyKEEN KG embedding model proposes missing links (SUGGESTED "
@@ -82,9 +83,7 @@ def train_command(
                            write_vectors=not no_vectors, device=device, progress=not as_json)
     summary = report.as_dict()
     if results is not None:
-        results.parent.mkdir(parents=True, exist_ok=True)
-        results.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        results.with_suffix(".md").write_text(markdown(summary), encoding="utf-8")
+        write_results(summary, results, markdown(summary))
     if as_json:
         print(json.dumps(summary))
         return
