@@ -63,7 +63,16 @@ def test_retired_ids_redirect(api: httpx.Client) -> None:
     ("/search", {"q": "x" * 201}, 422, "q"),
     ("/search", {"q": "seizure", "lang": "xx"}, 400, "lang"),
     ("/search", {"q": "seizure", "limit": 0}, 422, "limit"),
-    ("/search", {"q": "seizure", "limit": "many"}, 422, "limit"),
+    ("/search", {"q": "seizure", "limit": "many"}, 422, "limit"),    ("/neighbourhood/HP:9999999", {}, 404, None),
+    ("/neighbourhood/not-a-curie", {}, 400, "concept_id"),
+    ("/neighbourhood/HP:0001250", {"limit": 0}, 422, "limit"),
+    ("/neighbourhood/HP:0001250", {"limit": 201}, 422, "limit"),
+    ("/paths", {"to": "HP:0001250"}, 422, "from"),
+    ("/paths", {"from": "HP:0001250", "to": "seizure"}, 400, "to"),
+    ("/paths", {"from": "HP:0001250", "to": "HP:9999999"}, 404, None),
+    ("/paths", {"from": "HP:0001250", "to": "HP:0012638", "max_length": 9}, 422, "max_length"),
+    ("/paths", {"from": "HP:0001250", "to": "HP:0012638", "max_length": 0}, 422, "max_length"),
+    ("/paths", {"from": "HP:" + "1" * 300, "to": "HP:0012638"}, 422, "from"),
 ])
 def test_bad_requests_get_problem_documents(api: httpx.Client, path: str, params: dict[str, Any], status: int,
                                             parameter: str | None) -> None:

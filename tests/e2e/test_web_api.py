@@ -3,8 +3,6 @@ its files (graph.explore behind them)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
@@ -60,27 +58,6 @@ def test_paths(api: httpx.Client) -> None:
     assert (short["found"], short["length"], short["nodes"], short["edges"]) == (False, None, [], [])
     same = api.get("/paths", params={"from": "HP:0001275", "to": "hp:0001250"}).json()
     assert (same["source"], same["target"], same["length"]) == ("HP:0001250", "HP:0001250", 0)
-
-
-@pytest.mark.parametrize(("path", "params", "status", "parameter"), [
-    ("/neighbourhood/HP:9999999", {}, 404, None),
-    ("/neighbourhood/not-a-curie", {}, 400, "concept_id"),
-    ("/neighbourhood/HP:0001250", {"limit": 0}, 422, "limit"),
-    ("/neighbourhood/HP:0001250", {"limit": 201}, 422, "limit"),
-    ("/paths", {"to": "HP:0001250"}, 422, "from"),
-    ("/paths", {"from": "HP:0001250", "to": "seizure"}, 400, "to"),
-    ("/paths", {"from": "HP:0001250", "to": "HP:9999999"}, 404, None),
-    ("/paths", {"from": "HP:0001250", "to": "HP:0012638", "max_length": 9}, 422, "max_length"),
-    ("/paths", {"from": "HP:0001250", "to": "HP:0012638", "max_length": 0}, 422, "max_length"),
-    ("/paths", {"from": "HP:" + "1" * 300, "to": "HP:0012638"}, 422, "from"),
-])
-def test_bad_requests_get_problem_documents(api: httpx.Client, path: str, params: dict[str, Any], status: int,
-                                            parameter: str | None) -> None:
-    response = api.get(path, params=params)
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["detail"] and body.get("parameter") == parameter
 
 
 def test_openapi_has_examples(api: httpx.Client) -> None:
