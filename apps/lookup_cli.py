@@ -44,6 +44,8 @@ def serve_command(
     model: Annotated[str | None, typer.Option(help="Normalizer encoder (registry name or model folder) whose term "
                                               "vectors the graph holds; default: the graph's model, if any.")] = None,
     no_vector: Annotated[bool, typer.Option("--no-vector", help="Normalize with exact + full text only.")] = False,
+    runtime: Annotated[str, typer.Option(help="Query encoder engine: auto (ONNX Runtime on CPU when installed), "
+                                              "torch, onnx.")] = "auto",
 ) -> None:
     """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI; one JSON log line per request."""
     import uvicorn
@@ -52,4 +54,5 @@ def serve_command(
     from apps.api.middleware import log_requests_to_stderr
 
     log_requests_to_stderr()
-    uvicorn.run(create_app(model=model, vector=not no_vector), host=host, port=port, log_level="info", access_log=False)
+    app = create_app(model=model, vector=not no_vector, runtime=runtime)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -2,7 +2,7 @@
 """Normalization service benchmark: latency over HTTP, batch throughput and API memory, on the sample graph.
 
     python benchmarks/normalize.py                                  # the graph at bolt://127.0.0.1:7687
-    python benchmarks/normalize.py --uri bolt://127.0.0.1:7687 --queries 300 --model minilm
+    python benchmarks/normalize.py --uri bolt://127.0.0.1:7687 --queries 300 --model minilm --runtime onnx
 
 The API (apps.api.app with the /normalize router) runs in a child process on a free loopback port, with the
 normalizer opened before it serves: the model given by --model, else the one whose term vectors the graph
@@ -13,7 +13,8 @@ holds, else exact + full text only (the result says which stages ran). Queries a
 - single: one GET /normalize?q=…&k=10 at a time, --queries of them: p50 / p99 / mean latency;
 - baseline: the same queries to GET /search (lookup: exact + full text, no vectors, no calibration);
 - batch over HTTP: POST /normalize with batches of --batch-sizes, --batch-terms terms per size: terms/s;
-- batch in process: Normalizer.normalize_batch on the same terms in this process: terms/s;
+- batch in process: Normalizer.normalize_batch on the same terms in this process, with the torch encoder (baseline)
+  and with --runtime: terms/s;
 - memory: the API process's RSS after start-up, after the runs, and its peak (VmHWM), from /proc.
 Traffic goes to 127.0.0.1 only and every loop is bounded. Results: --out (JSON) and a Markdown table beside it.
 """
@@ -58,7 +59,7 @@ def serve(args: argparse.Namespace) -> None:
 
     from apps.api.app import create_app
 
-    app = create_app(settings_for(args.uri), model=args.model, vector=not args.no_vector)
+    app = create_app(settings_for(args.uri), model=args.model, vector=not args.no_vector, runtime=args.runtime)
     uvicorn.run(app, host="127.0.0.1", port=args.serve, log_level="warning")
 
 
@@ -98,6 +99,7 @@ def draw_queries(store: GraphStore, n: int, seed: int) -> list[str]:
 def start_api(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--uri", args.uri]
     command += (["--model", args.model] if args.model else []) + (["--no-vector"] if args.no_vector else [])
+    command += ["--runtime", args.runtime]
     return subprocess.Popen(command, cwd=HERE.parent, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
 
 
@@ -118,10 +120,11 @@ def wait_ready(client: httpx.Client, process: subprocess.Popen[bytes]) -> None:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     with GraphStore.connect(settings_for(args.uri)) as store:
         queries = draw_queries(store, args.queries, args.seed)
-        batch_terms = (queries * (args.batch_terms // len(queries) + 1))[: args.batch_terms]
+        batch_terms = list(dict.fromkeys(draw_queries(store, args.batch_terms, args.seed + 1)))  # no repeats:
+        # the normalizer encodes a repeated string once
         result: dict[str, Any] = {
             "machine": {"python": platform.python_version(), "neo4j": NEO4J_VERSION, "cpus": os.cpu_count()},
-            "graph": args.uri, "queries": len(queries), "seed": args.seed}
+            "graph": args.uri, "queries": len(queries), "seed": args.seed, "runtime": args.runtime}
         port = free_port()
         process = start_api(args, port)
         try:
@@ -151,20 +154,25 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             process.terminate()
             process.wait(timeout=30)
-        normalizer = open_normalizer(store, model=args.model, vector=not args.no_vector)
-        normalizer.normalize_batch(queries[:32])
-        started = time.perf_counter()
-        for start in range(0, len(batch_terms), 256):
-            normalizer.normalize_batch(batch_terms[start:start + 256], k=10)
-        seconds = time.perf_counter() - started
-        result["batch_in_process"] = {"batch_size": 256, "terms": len(batch_terms), "seconds": round(seconds, 2),
-                                      "terms_per_s": round(len(batch_terms) / seconds)}
+        result["batch_in_process"] = {}
+        for runtime in dict.fromkeys(["torch", args.runtime]):  # the torch encoder is the in-process baseline
+            normalizer = open_normalizer(store, model=args.model, vector=not args.no_vector, runtime=runtime)
+            normalizer.normalize_batch(queries[:32])
+            started = time.perf_counter()
+            for start in range(0, len(batch_terms), 256):
+                normalizer.normalize_batch(batch_terms[start:start + 256], k=10)
+            seconds = time.perf_counter() - started
+            result["batch_in_process"][runtime] = {
+                "batch_size": 256, "terms": len(batch_terms), "seconds": round(seconds, 2),
+                "terms_per_s": round(len(batch_terms) / seconds),
+                "encoder_runtime": normalizer.encoder.runtime if normalizer.encoder else None}
     return result
 
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [f"Graph {result['graph']}, {result['queries']} queries (HPO synonyms + ICD-10 Chinese names), "
-             f"stages: {', '.join(result['methods'])}; {result['machine']['cpus']} CPUs.", "",
+             f"stages: {', '.join(result['methods'])}; API encoder runtime {result['runtime']}; "
+             f"{result['machine']['cpus']} CPUs.", "",
              "| HTTP, one query per request | requests | p50 ms | p99 ms | mean ms | max ms |",
              "|---|---:|---:|---:|---:|---:|"]
     for name in ("single", "baseline_search"):
@@ -174,10 +182,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", "| batch | terms | seconds | terms/s |", "|---|---:|---:|---:|"]
     lines += [f"| POST /normalize, {size} per request | {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} |"
               for size, b in result["batch_http"].items()]
-    b = result["batch_in_process"]
-    lines += [f"| Normalizer.normalize_batch in process, {b['batch_size']} per call | {b['terms']} | {b['seconds']} "
-              f"| {b['terms_per_s']:,} |", "",
-              "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
+    for runtime, b in result["batch_in_process"].items():
+        lines.append(f"| Normalizer.normalize_batch in process, {b['batch_size']} per call, encoder on {runtime} "
+                     f"| {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} |")
+    lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
     for name in ("memory_after_start", "memory_after_runs"):
         m = result[name]
         lines.append(f"| {name.removeprefix('memory_').replace('_', ' ')} | {m['rss_mib']} | {m['peak_rss_mib']} |")
@@ -189,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uri", default=DEFAULT_URI, help="A graph with the sample loaded.")
     parser.add_argument("--model", help="Encoder (registry name or folder); default: the graph's model, if any.")
     parser.add_argument("--no-vector", action="store_true", help="Exact + full text only.")
+    parser.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"],
+                        help="The API's query encoder engine (in process, torch is measured too, as the baseline).")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 1000])

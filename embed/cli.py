@@ -81,6 +81,8 @@ def embed_terms_command(
                                           "(switching models).")] = False,
     no_concepts: Annotated[bool, typer.Option("--no-concepts", help="Skip concept vectors.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:1 …")] = "auto",
+    runtime: Annotated[str, typer.Option(help="Inference engine: auto (ONNX Runtime on CPU when installed), "
+                                              "torch, onnx.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Embed every Term (and Concept) of the graph, keep the vector indexes current, write the faiss file.
@@ -91,7 +93,7 @@ def embed_terms_command(
 
     with GraphStore.connect() as store:
         report = embed_terms(store, model, batch_size=batch_size, replace=replace, concepts=not no_concepts,
-                             progress=not as_json, device=device)
+                             progress=not as_json, device=device, runtime=runtime)
     if as_json:
         print(json.dumps(report.as_dict()))
         return

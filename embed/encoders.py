@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -29,11 +29,13 @@ from tokenizers import AddedToken
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from embed.onnx_runtime import OnnxEncoderSession, onnx_available, open_session
 from graph.errors import ConfigError, ParameterError
 from ingest.packages import package_data_path
 
 Pooling = Literal["cls", "mean", "pooler"]
 Padding = Literal["max_length", "longest"]
+Runtime = Literal["auto", "torch", "onnx"]  # inference only; "auto": ONNX Runtime on CPU when installed
 
 SETTINGS_FILE = "bios_encoder.json"
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -126,7 +128,10 @@ def resolve_device(device: str) -> torch.device:
 class Encoder:
     """A HF encoder directory loaded under an embedding contract."""
 
-    def __init__(self, path: Path, settings: EncoderSettings, name: str | None = None, device: str = "auto") -> None:
+    def __init__(self, path: Path, settings: EncoderSettings, name: str | None = None, device: str = "auto",
+                 runtime: str = "torch") -> None:
+        if runtime not in get_args(Runtime):
+            raise ParameterError("runtime", f"{runtime!r} is not one of {', '.join(get_args(Runtime))}")
         self.path = Path(path)
         self.name = name or self.path.name
         self.settings = settings
@@ -154,9 +159,16 @@ class Encoder:
         self.model.eval()
         self.dim: int = int(self.model.config.hidden_size)
         self._checksum: str | None = None
+        self._onnx: OnnxEncoderSession | None = None
+        if runtime == "onnx" or (runtime == "auto" and self.device.type == "cpu" and onnx_available()):
+            self._onnx = open_session(self)
+
+    @property
+    def runtime(self) -> str:
+        return "onnx" if self._onnx is not None else "torch"
 
     def __repr__(self) -> str:
-        return f"Encoder({self.name!r}, {self.path}, {self.settings}, device={self.device})"
+        return f"Encoder({self.name!r}, {self.path}, {self.settings}, device={self.device}, runtime={self.runtime})"
 
     @property
     def checksum(self) -> str:
@@ -174,11 +186,14 @@ class Encoder:
                                max_length=self.settings.max_length, return_tensors="pt")
         return {key: value.to(self.device) for key, value in batch.items()}
 
-    def embed_batch(self, texts: Sequence[str]) -> torch.Tensor:
-        """Pooled (and, per the settings, L2-normalized) vectors [len(texts), dim]; gradients flow."""
-        batch = self.tokenize(texts)
-        inputs = batch if self.settings.attention_mask else {"input_ids": batch["input_ids"]}
-        outputs = self.model(**inputs)
+    def input_names(self, batch: Mapping[str, Any]) -> list[str]:
+        """The tokenizer outputs the model sees under the settings (no attention mask: input ids only)."""
+        return [name for name in ("input_ids", "attention_mask", "token_type_ids")
+                if name in batch and (self.settings.attention_mask or name == "input_ids")]
+
+    def pool(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Pooled (and, per the settings, L2-normalized) vectors of a tokenized batch; gradients flow."""
+        outputs = self.model(**{name: batch[name] for name in self.input_names(batch)})
         hidden = outputs.last_hidden_state
         if self.settings.pooling == "cls":
             vectors = hidden[:, 0]
@@ -194,6 +209,17 @@ class Encoder:
         if self.settings.normalize:
             vectors = torch.nn.functional.normalize(vectors, p=2, dim=-1)
         return vectors
+
+    def embed_batch(self, texts: Sequence[str]) -> torch.Tensor:
+        """Pooled (and, per the settings, L2-normalized) vectors [len(texts), dim]; gradients flow."""
+        return self.pool(self.tokenize(texts))
+
+    def _embed_inference(self, texts: Sequence[str]) -> np.ndarray:
+        if self._onnx is not None:
+            batch = self.tokenizer(list(texts), padding=self.settings.padding, truncation=True,
+                                   max_length=self.settings.max_length, return_tensors="np")
+            return self._onnx.embed(dict(batch))
+        return self.embed_batch(texts).float().cpu().numpy()
 
     def encode(self, texts: Sequence[str], batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """float32 [len(texts), dim], in the order of `texts` (batched longest first internally)."""
@@ -211,8 +237,7 @@ class Encoder:
                 task = bar.add_task("encode", total=len(texts))
                 for start in range(0, len(texts), batch_size):
                     chunk = order[start:start + batch_size]
-                    vectors = self.embed_batch([texts[index] for index in chunk])
-                    out[chunk] = vectors.float().cpu().numpy()
+                    out[chunk] = self._embed_inference([texts[index] for index in chunk])
                     bar.advance(task, len(chunk))
         finally:
             self.model.train(was_training)
@@ -228,6 +253,7 @@ class Encoder:
         unknown = [char for char, char_ids in zip(characters, ids, strict=True) if char_ids == [unk]]
         if not unknown:
             return 0
+        self._onnx = None  # the exported graph no longer matches the model
         added = self.tokenizer.add_tokens([AddedToken(char, normalized=False) for char in unknown])
         with torch.no_grad():
             base = self.model.get_input_embeddings().weight.detach().float()
@@ -294,17 +320,18 @@ def _directory_settings(path: Path) -> tuple[str | None, EncoderSettings]:
 
 
 def load_encoder(name_or_path: str | Path = DEFAULT_ENCODER, settings: EncoderSettings | None = None,
-                 preset: str | None = None, device: str = "auto") -> Encoder:
-    """A registry name or a local HF folder; `settings`, else `preset`, overrides the declared settings."""
+                 preset: str | None = None, device: str = "auto", runtime: str = "torch") -> Encoder:
+    """A registry name or a local HF folder; `settings`, else `preset`, overrides the declared settings.
+    `runtime` picks the inference engine (embed/onnx_runtime.py); training needs "torch"."""
     if settings is not None and preset is not None:
         raise ParameterError("preset", "give settings or preset, not both")
     override = settings if settings is not None else (preset_settings(preset) if preset else None)
     if isinstance(name_or_path, str) and name_or_path in ENCODERS:
         path, declared = ENCODERS[name_or_path]()
-        return Encoder(path, override or declared, name=name_or_path, device=device)
+        return Encoder(path, override or declared, name=name_or_path, device=device, runtime=runtime)
     path = Path(name_or_path).expanduser()
     if not (path / "config.json").is_file():
         raise ConfigError(f"encoder {str(name_or_path)!r} is neither a registered encoder "
                           f"({', '.join(sorted(ENCODERS))}) nor a model folder with a config.json")
     name, declared = _directory_settings(path)
-    return Encoder(path, override or declared, name=name, device=device)
+    return Encoder(path, override or declared, name=name, device=device, runtime=runtime)

@@ -82,15 +82,16 @@ def _progress(enabled: bool) -> Progress:
 
 def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, replace: bool = False, concepts: bool = True,
-                progress: bool = True, index_dir: Path | None = None, device: str = "auto") -> EmbedReport:
+                progress: bool = True, index_dir: Path | None = None, device: str = "auto",
+                runtime: str = "auto") -> EmbedReport:
     """Embed the terms (and concepts) of the graph that lack a vector of `model`; see the module docstring.
 
-    `model`: a registered encoder name, a model folder, or a loaded Encoder. `index_dir`: where the faiss files
-    go (default `$BIOS_HOME/indexes/<model id>`).
+    `model`: a registered encoder name, a model folder, or a loaded Encoder; `runtime`: its inference engine
+    (embed/onnx_runtime.py). `index_dir`: where the faiss files go (default `$BIOS_HOME/indexes/<model id>`).
     """
     if batch_size < 1:
         raise ParameterError("batch_size", f"{batch_size} is not a positive integer")
-    encoder = model if isinstance(model, Encoder) else load_encoder(model, device=device)
+    encoder = model if isinstance(model, Encoder) else load_encoder(model, device=device, runtime=runtime)
     report = EmbedReport(encoder.model_id, encoder.dim)
     with _phase(report, "prepare"):
         _prepare(store, report, replace)

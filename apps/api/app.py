@@ -39,15 +39,16 @@ MAX_SOURCES_PAGE = 100
 
 
 def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings | None = None,
-               model: str | None = None, vector: bool = True) -> FastAPI:
+               model: str | None = None, vector: bool = True, runtime: str = "auto") -> FastAPI:
     """The API over the graph of `settings`; the normalizer serves `model` (default: the model whose vectors the
-    graph holds, if any) unless `vector` is off (exact + full text only)."""
+    graph holds, if any) unless `vector` is off (exact + full text only); `runtime` is its encoder's engine."""
     settings = settings or Neo4jSettings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = GraphStore.connect(settings)
-        app.state.normalizer = open_normalizer(app.state.store, model=model, vector=vector)
+        app.state.normalizer = open_normalizer(app.state.store, model=model, vector=vector,
+                                               runtime=runtime)
         try:
             yield
         finally:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from embed.index import TermIndex
 
 MAX_K = 100
+QUERY_BATCH = 32  # queries per encoder forward pass: small batches pad less and run faster on CPU
 MAX_FILTER_VALUES = 50
 DEFAULT_THRESHOLD = 0.3
 EXACT, FULLTEXT, VECTOR = "exact", "fulltext", "vector"
@@ -164,13 +165,17 @@ class Normalizer:
     def normalize_batch(self, texts: Sequence[str], k: int = 10, lang: str | None = None,
                         semantic_types: Sequence[str] | None = None,
                         sources: Sequence[str] | None = None) -> list[NormalizeResult]:
-        """One result per query, in order; the queries are encoded in one batch."""
+        """One result per query, in order; the distinct queries are encoded in one batch."""
         if not 1 <= k <= MAX_K:
             raise ParameterError("k", f"must be between 1 and {MAX_K}, got {k}")
         for text in texts:
             check_query(text, lang, 1)
         if not texts:
             return []
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) < len(texts):  # a note's batch repeats its terms: normalize each string once
+            results = dict(zip(distinct, self.normalize_batch(distinct, k, lang, semantic_types, sources), strict=True))
+            return [results[text] for text in texts]
         params = {"lang": lang, "sources": _filter_values("source", sources, str.upper),
                   "types": _filter_values("semantic_type", semantic_types, str.lower)}
         # term hits per query and stage, before they are joined to concepts and filtered
@@ -205,7 +210,7 @@ class Normalizer:
     def _vector_rows(self, texts: Sequence[str], candidates: int, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.encoder is None or self.index is None:
             return []
-        neighbours = self.index.search(self.encoder.encode(list(texts)), candidates)
+        neighbours = self.index.search(self.encoder.encode(list(texts), batch_size=QUERY_BATCH), candidates)
         rows = [{"i": i, "terms": [term for term, _ in found], "scores": [float(score) for _, score in found]}
                 for i, found in enumerate(neighbours) if found]
         return self.store.run(queries.VECTOR_HITS, rows=rows, **params) if rows else []
@@ -245,7 +250,7 @@ def _filter_values(name: str, values: Sequence[str] | None, fold: Any) -> list[s
 
 
 def open_normalizer(store: GraphStore, model: str | Path | None = None, vector: bool = True,
-                    threshold: float = DEFAULT_THRESHOLD, device: str = "auto") -> Normalizer:
+                    threshold: float = DEFAULT_THRESHOLD, device: str = "auto", runtime: str = "auto") -> Normalizer:
     """A normalizer over the graph. With `model` (a registry name or a local model folder) its term vectors must
     be in the graph; without, the model whose vectors the graph holds is loaded, and when there is none the
     normalizer runs exact + full text only (as it does with vector=False)."""
@@ -258,10 +263,10 @@ def open_normalizer(store: GraphStore, model: str | Path | None = None, vector: 
         record = graph_model(store)
         settings = EncoderSettings.from_dict({name: record[name] for name in EncoderSettings.__dataclass_fields__})
         source = record["name"] if record["name"] in ENCODERS else record["path"]
-        encoder = load_encoder(source, settings=settings, device=device)
+        encoder = load_encoder(source, settings=settings, device=device, runtime=runtime)
         if encoder.model_id != record["id"]:
             raise GraphError(f"the graph's term vectors come from {record['id']}, but {source} now loads as "
                              f"{encoder.model_id}: pass --model, or embed again (bios embed terms)")
     else:
-        encoder = load_encoder(model, device=device)
+        encoder = load_encoder(model, device=device, runtime=runtime)
     return Normalizer(store, encoder, open_term_index(store, encoder.model_id), threshold=threshold)

@@ -111,7 +111,7 @@ def test_abstention_and_batch_order(sample_store: GraphStore, lexical: Normalize
     strict = Normalizer(sample_store, threshold=0.99)
     assert strict.normalize("epileptic seizures").abstained  # full-text scores stay below 0.99
     assert not strict.normalize("seizure").abstained  # exact is 1.0
-    queries = ["heart attack", "xqzvkw", "癫痫", "seizure"]
+    queries = ["heart attack", "xqzvkw", "癫痫", "seizure", "heart attack"]  # a repeated query is answered twice
     batch = lexical.normalize_batch(queries, k=3)
     assert [r.query for r in batch] == queries
     assert [r.as_dict() for r in batch] == [lexical.normalize(q, k=3).as_dict() for q in queries]

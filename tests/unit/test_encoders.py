@@ -206,3 +206,28 @@ def test_packaged_minilm() -> None:
     by_path = load_encoder(encoder.path, device="cpu")  # a sentence-transformers folder: its 1_Pooling settings
     assert by_path.settings == encoder.settings and by_path.model_id.split("@")[1] == encoder.model_id.split("@")[1]
     assert encoder.add_tokens(["癫痫"]) == 2 and encoder.tokenizer.tokenize("癫痫") == ["癫", "痫"]
+
+
+@pytest.mark.parametrize(("preset", "pooler"), [("sentence-transformers", False), ("coder", True), ("coderpp", False)])
+def test_onnx_runtime_gives_the_torch_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str,
+                                              pooler: bool) -> None:
+    monkeypatch.setenv("BIOS_ONNX_DIR", str(tmp_path / "onnx"))
+    folder = tiny_model(tmp_path / "tiny", pooler=pooler)
+    torch_encoder = load_encoder(folder, preset=preset, device="cpu")
+    onnx_encoder = load_encoder(folder, preset=preset, device="cpu", runtime="onnx")
+    assert (torch_encoder.runtime, onnx_encoder.runtime) == ("torch", "onnx")
+    exported = tmp_path / "onnx" / onnx_encoder.model_id / "encoder.onnx"
+    assert exported.is_file()
+    for batch_size in (1, 3, 256):  # batches of other sizes and lengths than the export sample
+        np.testing.assert_allclose(onnx_encoder.encode(TEXTS, batch_size=batch_size), torch_encoder.encode(TEXTS),
+                                   atol=1e-5)
+    stamp = exported.stat().st_mtime_ns
+    assert load_encoder(folder, preset=preset, device="cpu", runtime="auto").runtime == "onnx"
+    assert exported.stat().st_mtime_ns == stamp  # the cached export is reused
+    onnx_encoder.add_tokens(["癫痫"])  # the model changed in memory: back to torch
+    assert onnx_encoder.runtime == "torch"
+    exported.write_bytes(b"not onnx")
+    with pytest.raises(ConfigError, match="not a loadable ONNX encoder"):
+        load_encoder(folder, preset=preset, device="cpu", runtime="onnx")
+    with pytest.raises(ParameterError, match="runtime"):
+        load_encoder(folder, device="cpu", runtime="tensorrt")

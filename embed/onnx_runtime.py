@@ -1,0 +1,106 @@
+"""ONNX Runtime inference for an Encoder: the same vectors as torch, about twice as fast on CPU.
+
+The encoder's whole forward pass (transformer, pooling, normalization) is exported once per model id to
+`~/.bios-kg/onnx/<model_id>/encoder.onnx` (BIOS_ONNX_DIR overrides the folder) and run with onnxruntime's CPU
+provider. The model id digests the saved weights, tokenizer and settings, so a cached file always matches the
+folder it came from; an encoder changed in memory (added tokens, training) drops its session and runs on torch.
+Training always runs on torch; only inference uses this path.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from graph.errors import ConfigError
+
+if TYPE_CHECKING:
+    from embed.encoders import Encoder
+
+ONNX_DIR_ENV = "BIOS_ONNX_DIR"
+OPSET = 17
+
+
+def onnx_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def onnx_dir() -> Path:
+    return Path(os.environ.get(ONNX_DIR_ENV, Path.home() / ".bios-kg" / "onnx")).expanduser()
+
+
+class _Pooled(torch.nn.Module):
+    """The encoder's embed step as one module with tensor inputs, for export."""
+
+    def __init__(self, encoder: Encoder, names: list[str]) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.model = encoder.model  # registered, so export sees the parameters
+        self.names = names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.encoder.pool(dict(zip(self.names, inputs, strict=True)))
+
+
+def export_encoder(encoder: Encoder, path: Path) -> Path:
+    """Write `encoder`'s forward pass to `path` (atomically) with dynamic batch and sequence axes."""
+    sample = encoder.tokenize(["ONNX export sample", "a second, longer sample text"])
+    names = encoder.input_names(sample)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"vectors": {0: "batch"}}
+    was_training = encoder.model.training
+    encoder.model.eval()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's tracer warnings about Python control flow
+            torch.onnx.export(_Pooled(encoder, names).cpu(), tuple(sample[name].cpu() for name in names), str(partial),
+                              input_names=names, output_names=["vectors"], dynamic_axes=axes, opset_version=OPSET,
+                              dynamo=False)
+    finally:
+        encoder.model.to(encoder.device)
+        encoder.model.train(was_training)
+    partial.replace(path)
+    return path
+
+
+class OnnxEncoderSession:
+    """An onnxruntime session over an exported encoder; `embed` takes tokenizer output as numpy arrays."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own untyped errors for a damaged file
+            raise ConfigError(f"{path}: not a loadable ONNX encoder ({error}); delete it to export again") from error
+        self.names = [item.name for item in self.session.get_inputs()]
+
+    def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        feeds = {name: batch[name].astype(np.int64) for name in self.names}
+        return np.asarray(self.session.run(["vectors"], feeds)[0], dtype=np.float32)
+
+
+def open_session(encoder: Encoder, folder: Path | None = None) -> OnnxEncoderSession:
+    """The session for `encoder`, exporting it first when no file for its model id is cached."""
+    if not onnx_available():
+        raise ConfigError("runtime 'onnx' needs onnxruntime and onnx: pip install -e '.[ml]'")
+    if encoder.device.type != "cpu":
+        raise ConfigError(f"runtime 'onnx' runs on the CPU; the encoder is on {encoder.device}: use runtime 'torch'")
+    path = (folder or onnx_dir()) / encoder.model_id / "encoder.onnx"
+    if not path.is_file():
+        export_encoder(encoder, path)
+    return OnnxEncoderSession(path)
