@@ -41,7 +41,13 @@ def train_coder_command(
                                                   "to the vocabulary first and initialise every ideograph from its "
                                                   "English translations in the graph (embed.alignment).")] = False,
     sampling: Annotated[str, typer.Option(help="coder: triple items + untripled synonym sets (CODER); synonyms: "
-                                               "every synonym set, no triples (SapBERT).")] = "coder",
+                                               "every synonym set, no triples (SapBERT); cortex: synonym sets "
+                                               "with each concept's definition as its explanation view "
+                                               "(CoRTEx).")] = "coder",
+    mine_every: Annotated[int, typer.Option(help="Re-mine hard negatives (faiss, current weights) every N steps "
+                                                 "from step 0; 0: none.")] = 0,
+    hard_fraction: Annotated[float, typer.Option(help="Chance, reached by mid-run, that a concept's hard "
+                                                      "negative joins its batch.")] = 0.5,
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, cuda:1, …")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of sampling and initialisation.")] = 72,
@@ -60,7 +66,8 @@ def train_coder_command(
             device=device, checkpoint_every=checkpoint_every,
             languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
             sources=[x.strip() for x in sources.split(",") if x.strip()] if sources else None,
-            exclude_concepts=held_out, add_tokens=add_tokens, sampling=cast("Sampling", sampling), seed=seed,
+            exclude_concepts=held_out, add_tokens=add_tokens, sampling=cast("Sampling", sampling),
+            mine_every=mine_every, hard_fraction=hard_fraction, seed=seed,
             progress=not as_json)
     summary = report.as_dict()
     if as_json:

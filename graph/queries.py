@@ -467,6 +467,12 @@ MATCH (c:Concept)-[h:HAS_TYPE]->(s:SemanticType) WHERE {_ASSERTED_TYPE.format(h=
 RETURN c.id AS concept, min(s.id) AS type
 """
 
+# Rows: (concept id, definition): the explanation view of CoRTEx training (embed/coder/sampler.py).
+TRAINING_DEFINITIONS = """
+MATCH (c:Concept) WHERE c.definition IS NOT NULL
+RETURN c.id AS concept, c.definition AS definition
+"""
+
 
 # --- normalizer (apps/normalize/normalizer.py) ----------------------------------------
 # Concept filters shared by every stage: any of the concept's sources, any of its semantic types

@@ -18,11 +18,19 @@ from the graph once and sorted, so the same graph gives the same data (and the s
 - with `sampling="synonyms"` there are no triple items: every concept with two or more strings is a synonym item
   (SapBERT's set-up, for a graph whose concepts have few strings each: in HPO a triple's use_len is mostly 1, so
   the CODER items almost never put two synonyms of a concept in one batch and the MS loss has no positives);
+- with `sampling="cortex"` (cortex.md §3) a synonym item also carries its concept's explanation (the graph's
+  definition, `TrainingData.explanations`) as one more string with the concept's label, so the MS loss pairs
+  term ↔ term, term ↔ explanation and explanation ↔ explanation; a concept with one string and an explanation is
+  an item too;
+- hard negatives (`set_partners`, fed by embed.coder.mining): each concept may have a partner, the nearest other
+  concept under the current model; after a synonym item is taken, its partner's item joins the batch with
+  probability `hard_fraction` (when it fits), so the MS miner meets the confusable concept in the same batch;
 - items are added to a batch until the next one would take it over `batch_size` strings;
-- a batch lists all heads, then all tails, then all negative tails, then the synonym strings.
+- a batch lists all heads, then all tails, then all negative tails, then the synonym strings, then explanations.
 
 Order and draws are seeded and resumable: epoch e visits the items in a permutation drawn from (seed, e); batch b
-draws its strings from (seed, b). The state is three integers (epoch, position, batches).
+draws its strings from (seed, 1, b) and its partner coin flips from (seed, 2, b). The state is three integers
+(epoch, position, batches) plus the partners and their fraction.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -42,7 +50,7 @@ from graph.store import GraphStore
 # Lists are collected per concept (per head and type) because the driver's cost is per row: 1.3 M triples come
 # back in 11 s as 174 k rows, in 19 s as 1.3 M rows.
 MAX_TERMS = 8  # strings per concept per item (CODER's max_lui_per_cui)
-Sampling = Literal["coder", "synonyms"]
+Sampling = Literal["coder", "synonyms", "cortex"]
 
 
 @dataclass(frozen=True)
@@ -57,11 +65,14 @@ class TrainingData:
     relations: np.ndarray  # int32 [triples] indices into relation_ids
     tails: np.ndarray  # int32 [triples]
     relation_ids: list[str]
+    explanations: list[str] | None = None  # per concept: its explanation ("" for none), for sampling="cortex"
 
     @classmethod
     def from_rows(cls, terms: Iterable[tuple[str, str]], triples: Iterable[tuple[str, str, str]],
-                  semantic_types: Iterable[tuple[str, str]], exclude_concepts: Collection[str] = ()) -> TrainingData:
-        """Build from (concept, text), (head, type, tail) and (concept, type) rows.
+                  semantic_types: Iterable[tuple[str, str]], exclude_concepts: Collection[str] = (),
+                  explanations: Iterable[tuple[str, str]] | None = None) -> TrainingData:
+        """Build from (concept, text), (head, type, tail), (concept, type) and, optionally, (concept,
+        explanation) rows.
 
         Held-out concepts (`exclude_concepts`) are dropped with every string they have, from every concept that
         shares it, so no string of a held-out concept is trained on; triples that touch them go too.
@@ -108,18 +119,26 @@ class TrainingData:
         concept_types = np.full(len(concept_ids), -1, dtype=np.int32)
         for concept, sty in assigned.items():
             concept_types[concept_of[concept]] = type_of[sty]
+        explained: list[str] | None = None
+        if explanations is not None:
+            by_concept = {concept: text.strip() for concept, text in explanations if concept in concept_of}
+            explained = [by_concept.get(concept, "") for concept in concept_ids]
         return cls(concept_ids, texts, term_offsets, term_index, concept_types, type_ids, head_array[order],
-                   relation_array[order], tail_array[order], relation_ids)
+                   relation_array[order], tail_array[order], relation_ids, explained)
 
     @classmethod
     def from_graph(cls, store: GraphStore, languages: Sequence[str] | None = None,
-                   sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = ()) -> TrainingData:
+                   sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = (),
+                   explanations: bool = False) -> TrainingData:
+        """The training data of the graph; with `explanations`, each concept's definition as its explanation."""
         filters = {"languages": list(languages) if languages else None, "sources": list(sources) if sources else None}
         terms = ((str(c), str(text)) for c, texts in store.stream(queries.TRAINING_TERMS, **filters) for text in texts)
         triples = ((str(h), str(r), str(t))
                    for h, r, tails in store.stream(queries.TRAINING_TRIPLES, **filters) for t in tails)
         types = ((str(c), str(s)) for c, s in store.stream(queries.TRAINING_SEMANTIC_TYPES))
-        data = cls.from_rows(terms, triples, types, exclude_concepts)
+        definitions = ((str(c), str(d)) for c, d in store.stream(queries.TRAINING_DEFINITIONS)) \
+            if explanations else None
+        data = cls.from_rows(terms, triples, types, exclude_concepts, definitions)
         if len(data.concept_ids) < 2:
             raise GraphError(f"too little training data: {len(data.concept_ids)} concepts have terms with "
                              f"languages={filters['languages']} sources={filters['sources']}; need at least 2")
@@ -144,6 +163,8 @@ class TrainingData:
             digest.update(b"\x1e")
         for array in (self.term_offsets, self.term_index, self.concept_types, self.heads, self.relations, self.tails):
             digest.update(np.ascontiguousarray(array).tobytes())
+        if self.explanations is not None:
+            digest.update(b"\x1d" + "\x1f".join(self.explanations).encode())
         return digest.hexdigest()
 
 
@@ -153,7 +174,7 @@ class CoderBatch:
     concepts: np.ndarray  # int64 [strings]: concept index (the MS loss labels)
     types: np.ndarray  # int64 [strings]: semantic type index, -1 for none
     relations: np.ndarray  # int64 [pairs]: relation index of each (head, tail, negative tail)
-    pairs: int  # texts[:p] heads, texts[p:2p] tails, texts[2p:3p] negative tails, the rest synonym strings
+    pairs: int  # texts[:p] heads, texts[p:2p] tails, texts[2p:3p] negative tails, then synonyms and explanations
     items: int
 
 
@@ -171,15 +192,25 @@ class CoderSampler:
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
+        if sampling == "cortex" and not (data.explanations and any(data.explanations)):
+            raise GraphError("sampling 'cortex' needs explanations: no training concept has a definition")
         self.counts = data.term_counts()
+        self.explained = np.array([bool(text) for text in data.explanations], dtype=bool) \
+            if sampling == "cortex" and data.explanations else np.zeros(len(data.concept_ids), dtype=bool)
         self.triples = len(data.heads) if sampling == "coder" else 0
         triple_len = np.minimum(np.minimum(self.counts[data.heads], self.counts[data.tails]), max_terms)
         self.use_len = np.minimum(triple_len, batch_size // 3).astype(np.int64)[:self.triples]
         in_triples = np.zeros(len(data.concept_ids), dtype=bool)
         in_triples[data.heads[:self.triples]] = True
         in_triples[data.tails[:self.triples]] = True
-        self.synonym_concepts = np.flatnonzero(~in_triples & (self.counts >= 2))
-        self.synonym_len = np.minimum(self.counts[self.synonym_concepts], min(max_terms, batch_size))
+        self.synonym_concepts = np.flatnonzero(~in_triples & (self.counts + self.explained >= 2))
+        explanation = self.explained[self.synonym_concepts]
+        # strings per synonym item: terms, plus the explanation, which takes one of the slots
+        self.synonym_len = np.minimum(self.counts[self.synonym_concepts] + explanation, min(max_terms, batch_size))
+        self.item_of = np.full(len(data.concept_ids), -1, dtype=np.int64)
+        self.item_of[self.synonym_concepts] = self.triples + np.arange(len(self.synonym_concepts))
+        self.partners = np.full(len(data.concept_ids), -1, dtype=np.int64)
+        self.hard_fraction = 0.0
         self.items = self.triples + len(self.synonym_concepts)
         if self.items == 0:
             raise GraphError("no training items: no concept–relation–concept triple between concepts with terms "
@@ -191,12 +222,24 @@ class CoderSampler:
         self.batches = 0
         self._order: np.ndarray | None = None
 
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position, "batches": self.batches}
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "position": self.position, "batches": self.batches,
+                "partners": self.partners.tolist(), "hard_fraction": self.hard_fraction}
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch, self.position, self.batches = int(state["epoch"]), int(state["position"]), int(state["batches"])
+        self.set_partners(np.asarray(state.get("partners", self.partners), dtype=np.int64),
+                          float(state.get("hard_fraction", 0.0)))
         self._order = None
+
+    def set_partners(self, partners: np.ndarray, hard_fraction: float) -> None:
+        """Each concept's hard negative (-1: none) and the chance that it joins the batch after the concept."""
+        if partners.shape != self.partners.shape:
+            raise ParameterError("partners", f"{partners.shape} does not match {len(self.partners)} concepts")
+        if not 0.0 <= hard_fraction <= 1.0:
+            raise ParameterError("hard_fraction", f"must be between 0 and 1, got {hard_fraction}")
+        self.partners = partners.astype(np.int64)
+        self.hard_fraction = hard_fraction
 
     def _item_size(self, item: int) -> int:
         triples = self.triples
@@ -206,6 +249,7 @@ class CoderSampler:
         """The items of the next batch, advancing epoch and position."""
         chosen: list[int] = []
         size = 0
+        coins = np.random.default_rng((self.seed, 2, self.batches))
         while True:
             if self._order is None:
                 self._order = np.random.default_rng((self.seed, 0, self.epoch)).permutation(self.items)
@@ -215,9 +259,20 @@ class CoderSampler:
                 return chosen
             chosen.append(item)
             size += item_size
+            partner = self._partner_item(item)
+            if partner >= 0 and partner not in chosen and coins.random() < self.hard_fraction \
+                    and size + self._item_size(partner) <= self.batch_size:
+                chosen.append(partner)
+                size += self._item_size(partner)
             self.position += 1
             if self.position == self.items:
                 self.epoch, self.position, self._order = self.epoch + 1, 0, None
+
+    def _partner_item(self, item: int) -> int:
+        if self.hard_fraction == 0.0 or item < self.triples:
+            return -1
+        partner = int(self.partners[self.synonym_concepts[item - self.triples]])
+        return int(self.item_of[partner]) if partner >= 0 else -1
 
     def _strings(self, concept: int, k: int, rng: np.random.Generator) -> np.ndarray:
         start, count = self.data.term_offsets[concept], self.counts[concept]
@@ -235,14 +290,17 @@ class CoderSampler:
         tails: list[np.ndarray] = []
         negatives: list[np.ndarray] = []
         synonyms: list[np.ndarray] = []
-        labels: list[list[np.ndarray]] = [[], [], [], []]  # concept of each string, per section
+        explained: list[int] = []
+        labels: list[list[np.ndarray]] = [[], [], [], [], []]  # concept of each string, per section
         relations: list[np.ndarray] = []
         for item in items:
             if item >= triples:
                 concept = int(self.synonym_concepts[item - triples])
-                k = int(self.synonym_len[item - triples])
+                k = int(self.synonym_len[item - triples]) - int(self.explained[concept])
                 synonyms.append(self._strings(concept, k, rng))
                 labels[3].append(np.full(k, concept))
+                if self.explained[concept]:
+                    explained.append(concept)
                 continue
             head, tail, k = int(data.heads[item]), int(data.tails[item]), int(self.use_len[item])
             heads.append(self._strings(head, k, rng))
@@ -255,9 +313,12 @@ class CoderSampler:
             labels[2].append(negative)
             relations.append(np.full(k, data.relations[item]))
         strings = np.concatenate([*heads, *tails, *negatives, *synonyms]).astype(np.int64)
+        labels[4].append(np.array(explained, dtype=np.int64))
         concepts = np.concatenate([part for section in labels for part in section]).astype(np.int64)
         pairs = sum(len(part) for part in heads)
-        return CoderBatch(texts=[data.texts[i] for i in strings], concepts=concepts,
+        explanations = data.explanations or []
+        return CoderBatch(texts=[data.texts[i] for i in strings] + [explanations[c] for c in explained],
+                          concepts=concepts,
                           types=data.concept_types[concepts].astype(np.int64),
                           relations=np.concatenate(relations).astype(np.int64) if relations else np.zeros(0, np.int64),
                           pairs=pairs, items=len(items))

@@ -37,6 +37,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from embed.alignment import align_character_embeddings, translation_pairs
 from embed.coder.losses import CoderObjective, RelationLoss
+from embed.coder.mining import mine_hard_negatives
 from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
 from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
 from graph.errors import ConfigError, ParameterError
@@ -72,6 +73,8 @@ class CoderConfig:
     seed: int = 72
     max_terms: int = MAX_TERMS
     sampling: Sampling = "coder"
+    mine_every: int = 0  # steps between hard-negative minings (0: none); cortex.md §3.4
+    hard_fraction: float = 0.5  # the partner chance it ramps up to
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "max_terms"):
@@ -81,6 +84,10 @@ class CoderConfig:
             raise ParameterError("batch_size", f"{self.batch_size} is too small: one triple item takes 3 strings")
         if self.warmup < 0:
             raise ParameterError("warmup", f"{self.warmup} is negative")
+        if self.mine_every < 0:
+            raise ParameterError("mine_every", f"{self.mine_every} is negative")
+        if not 0.0 <= self.hard_fraction <= 1.0:
+            raise ParameterError("hard_fraction", f"must be between 0 and 1, got {self.hard_fraction}")
         if not self.lr > 0:
             raise ParameterError("lr", f"{self.lr} is not positive")
         for name in ("re_weight", "sty_weight"):
@@ -135,15 +142,19 @@ def train_coder(store: GraphStore, out: Path, base: str = DEFAULT_ENCODER, steps
                 sty_weight: float = 0.0, relation_loss: RelationLoss = "transe", device: str = "auto",
                 checkpoint_every: int = 500, languages: Sequence[str] | None = None,
                 sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = (),
-                add_tokens: bool = False, sampling: Sampling = "coder", seed: int = 72, progress: bool = True,
+                add_tokens: bool = False, sampling: Sampling = "coder", mine_every: int = 0,
+                hard_fraction: float = 0.5, seed: int = 72, progress: bool = True,
                 on_step: StepCallback | None = None) -> TrainReport:
-    """Train a CODER encoder on the graph's terms and triples into `out` (module docstring); resumes."""
+    """Train a CODER encoder on the graph's terms and triples into `out` (module docstring); resumes.
+    With sampling="cortex" and mine_every > 0 this is CoRTEx's training: term and explanation views, progressive
+    hard negatives."""
     config = CoderConfig(base=str(base), steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
                          grad_accum=grad_accum, re_weight=re_weight, sty_weight=sty_weight,
                          relation_loss=relation_loss, languages=tuple(languages) if languages else None,
                          sources=tuple(sources) if sources else None, add_tokens=add_tokens, seed=seed,
-                         sampling=sampling)
-    data = TrainingData.from_graph(store, config.languages, config.sources, exclude_concepts)
+                         sampling=sampling, mine_every=mine_every, hard_fraction=hard_fraction)
+    data = TrainingData.from_graph(store, config.languages, config.sources, exclude_concepts,
+                                   explanations=sampling == "cortex")
     return train_on_data(data, Path(out), config, device=device, checkpoint_every=checkpoint_every,
                          progress=progress, on_step=on_step)
 
@@ -204,7 +215,8 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
         encoder.model.train()
         objective.train()
         while report.steps < config.steps:
-            values = _train_step(encoder, objective, sampler, config.grad_accum, report)
+            mined = _mine(encoder, data, sampler, config, report.steps)
+            values = {**_train_step(encoder, objective, sampler, config.grad_accum, report), **mined}
             torch.nn.utils.clip_grad_norm_([*encoder.model.parameters(), *objective.parameters()], MAX_GRAD_NORM)
             values["lr"] = scheduler.get_last_lr()[0]
             optimizer.step()
@@ -222,6 +234,18 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
     _write_final(out, encoder, settings, config, data, report, {"base_id": base_id, "data_fingerprint": fingerprint})
     report.model_id = load_encoder(out, device="cpu").model_id
     return report
+
+
+def _mine(encoder: Encoder, data: TrainingData, sampler: CoderSampler, config: CoderConfig, step: int
+          ) -> dict[str, float]:
+    """Every `mine_every` steps from step 0: new partners from the current weights; the chance that a partner
+    joins the batch ramps linearly to `hard_fraction` over the first half of the run (progressive)."""
+    if not config.mine_every or step % config.mine_every:
+        return {}
+    mined = mine_hard_negatives(encoder, data)
+    fraction = config.hard_fraction * min(1.0, (step + config.mine_every) / max(config.steps / 2, 1))
+    sampler.set_partners(mined.partners, fraction)
+    return {"hard_fraction": fraction, "partner_similarity": mined.similarity}
 
 
 def _train_step(encoder: Encoder, objective: CoderObjective, sampler: CoderSampler, grad_accum: int,
@@ -326,7 +350,8 @@ def _write_final(out: Path, encoder: Encoder, settings: EncoderSettings, config:
     meta_file = out / SETTINGS_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta.update({"base": config.base, "base_id": ids["base_id"], "training": {
-        "method": "coder", "args": config.as_dict(), "steps": report.steps, "data": data.summary(),
+        "method": "cortex" if config.sampling == "cortex" else "coder", "args": config.as_dict(),
+        "steps": report.steps, "data": data.summary(),
         "data_fingerprint": ids["data_fingerprint"], "relation_types": data.relation_ids,
         "semantic_types": data.type_ids, "added_tokens": report.added_tokens,
         "aligned_tokens": report.aligned_tokens, "loss": _loss_summary(report.log)}})

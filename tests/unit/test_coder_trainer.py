@@ -182,6 +182,59 @@ def test_synonym_sampling_shows_every_synonym_set_and_no_triples() -> None:
     assert CoderSampler(data, batch_size=9, seed=3).items == 6  # CODER: 5 triple items + the set of C7
 
 
+DEFINITIONS = [("C1", "death of heart muscle from blocked blood flow"), ("C4", "raised body temperature"),
+               ("C8", "a salicylate drug for pain and fever")]
+
+
+def test_cortex_sampling_adds_each_concepts_explanation_with_its_label() -> None:
+    terms = [(concept, text) for concept, texts in SYNONYMS.items() for text in texts]
+    data = TrainingData.from_rows(terms, TRIPLES, TYPES, explanations=DEFINITIONS)
+    assert data.explanations is not None and data.explanations[data.concept_ids.index("C4")] == DEFINITIONS[1][1]
+    assert data.fingerprint() != synthetic_data().fingerprint()
+    sampler = CoderSampler(data, batch_size=24, seed=3, sampling="cortex")  # exactly one epoch
+    assert sampler.items == 8  # C8 (one string + an explanation) becomes an item
+    batch = next(sampler)
+    explained = {data.concept_ids.index(c): text for c, text in DEFINITIONS}
+    for concept, text in explained.items():  # every explanation once, labelled with its concept
+        assert [int(c) for t, c in zip(batch.texts, batch.concepts, strict=True) if t == text] == [concept]
+    assert len(batch.texts) == len(batch.concepts) == sum(len(v) for v in SYNONYMS.values()) + len(DEFINITIONS)
+    with pytest.raises(GraphError, match="needs explanations"):
+        CoderSampler(synthetic_data(), batch_size=30, sampling="cortex")
+
+
+def test_partners_join_their_concepts_batches_and_resume() -> None:
+    data = synthetic_data()
+    partners = np.full(len(data.concept_ids), -1)
+    partners[data.concept_ids.index("C1")] = data.concept_ids.index("C7")  # heart attack <-> coma
+    plain = CoderSampler(data, batch_size=7, seed=5, sampling="synonyms")
+    paired = CoderSampler(data, batch_size=7, seed=5, sampling="synonyms")
+    paired.set_partners(partners, 1.0)
+    c1, c7 = data.concept_ids.index("C1"), data.concept_ids.index("C7")
+    together = [c1 in b.concepts and c7 in b.concepts for b in (next(paired) for _ in range(14))]
+    alone = [c1 in b.concepts and c7 in b.concepts for b in (next(plain) for _ in range(14))]
+    assert sum(together) > sum(alone)
+    state = paired.state_dict()
+    resumed = CoderSampler(data, batch_size=7, seed=5, sampling="synonyms")
+    resumed.load_state_dict(state)
+    assert resumed.hard_fraction == 1.0 and [next(resumed).texts for _ in range(5)] == [
+        next(paired).texts for _ in range(5)]
+    with pytest.raises(ParameterError, match="hard_fraction"):
+        paired.set_partners(partners, 1.5)
+
+
+def test_mining_finds_the_nearest_concept_sharing_no_string() -> None:
+    from embed.coder.mining import concept_centroids, nearest_partners
+
+    data = TrainingData.from_rows([("A", "x"), ("A", "y"), ("B", "z"), ("C", "w"), ("D", "y")], [], [])
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.8, 0.2]], dtype=np.float32)  # rows follow data.texts w x y z
+    centroids = concept_centroids(vectors, data)
+    mined = nearest_partners(centroids, data)
+    a, b, c, d = (data.concept_ids.index(x) for x in "ABCD")
+    assert mined.partners[b] == c and mined.partners[a] == b  # B = {z}: nearest is C = {w}; A = {x, y}: B
+    assert mined.partners[d] == b  # D = {y} is nearest to A, but they share "y": never each other's partner
+    assert 0 < mined.similarity <= 1
+
+
 def test_sampler_refuses_bad_input() -> None:
     with pytest.raises(ParameterError, match="batch_size"):
         CoderSampler(synthetic_data(), batch_size=2)
@@ -249,6 +302,29 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_bert: Path, tmp_path: 
     with pytest.raises(ConfigError, match="training data changed"):
         train_on_data(synthetic_data({"C5"}), tmp_path / "resumed", config(tiny_bert), device="cpu",
                       progress=False)
+
+
+def test_cortex_training_mines_progressively_and_resumes_exactly(tiny_bert: Path, tmp_path: Path) -> None:
+    terms = [(concept, text) for concept, texts in SYNONYMS.items() for text in texts]
+    data = TrainingData.from_rows(terms, TRIPLES, TYPES, explanations=DEFINITIONS)
+    cortex = config(tiny_bert, sampling="cortex", mine_every=2, hard_fraction=0.8, batch_size=12)
+    straight = train_on_data(data, tmp_path / "straight", cortex, device="cpu", checkpoint_every=2, progress=False)
+    mined = [row for row in straight.log if "hard_fraction" in row]
+    assert [row["step"] for row in mined] == [1, 3, 5]  # mined before steps 1, 3 and 5
+    assert [row["hard_fraction"] for row in mined] == pytest.approx([0.8 * 2 / 3, 0.8, 0.8])  # ramps up
+    assert json.loads((tmp_path / "straight" / SETTINGS_FILE).read_text())["training"]["method"] == "cortex"
+
+    def crash(step: int, _: dict[str, float]) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_on_data(data, tmp_path / "resumed", cortex, device="cpu", checkpoint_every=2, progress=False,
+                      on_step=crash)
+    resumed = train_on_data(data, tmp_path / "resumed", cortex, device="cpu", checkpoint_every=2, progress=False)
+    assert resumed.resumed_from == 2 and resumed.log == straight.log
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert all(torch.equal(a[key], b[key]) for key in a)
 
 
 def test_cosine_relation_loss_semantic_types_and_accumulation(tiny_bert: Path, tmp_path: Path) -> None:

@@ -1,0 +1,60 @@
+"""Hard-negative mining for contrastive training (cortex.md §3.4, CODER++'s re-mining with faiss).
+
+With the current weights, every training string is encoded; a concept's vector is the normalized mean of its
+strings' vectors; a faiss inner-product search over those centroids (k = 30, as CoRTEx's kNN) gives each concept
+its nearest other concept that shares no string with it: its partner, which the sampler then puts in the same
+batch. The search is exact (IndexFlatIP), so the same weights give the same partners, and a resumed run mines
+what an uninterrupted one did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from embed.coder.sampler import TrainingData
+from embed.encoders import Encoder
+
+MINE_K = 30
+MINE_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Mined:
+    partners: np.ndarray  # int64 [concepts]: the hard negative concept, -1 when none was found
+    similarity: float  # mean cosine between a concept and its partner
+
+
+def concept_centroids(vectors: np.ndarray, data: TrainingData) -> np.ndarray:
+    """L2-normalized mean of each concept's string vectors (rows of `vectors` follow data.texts)."""
+    rows = vectors[data.term_index]
+    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    sums = np.add.reduceat(rows, data.term_offsets[:-1].astype(np.int64), axis=0)
+    centroids = sums / np.maximum(data.term_counts(), 1)[:, None]
+    return (centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def nearest_partners(centroids: np.ndarray, data: TrainingData, k: int = MINE_K) -> Mined:
+    """Each concept's nearest other concept among its k neighbours that shares none of its strings."""
+    index = faiss.IndexFlatIP(centroids.shape[1])
+    index.add(centroids)
+    scores, neighbours = index.search(centroids, min(k + 1, len(centroids)))
+    partners = np.full(len(centroids), -1, dtype=np.int64)
+    found: list[float] = []
+    strings = [set(data.term_index[data.term_offsets[c]:data.term_offsets[c + 1]].tolist())
+               for c in range(len(centroids))]
+    for concept, (row, row_scores) in enumerate(zip(neighbours, scores, strict=True)):
+        for other, score in zip(row.tolist(), row_scores.tolist(), strict=True):
+            if other not in (concept, -1) and not strings[concept] & strings[other]:
+                partners[concept] = other
+                found.append(score)
+                break
+    return Mined(partners, float(np.mean(found)) if found else 0.0)
+
+
+def mine_hard_negatives(encoder: Encoder, data: TrainingData, k: int = MINE_K) -> Mined:
+    """Partners under the encoder's current weights (encoded in eval mode, without gradients)."""
+    vectors = encoder.encode(data.texts, batch_size=MINE_BATCH)
+    return nearest_partners(concept_centroids(vectors, data), data, k)
