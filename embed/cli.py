@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.console import Console
 
+from graph.curie import read_concept_ids
 from graph.store import GraphStore
 
 if TYPE_CHECKING:
@@ -56,9 +57,7 @@ def train_coder_command(
     """Train a CODER encoder on the graph's synonyms and concept–relation–concept triples."""
     from embed.coder.trainer import train_coder  # torch loads only for this command
 
-    held_out: set[str] = set()
-    if exclude_concepts is not None:
-        held_out = {line.strip() for line in exclude_concepts.read_text(encoding="utf-8").splitlines() if line.strip()}
+    held_out = read_concept_ids(exclude_concepts) if exclude_concepts is not None else set()
     with GraphStore.connect() as store:
         report = train_coder(
             store, out, base=base, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, grad_accum=grad_accum,

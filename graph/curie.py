@@ -8,6 +8,9 @@ enters the graph goes through `normalize_curie`.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from graph.errors import InputError
 
 # Source spelling (upper-cased) -> canonical prefix.
 PREFIX_ALIASES: dict[str, str] = {
@@ -47,3 +50,11 @@ def normalize_curie(text: str) -> str:
 
 def prefix_of(curie: str) -> str:
     return curie.split(":", 1)[0]
+
+
+def read_concept_ids(path: Path) -> set[str]:
+    """A file of concept ids, one per line (blank lines ignored), as `bios eval held-out` writes."""
+    try:
+        return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(str(path), None, f"cannot read concept ids ({error})") from error

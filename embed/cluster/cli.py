@@ -22,6 +22,7 @@ from embed.cluster.config import (
 from embed.cluster.explanations import ExplanationCache, explain_terms
 from embed.cluster.llm import load_llm_backend
 from embed.cluster.oracle import DEFAULT_ORACLE, ORACLES
+from graph.curie import read_concept_ids
 from graph.errors import ParameterError
 from graph.store import GraphStore
 
@@ -171,6 +172,9 @@ def eval_cluster_command(
     link: Annotated[float, typer.Option(help="Baseline: link above.")] = BaselineConfig.link,
     out: Annotated[Path, typer.Option(help="Results JSON (a .md table is written beside it).")] = DEFAULT_EVAL_OUT,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
+    concepts: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Sample gold concepts only from these ids (one per line), e.g. the "
+                                          "held-out split trained encoders never saw (bios eval held-out).")] = None,
 ) -> None:
     """Pairwise P/R/F1 of baseline and BIRCH (+ threshold or rule oracle) clusters against HPO and ICD-10
     synonym groups, with oracle call counts."""
@@ -179,7 +183,8 @@ def eval_cluster_command(
     with GraphStore.connect() as store:
         result = evaluate_clustering(store, model or ["minilm"], seed=seed, max_concepts=max_concepts,
                                      baseline=BaselineConfig(link=link), birch=BirchConfig(upper=upper, lower=lower),
-                                     device=device, progress=lambda line: console.print(line))
+                                     device=device, progress=lambda line: console.print(line),
+                                     among=read_concept_ids(concepts) if concepts else None)
     json_path, table_path = write_results(result, out)
     console.print(f"results in {json_path} and {table_path}")
     print(table_path.read_text())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,14 @@ class GoldSet:
     concepts: list[frozenset[str]]  # the sampled concepts each item names
 
 
-def gold_set(name: str, description: str, rows: Sequence[dict[str, Any]], max_concepts: int, seed: int) -> GoldSet:
-    """Rows {concept, text, norm, lang?} -> the items of a seeded sample of `max_concepts` concepts."""
+def gold_set(name: str, description: str, rows: Sequence[dict[str, Any]], max_concepts: int, seed: int,
+             among: Collection[str] | None = None) -> GoldSet:
+    """Rows {concept, text, norm, lang?} -> the items of a seeded sample of `max_concepts` concepts (drawn
+    `among` the given concepts only, when given: e.g. concepts held out of training)."""
     if max_concepts < 2:
         raise ParameterError("max_concepts", f"must be at least 2, got {max_concepts}")
     rng = random.Random(seed)
-    concepts = sorted({row["concept"] for row in rows})
+    concepts = sorted({row["concept"] for row in rows if among is None or row["concept"] in among})
     if not concepts:
         raise GraphError(f"the graph has no concepts for the {name} gold set (load the sample: bios sample load)")
     chosen = set(rng.sample(concepts, min(max_concepts, len(concepts))))
@@ -65,11 +67,12 @@ def gold_set(name: str, description: str, rows: Sequence[dict[str, Any]], max_co
                    [key[1] for key in keys], [frozenset(items[key][1]) for key in keys])
 
 
-def gold_sets(store: GraphStore, max_concepts: int = DEFAULT_MAX_CONCEPTS, seed: int = DEFAULT_SEED) -> list[GoldSet]:
+def gold_sets(store: GraphStore, max_concepts: int = DEFAULT_MAX_CONCEPTS, seed: int = DEFAULT_SEED,
+              among: Collection[str] | None = None) -> list[GoldSet]:
     return [gold_set("hpo", "HPO English preferred names + EXACT synonyms, grouped by concept",
-                     store.run(queries.HPO_TERMS), max_concepts, seed),
+                     store.run(queries.HPO_TERMS), max_concepts, seed, among),
             gold_set("icd10_en_zh", "ICD-10 English + Chinese names, grouped by code",
-                     store.run(queries.ICD10_TERMS), max_concepts, seed)]
+                     store.run(queries.ICD10_TERMS), max_concepts, seed, among)]
 
 
 def gold_pairs(concepts: Sequence[frozenset[str]]) -> set[tuple[int, int]]:
@@ -129,8 +132,10 @@ def _methods(gold: GoldSet, vectors: np.ndarray, baseline: BaselineConfig,
 def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed: int = DEFAULT_SEED,
                         max_concepts: int = DEFAULT_MAX_CONCEPTS, baseline: BaselineConfig | None = None,
                         birch: BirchConfig | None = None, device: str = "auto",
-                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Every method with every encoder on both gold sets; returns the results document (see write_results)."""
+                        progress: Callable[[str], None] | None = None,
+                        among: Collection[str] | None = None) -> dict[str, Any]:
+    """Every method with every encoder on both gold sets (concepts sampled `among` these, when given); returns the
+    results document (see write_results)."""
     from embed.encoders import load_encoder
 
     if not models:
@@ -139,9 +144,10 @@ def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("mini
     baseline = baseline or BaselineConfig()
     birch = birch or BirchConfig()
     say("building the gold sets from the graph")
-    sets = gold_sets(store, max_concepts, seed)
+    sets = gold_sets(store, max_concepts, seed, among)
     encoders = [load_encoder(model, device=device) for model in models]
-    result: dict[str, Any] = {"seed": seed, "max_concepts": max_concepts, "baseline": baseline.as_dict(),
+    result: dict[str, Any] = {"seed": seed, "max_concepts": max_concepts, "among": len(among) if among else None,
+                              "baseline": baseline.as_dict(),
                               "birch": birch.as_dict(), "encoders": {e.name: e.model_id for e in encoders},
                               "sets": {}}
     for gold in sets:
@@ -170,8 +176,10 @@ def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("mini
 
 def markdown_table(result: dict[str, Any]) -> str:
     birch, base = result["birch"], result["baseline"]
-    lines = [f"Seed {result['seed']}, {result['max_concepts']} concepts sampled per set. Baseline: k {base['k']}, "
-             f"link cos > {base['link']}, ratio cut at {base['max_cluster']}+ terms (ratio {base['ratio']}); BIRCH: "
+    among = f" among {result['among']:,} given concepts (held out of training)" if result.get("among") else ""
+    lines = [f"Seed {result['seed']}, {result['max_concepts']} concepts sampled per set{among}. Baseline: "
+             f"k {base['k']}, link cos > {base['link']}, ratio cut at {base['max_cluster']}+ terms "
+             f"(ratio {base['ratio']}); BIRCH: "
              f"absorb >= {birch['upper']}, new <= {birch['lower']}, oracle in between (threshold oracle: "
              f"{(birch['upper'] + birch['lower']) / 2:g}). Pairwise P/R/F1.", ""]
     for name, data in result["sets"].items():
