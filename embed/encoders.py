@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -29,7 +31,7 @@ from tokenizers import AddedToken
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from embed.onnx_runtime import OnnxEncoderSession, onnx_available, open_session
+from embed.onnx_runtime import OnnxEncoderSession, export_encoder, onnx_available, open_session
 from graph.errors import ConfigError, ParameterError
 from ingest.packages import package_data_path
 
@@ -166,6 +168,21 @@ class Encoder:
     @property
     def runtime(self) -> str:
         return "onnx" if self._onnx is not None else "torch"
+
+    @contextmanager
+    def onnx_snapshot(self) -> Iterator[None]:
+        """Within the block, `encode` runs on ONNX Runtime over an export of the weights as they are now (e.g.
+        mid-training); torch when onnxruntime is missing or the model is not on the CPU."""
+        if self.device.type != "cpu" or not onnx_available():
+            yield
+            return
+        before = self._onnx
+        with tempfile.TemporaryDirectory(prefix="bios-onnx-") as folder:
+            self._onnx = OnnxEncoderSession(export_encoder(self, Path(folder) / "encoder.onnx"))
+            try:
+                yield
+            finally:
+                self._onnx = before
 
     def __repr__(self) -> str:
         return f"Encoder({self.name!r}, {self.path}, {self.settings}, device={self.device}, runtime={self.runtime})"

@@ -55,6 +55,8 @@ def nearest_partners(centroids: np.ndarray, data: TrainingData, k: int = MINE_K)
 
 
 def mine_hard_negatives(encoder: Encoder, data: TrainingData, k: int = MINE_K) -> Mined:
-    """Partners under the encoder's current weights (encoded in eval mode, without gradients)."""
-    vectors = encoder.encode(data.texts, batch_size=MINE_BATCH)
+    """Partners under the encoder's current weights (encoded in eval mode, without gradients, on ONNX Runtime
+    when it is installed: twice as fast on CPU)."""
+    with encoder.onnx_snapshot():
+        vectors = encoder.encode(data.texts, batch_size=MINE_BATCH)
     return nearest_partners(concept_centroids(vectors, data), data, k)

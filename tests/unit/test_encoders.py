@@ -231,3 +231,14 @@ def test_onnx_runtime_gives_the_torch_vectors(tmp_path: Path, monkeypatch: pytes
         load_encoder(folder, preset=preset, device="cpu", runtime="onnx")
     with pytest.raises(ParameterError, match="runtime"):
         load_encoder(folder, device="cpu", runtime="tensorrt")
+
+
+def test_onnx_snapshot_runs_the_weights_as_they_are_now(model_dir: Path) -> None:
+    encoder = load_encoder(model_dir, device="cpu")
+    with torch.no_grad():
+        encoder.model.get_input_embeddings().weight.mul_(1.5)  # changed in memory, as in training
+    expected = encoder.encode(TEXTS)
+    with encoder.onnx_snapshot():
+        assert encoder.runtime == "onnx"
+        np.testing.assert_allclose(encoder.encode(TEXTS), expected, atol=1e-5)
+    assert encoder.runtime == "torch"
