@@ -10,8 +10,13 @@ import sys
 import typer
 
 from apps.cypher_cli import cypher_app
+from apps.extract.cli import extract_app
+from apps.extract.evaluate import eval_extract_command
+from apps.llm.cli import llm_app
 from apps.lookup_cli import lookup_command, serve_command
 from apps.normalize.cli import eval_app, normalize_command
+from apps.retrieve.cli import eval_retrieve_command, retrieve_app
+from apps.vqa.cli import vqa_app
 from embed.cli import embed_app
 from embed.cluster.cli import cluster_command, eval_cluster_command, explain_command, release_app
 from embed.kge.cli import suggest_app
@@ -38,8 +43,14 @@ app.command("cluster")(cluster_command)
 app.command("explain")(explain_command)
 app.add_typer(release_app, name="release")
 eval_app.command("cluster")(eval_cluster_command)
+eval_app.command("extract")(eval_extract_command)
+app.add_typer(retrieve_app, name="retrieve")
+eval_app.command("retrieve")(eval_retrieve_command)
 app.add_typer(types_app, name="types")
 app.add_typer(suggest_app, name="suggest")
+app.add_typer(vqa_app, name="vqa")
+app.add_typer(llm_app, name="llm")
+app.add_typer(extract_app, name="extract")
 
 
 def main() -> None:

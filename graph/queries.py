@@ -813,3 +813,90 @@ CALL (q) { DETACH DELETE q } IN TRANSACTIONS OF 10000 ROWS
 """
 
 CLUSTER_RUN = "MATCH (r:ClusterRun {id: $id}) RETURN properties(r) AS run"
+
+
+# --- EHR retrieval knowledge injection (apps/retrieve/knowledge.py; drehr.md §8) ------------------------------
+# A concept's terms in $lang, preferred first, then shorter first.
+CONCEPT_TERMS = """
+UNWIND $ids AS id
+MATCH (c:Concept {id: id})
+RETURN c.id AS id, COLLECT { MATCH (c)-[h:HAS_TERM]->(t:Term) WHERE t.lang = $lang
+                             RETURN t.text ORDER BY CASE h.tty WHEN 'PT' THEN 0 ELSE 1 END, size(t.text), t.norm
+                             LIMIT $limit } AS terms
+"""
+
+# Per concept, the first $limit (id order) of: the concepts joined to it by XREF (they name the same thing), its
+# IS_A parents and children, and the concepts of any other relation (type and direction ignored, as DR.EHR's
+# relations.json); only concepts with a term in $lang.
+_NAMED = "EXISTS {{ MATCH ({v})-[:HAS_TERM]->(x:Term) WHERE x.lang = $lang }}"
+CONCEPT_NEIGHBOURS = f"""
+UNWIND $ids AS id
+MATCH (c:Concept {{id: id}})
+RETURN c.id AS id,
+  COLLECT {{ MATCH (c)-[:XREF]-(o:Concept) WHERE o <> c AND {_NAMED.format(v="o")}
+            RETURN DISTINCT o.id AS o ORDER BY o LIMIT $limit }} AS same,
+  COLLECT {{ MATCH (c)-[:IS_A]->(o:Concept) WHERE o <> c AND {_NAMED.format(v="o")}
+            RETURN DISTINCT o.id AS o ORDER BY o LIMIT $limit }} AS parents,
+  COLLECT {{ MATCH (c)<-[:IS_A]-(o:Concept) WHERE o <> c AND {_NAMED.format(v="o")}
+            RETURN DISTINCT o.id AS o ORDER BY o LIMIT $limit }} AS children,
+  COLLECT {{ MATCH (c)-[r]-(o:Concept) WHERE o <> c AND NOT type(r) IN ['IS_A', 'XREF', 'SUGGESTED']
+              AND {_NAMED.format(v="o")}
+            RETURN DISTINCT o.id AS o ORDER BY o LIMIT $limit }} AS related
+"""
+
+# The concepts that $ids are IS_A descendants of (up to 4 IS_A edges), for building benchmark judgments.
+CONCEPT_ANCESTORS = """
+UNWIND $ids AS id
+MATCH (c:Concept {id: id})
+RETURN c.id AS id, COLLECT { MATCH (c)-[:IS_A*1..4]->(a:Concept) WHERE a <> c RETURN DISTINCT a.id } AS ancestors
+"""
+
+
+# --- note extraction (apps/extract/offline.py, apps/extract/pipeline.py) -----------------------------------------
+# What the offline extractor's dictionary is built from; it is rebuilt when any of these change.
+EXTRACT_DICTIONARY_STATE = """
+CALL db.info() YIELD id AS database
+CALL () { MATCH (t:Term) RETURN count(t) AS terms }
+CALL () { MATCH ()-[h:HAS_TERM]->() RETURN count(h) AS named }
+CALL () { MATCH ()-[h:HAS_TYPE]->() RETURN count(h) AS typed }
+CALL () {
+  OPTIONAL MATCH (s:Source)
+  WITH s ORDER BY s.id
+  RETURN [x IN collect(s) | [x.id, x.version, toString(x.loaded_at)]] AS sources
+}
+RETURN database, terms, named, typed, sources
+"""
+
+# The terms in $languages with [concept id, semantic type id, semantic type name] (lower case) of each concept
+# they name.
+EXTRACT_TERMS = """
+MATCH (t:Term) WHERE t.lang IN $languages
+RETURN t.norm AS norm, t.lang AS lang,
+       COLLECT { MATCH (c:Concept)-[:HAS_TERM]->(t) WHERE NOT coalesce(c.obsolete, false)
+                 MATCH (c)-[:HAS_TYPE]->(s:SemanticType)
+                 RETURN [c.id, toLower(s.id), toLower(coalesce(s.name, ''))] } AS types
+"""
+
+# Rows {id, method}: each note's mentions are replaced by $mentions {note, concept, props} (in one transaction
+# with WRITE_MENTIONS); a note whose mentions name no concept keeps its node and loses its old mentions.
+CLEAR_MENTIONS = """
+UNWIND $notes AS n
+MERGE (note:Note {id: n.id})
+SET note.extracted_by = n.method, note.extracted_at = datetime()
+WITH note
+OPTIONAL MATCH (note)-[m:MENTIONS]->()
+DELETE m
+"""
+
+WRITE_MENTIONS = """
+UNWIND $mentions AS r
+MATCH (note:Note {id: r.note})
+MATCH (c:Concept {id: r.concept})
+CREATE (note)-[m:MENTIONS]->(c)
+SET m = r.props
+"""
+
+NOTE_MENTIONS = """
+MATCH (:Note {id: $id})-[m:MENTIONS]->(c:Concept)
+RETURN c.id AS concept, properties(m) AS props ORDER BY m.start, c.id
+"""

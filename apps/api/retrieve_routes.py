@@ -1,0 +1,110 @@
+"""POST /retrieve: note chunks for queries from a retrieval index (apps.retrieve), bm25 / dense / hybrid / kg.
+
+The router reads `app.state.retrieval_index` (an apps.retrieve.engine.RetrievalIndex); when the app has not set
+one, the first request opens the folder named by BIOS_RETRIEVE_INDEX and keeps it (503 when neither is there).
+kg expands queries from the app's graph (`app.state.store`). Errors are the app's problem documents: 413 for more
+than MAX_BATCH queries, 422 for a malformed request or an index without dense vectors for a dense method.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from apps.api.models import example
+from apps.api.problems import problem, problem_responses
+
+MAX_BATCH = 100  # queries per POST /retrieve
+MAX_K = 100
+MAX_QUERY_CHARS = 1000
+ENV_INDEX = "BIOS_RETRIEVE_INDEX"
+
+router = APIRouter(tags=["retrieve"])
+_opening = threading.Lock()
+
+QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")]
+_HIT = {"id": "CXR1_0", "score": 0.0328, "text": "The cardiac silhouette and mediastinum size are within normal …"}
+
+
+class RetrieveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"queries": ["enlarged heart"], "method": "kg", "k": 5}]})
+
+    queries: list[QueryText] = Field(min_length=1, description=f"Entity or free-text queries, at most {MAX_BATCH}.")
+    method: Literal["bm25", "dense", "hybrid", "kg"] = Field(
+        "hybrid", description="bm25, dense, hybrid (reciprocal rank fusion) or kg (hybrid + graph expansion).")
+    k: int = Field(10, ge=1, le=MAX_K, description="Chunks per query.")
+
+
+class HitOut(BaseModel):
+    model_config = example(_HIT)
+
+    id: str = Field(description="Chunk id, <note id>_<i>.")
+    score: float = Field(description="The method's score (BM25, cosine, or fused reciprocal rank).")
+    text: str
+
+
+class ExpansionOut(BaseModel):
+    text: str
+    kind: str = Field(description="synonym, child, parent or related.")
+    concept: str
+    weight: float
+
+
+class RetrieveOut(BaseModel):
+    query: str
+    hits: list[HitOut] = Field(description="Best first.")
+    expansions: list[ExpansionOut] = Field(description="Graph expansions used (kg only).")
+
+
+class RetrieveBatchOut(BaseModel):
+    model_config = example({"method": "hybrid", "results": [{"query": "cardiomegaly", "hits": [_HIT],
+                                                             "expansions": []}]})
+
+    method: str
+    results: list[RetrieveOut] = Field(description="One per query, in order.")
+
+
+def get_index(request: Request) -> Any:
+    state = request.app.state
+    index = getattr(state, "retrieval_index", None)
+    if index is None:
+        with _opening:
+            index = getattr(state, "retrieval_index", None)
+            if index is None and os.environ.get(ENV_INDEX):
+                from apps.retrieve.engine import RetrievalIndex
+
+                index = state.retrieval_index = RetrievalIndex(Path(os.environ[ENV_INDEX]))
+    return index
+
+
+@router.post("/retrieve", response_model=RetrieveBatchOut, responses=problem_responses(413, 503))
+def retrieve(request: Request, body: RetrieveIn) -> Any:
+    """The top k chunks of the served index for up to MAX_BATCH (100) queries."""
+    if len(body.queries) > MAX_BATCH:
+        return problem(413, "Too many queries", f"at most {MAX_BATCH} queries per request, got {len(body.queries)}",
+                       parameter="queries")
+    index = get_index(request)
+    if index is None:
+        return problem(503, "No retrieval index", f"the server has no retrieval index: set {ENV_INDEX} to a folder "
+                                                  "made by `bios retrieve index`")
+    if body.method not in index.methods:
+        return problem(422, "Invalid parameter", f"method: {body.method} needs dense vectors, which this index "
+                                                 "lacks (built with --no-dense)", parameter="method")
+    expansions: list[list[Any]] = [[] for _ in body.queries]
+    knowledge = None
+    if body.method == "kg":
+        from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+
+        knowledge = KnowledgeGraph(request.app.state.store)
+        expansions = knowledge.expand(body.queries, Budget(), Weights())
+    results = index.search(body.queries, body.method, k=body.k, knowledge=knowledge)
+    return RetrieveBatchOut(method=body.method, results=[
+        RetrieveOut(query=q, hits=[HitOut(**hit.__dict__) for hit in hits],
+                    expansions=[ExpansionOut(**e.__dict__) for e in extra])
+        for q, hits, extra in zip(body.queries, results, expansions, strict=True)])

@@ -1,0 +1,22 @@
+"""Structuring clinical notes (specs/genie.md): GENIE through an LLM backend or the offline dictionary + rules
+extractor, one output schema, entities linked to concepts through the normalizer."""
+
+from apps.extract.genie import GenieExtractor, chunk_spans, parse_genie_output
+from apps.extract.link import Linker
+from apps.extract.offline import OfflineExtractor
+from apps.extract.pipeline import (
+    Extractor,
+    Note,
+    NoteResult,
+    distil_sft_pairs,
+    extract_file,
+    extract_notes,
+    open_extractor,
+    read_notes,
+    write_mentions,
+)
+from apps.extract.records import TYPE_MAP, Entity, Extraction
+
+__all__ = ["TYPE_MAP", "Entity", "Extraction", "Extractor", "GenieExtractor", "Linker", "Note", "NoteResult",
+           "OfflineExtractor", "chunk_spans", "distil_sft_pairs", "extract_file", "extract_notes", "open_extractor",
+           "parse_genie_output", "read_notes", "write_mentions"]

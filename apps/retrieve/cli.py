@@ -1,0 +1,230 @@
+"""`bios retrieve index|search|train|build-benchmark` and `bios eval retrieve` (apps.retrieve)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+
+from graph.errors import ParameterError
+
+console = Console(stderr=True, soft_wrap=True)
+retrieve_app = typer.Typer(help="EHR retrieval: chunk indexes, BM25 / dense / hybrid / knowledge-injected search, "
+                                "DR.EHR training and the report benchmark.", no_args_is_help=True)
+
+DeviceOption = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda …")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (and no progress bar).")]
+
+
+@retrieve_app.command("index")
+def index_command(
+    corpus: Annotated[Path, typer.Option(help='JSONL of {"_id", "text"} (CliniQ / BEIR corpus.jsonl).')],
+    out: Annotated[Path, typer.Option(help="Index folder to write (a rerun resumes the dense encoding).")],
+    encoder: Annotated[str, typer.Option(help="Dense encoder: a registered name or a model folder.")] = "minilm",
+    no_dense: Annotated[bool, typer.Option("--no-dense", help="BM25 only.")] = False,
+    chunk: Annotated[bool, typer.Option(help="Rows are whole notes: split them into <_id>_<i> chunks.")] = False,
+    chunk_words: Annotated[int, typer.Option(help="Words per chunk with --chunk.")] = 100,
+    overlap: Annotated[int, typer.Option(help="Words shared by consecutive chunks with --chunk.")] = 10,
+    max_length: Annotated[int, typer.Option(help="Encoder tokens per chunk.")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Chunks per encoder batch.")] = 64,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Index a chunk collection for BM25 and dense search."""
+    from apps.retrieve.chunking import chunk_notes, read_corpus
+    from apps.retrieve.engine import build_index
+
+    chunks = read_corpus(corpus)
+    if chunk:
+        chunks = list(chunk_notes(((c.id, c.text) for c in chunks), chunk_words, overlap))
+    meta = build_index(chunks, out, encoder=None if no_dense else encoder, max_length=max_length,
+                       batch_size=batch_size, device=device, progress=not as_json)
+    if as_json:
+        print(json.dumps(meta))
+        return
+    dense = meta["dense"]
+    console.print(f"{meta['documents']:,} chunks indexed in {out} (BM25{' + ' + dense['model_id'] if dense else ''};"
+                  f" {', '.join(f'{k} {v:.1f} s' for k, v in meta['seconds'].items())})")
+
+
+@retrieve_app.command("search")
+def search_command(
+    query: Annotated[list[str], typer.Argument(help="One or more queries, e.g. 'enlarged heart'.")],
+    index: Annotated[Path, typer.Option(help="An index folder (bios retrieve index).")],
+    method: Annotated[str, typer.Option(help="bm25, dense, hybrid or kg (hybrid + graph expansion).")] = "hybrid",
+    k: Annotated[int, typer.Option("--k", help="Chunks per query.")] = 10,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Search an index; kg reads the graph (NEO4J_URI) for query expansion."""
+    from apps.retrieve.engine import Method, RetrievalIndex
+    from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+    from graph.store import GraphStore
+
+    engine = RetrievalIndex(index, device=device)
+    expansions: list[list[Any]] = [[] for _ in query]
+    if method == "kg":
+        with GraphStore.connect() as store:
+            knowledge = KnowledgeGraph(store)
+            expansions = knowledge.expand(query, Budget(), Weights())
+            results = engine.search(query, cast(Method, method), k=k, knowledge=knowledge)
+    else:
+        results = engine.search(query, cast(Method, method), k=k)
+    if as_json:
+        for text, hits, extra in zip(query, results, expansions, strict=True):
+            print(json.dumps({"query": text, "expansions": [e.__dict__ for e in extra],
+                              "hits": [h.__dict__ for h in hits]}, ensure_ascii=False))
+        return
+    for text, hits, extra in zip(query, results, expansions, strict=True):
+        console.print(f"[bold]{text}[/bold]" + (f"  (+ {', '.join(f'{e.kind}: {e.text}' for e in extra)})"
+                                                if extra else ""))
+        for rank, hit in enumerate(hits, 1):
+            print(f"{rank:>3}  {hit.score:.4f}  {hit.id}  {hit.text[:100]}")
+
+
+@retrieve_app.command("build-benchmark")
+def build_benchmark_command(
+    out: Annotated[Path, typer.Option(help="Folder for corpus.jsonl, queries_*.jsonl, qrels_*.tsv, build.json.")],
+    min_reports: Annotated[int, typer.Option(help="Skip MeSH headings of fewer reports.")] = 3,
+    synonyms: Annotated[int, typer.Option(help="Graph synonyms per heading as extra queries.")] = 3,
+    parents: Annotated[int, typer.Option(help="IS_A parents per heading as extra queries.")] = 2,
+    max_share: Annotated[float, typer.Option(help="Skip queries whose gold exceeds this share of reports.")] = 0.25,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the IU chest X-ray report benchmark (CliniQ format) from the reports' MeSH indexing and the graph."""
+    from apps.retrieve.report_benchmark import build_report_benchmark
+    from graph.store import GraphStore
+
+    with GraphStore.connect() as store:
+        summary = build_report_benchmark(store, out, min_reports=min_reports, synonyms=synonyms, parents=parents,
+                                         max_share=max_share)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    console.print(f"{summary['chunks']:,} chunks of {summary['reports']:,} reports; queries "
+                  f"{summary['queries']}; judgments {summary['judgments']}; written to {out}")
+
+
+@retrieve_app.command("train")
+def train_command(
+    corpus: Annotated[Path, typer.Option(help='Chunks to train on: JSONL of {"_id", "text"}.')],
+    out: Annotated[Path, typer.Option(help="Folder for the data files, checkpoints and the model (HF format); "
+                                           "rerunning on it resumes.")],
+    stage: Annotated[int, typer.Option(help="1: extracted entities + graph knowledge; 2: LLM (BIOS_LLM_*) or "
+                                            "graph-template entities, from --base (the stage-1 model).")] = 1,
+    base: Annotated[str, typer.Option(help="Starting encoder: a registered name or a model folder.")] = "minilm",
+    epochs: Annotated[int, typer.Option(help="Passes over the examples.")] = 1,
+    batch_size: Annotated[int, typer.Option(help="Chunks per batch (DR.EHR: 32).")] = 32,
+    num_pos: Annotated[int, typer.Option(help="Positive entities per chunk (DR.EHR: 128 stage 1, 16 stage 2).")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-4,
+    loss: Annotated[str, typer.Option(help="batch (DR.EHR's batch-wide loss) or anchor (per-anchor MS).")] = "batch",
+    max_chunks: Annotated[int | None, typer.Option(help="Use only the first N chunks.")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
+    seed: Annotated[int, typer.Option(help="Training seed (data preparation uses 0, as DR.EHR).")] = 42,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Train a DR.EHR chunk <-> entity bi-encoder (stage 1 or 2)."""
+    from apps.retrieve.chunking import read_corpus
+    from apps.retrieve.knowledge import KnowledgeGraph
+    from apps.retrieve.training import (
+        LossKind,
+        TrainConfig,
+        extractor_finder,
+        prepare_stage1,
+        prepare_stage2,
+        read_examples,
+        train_retriever,
+    )
+    from graph.store import GraphStore
+
+    if stage not in (1, 2):
+        raise ParameterError("stage", f"{stage} is not 1 or 2")
+    config = TrainConfig(base=base, epochs=epochs, batch_size=batch_size, num_pos=num_pos, lr=lr,
+                         loss=cast("LossKind", loss), seed=seed)
+    chunks = read_corpus(corpus)[:max_chunks]
+    out.mkdir(parents=True, exist_ok=True)
+    with GraphStore.connect() as store:
+        knowledge = KnowledgeGraph(store)
+        find = extractor_finder(*_offline_extractor(store))
+        if stage == 1:
+            data = prepare_stage1(chunks, find, knowledge, out, progress=not as_json)
+        else:
+            from apps.llm import configured_backend
+
+            backend = configured_backend()
+            if backend is None:
+                console.print("no LLM configured (BIOS_LLM_BACKEND / BIOS_LLM_BASE_URL): graph templates for stage 2")
+            data = prepare_stage2(chunks, out, backend, find, knowledge, progress=not as_json)
+    report = train_retriever(read_examples(data), out, config, device=device, checkpoint_every=checkpoint_every,
+                             progress=not as_json)
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    summary = report.as_dict()
+    console.print(f"stage {stage}: {summary['examples']:,} examples, {summary['steps']} steps "
+                  f"({summary['resumed_from']} resumed), loss {summary['loss_first']} -> {summary['loss_last']}; "
+                  f"model in {out}")
+
+
+def _offline_extractor(store: Any) -> tuple[Any, Any]:
+    """The extraction issue's offline extractor (graph terms + ConText assertion, English) and its linker."""
+    from apps.extract import OfflineExtractor
+    from apps.extract.link import Linker
+    from apps.normalize.normalizer import Normalizer
+
+    return OfflineExtractor.open(store, languages=("en",)), Linker(Normalizer(store))
+
+
+def eval_retrieve_command(
+    benchmark: Annotated[str, typer.Option(help="cliniq, pmc-patients (with --data) or a folder in CliniQ's "
+                                                "format (bios retrieve build-benchmark).")],
+    method: Annotated[str, typer.Option(help="bm25, dense, hybrid or kg.")] = "hybrid",
+    data: Annotated[Path | None, typer.Option(help="The release folder of cliniq / pmc-patients.")] = None,
+    task: Annotated[str, typer.Option(help="pmc-patients task: PAR or PPR.")] = "PPR",
+    split: Annotated[str, typer.Option(help="pmc-patients split: train, dev or test.")] = "test",
+    encoder: Annotated[str, typer.Option(help="Dense encoder: a registered name or a model folder.")] = "minilm",
+    index: Annotated[Path | None, typer.Option(help="Index folder (default under $BIOS_HOME/retrieve).")] = None,
+    depth: Annotated[int, typer.Option(help="Ranking depth (Recall@k up to it).")] = 1000,
+    out: Annotated[Path | None, typer.Option(help="Write the results as JSON (and a markdown table beside).")] = None,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Score one retrieval method on a benchmark: NDCG@10 (standard and CliniQ's), MRR, P@10, Recall@k, by query
+    type and match type."""
+    from apps.retrieve.engine import METHODS, Method
+    from apps.retrieve.evaluate import evaluate_retrieval, load_benchmark
+    from graph.results import write_results
+    from graph.store import GraphStore
+
+    if method not in METHODS:
+        raise ParameterError("method", f"{method!r} is not one of {', '.join(METHODS)}")
+    bench = load_benchmark(benchmark, data, task, split)
+    with GraphStore.connect() as store:
+        result = evaluate_retrieval(bench, cast(Method, method), encoder, store if method == "kg" else None,
+                                    index, depth=depth, device=device, progress=not as_json)
+    table = results_table(result)
+    if out is not None:
+        write_results(result, out, table)
+    if as_json:
+        print(json.dumps(result))
+        return
+    print(table)
+
+
+def results_table(result: dict[str, Any]) -> str:
+    """Markdown: one row per breakdown (overall, query types, match types) and the main metrics."""
+    names = ["ndcg@10", "ndcg_cliniq@10", "mrr", "p@10", "recall@100", "recall@1000"]
+    lines = [f"{result['benchmark']} · {result['method']}" + (f" · {result['encoder']}" if result["encoder"] else ""),
+             "", "| slice | queries | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+    slices = [("overall", result["overall"])]
+    slices += [(f"query type {k}", v) for k, v in result["by_query_type"].items()]
+    slices += [(f"match type {k}", v) for k, v in result["by_match_type"].items()]
+    for name, values in slices:
+        lines.append(f"| {name} | {values['queries']} | " + " | ".join(str(values.get(m, "-")) for m in names) + " |")
+    return "\n".join(lines) + "\n"
+
+

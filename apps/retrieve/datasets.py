@@ -1,0 +1,148 @@
+"""Benchmark readers in the releases' exact formats: CliniQ (cliniq.md §3) and PMC-Patients ReCDS (BEIR,
+pmc-patients.md §3.2). A folder in CliniQ's format (what `bios retrieve build-benchmark` writes) reads the same way.
+
+CliniQ folder: `corpus.jsonl` ({"_id": "<HADM>_<i>", "text"}; not shipped by CliniQ, built from MIMIC-III),
+`queries_<type>.jsonl` ({"_id", "text"}) and `qrels_<type>.tsv` (no header: query_id, chunk_id, match_type) for
+each query type (disease, procedure, drug upstream). A judged pair is relevant (grade 1) whatever its match type.
+
+ReCDS folder: `queries/<split>_queries.jsonl`, `<TASK>/corpus.jsonl` and `<TASK>/qrels_<split>.tsv` (header
+`query-id corpus-id score`, integer scores; task PAR or PPR). The Hugging Face release ships PAR/PAR_PMIDs.json
+instead of the 11.7M-article PAR corpus, which must then be built from the PubMed baseline.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apps.retrieve.chunking import Chunk, read_corpus
+from graph.errors import InputError, ParameterError
+
+MATCH_TYPES = ("string", "synonym", "hyponym", "abbreviation", "implication")
+RECDS_TASKS = ("PAR", "PPR")
+RECDS_SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class Benchmark:
+    name: str
+    corpus: list[Chunk]
+    queries: dict[str, str]  # id -> text
+    query_types: dict[str, str]  # id -> type (CliniQ: the file suffix; ReCDS: task/split)
+    qrels: dict[str, dict[str, int]]  # query -> document -> grade
+    match_types: dict[str, dict[str, str]] = field(default_factory=dict)  # query -> document -> match type
+
+    def summary(self) -> dict[str, int]:
+        return {"documents": len(self.corpus), "queries": len(self.queries),
+                "judgments": sum(len(docs) for docs in self.qrels.values())}
+
+
+def _read_queries(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise InputError(str(path), None, "no such file")
+    queries: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as error:
+                raise InputError(str(path), number, f"not JSON ({error})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("_id"), str | int) \
+                    or not isinstance(row.get("text"), str) or not row["text"].strip():
+                raise InputError(str(path), number, 'expected {"_id": …, "text": "<non-empty>"}')
+            if str(row["_id"]) in queries:
+                raise InputError(str(path), number, f"duplicate query _id {row['_id']!r}")
+            queries[str(row["_id"])] = row["text"]
+    return queries
+
+
+def _check_known(path: Path, number: int, query: str, doc: str, queries: dict[str, str], docs: set[str]) -> None:
+    if query not in queries:
+        raise InputError(str(path), number, f"query {query!r} is not in the queries file")
+    if doc not in docs:
+        raise InputError(str(path), number, f"document {doc!r} is not in the corpus")
+
+
+def read_cliniq(folder: Path, name: str | None = None) -> Benchmark:
+    """A folder in CliniQ's format (module docstring)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), None, "no such folder")
+    corpus_file = folder / "corpus.jsonl"
+    if not corpus_file.is_file():
+        raise InputError(str(corpus_file), None, "no corpus: CliniQ ships HADM_IDs only; build corpus.jsonl from "
+                                                 "MIMIC-III NOTEEVENTS with CliniQ's preprocessing (cliniq.md §3.2)")
+    corpus = read_corpus(corpus_file)
+    docs = {chunk.id for chunk in corpus}
+    query_files = sorted(folder.glob("queries_*.jsonl"))
+    if not query_files:
+        raise InputError(str(folder), None, "no queries_<type>.jsonl file")
+    benchmark = Benchmark(name or folder.name, corpus, {}, {}, {}, {})
+    for query_file in query_files:
+        kind = query_file.stem.removeprefix("queries_")
+        queries = _read_queries(query_file)
+        clash = sorted(set(queries) & set(benchmark.queries))
+        if clash:
+            raise InputError(str(query_file), None, f"query ids also used by another query type: {clash[:5]}")
+        benchmark.queries.update(queries)
+        benchmark.query_types.update(dict.fromkeys(queries, kind))
+        qrels_file = folder / f"qrels_{kind}.tsv"
+        if not qrels_file.is_file():
+            raise InputError(str(qrels_file), None, f"no such file (the judgments of {query_file.name})")
+        with qrels_file.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != 3:
+                    raise InputError(str(qrels_file), number, "expected 3 tab-separated columns: query_id, "
+                                                              "chunk_id, match_type (no header)")
+                query, doc, match = parts
+                if match not in MATCH_TYPES:
+                    raise InputError(str(qrels_file), number, f"match type {match!r} is not one of "
+                                                              f"{', '.join(MATCH_TYPES)}")
+                _check_known(qrels_file, number, query, doc, queries, docs)
+                if doc in benchmark.qrels.get(query, {}):
+                    raise InputError(str(qrels_file), number, f"pair ({query}, {doc}) judged twice")
+                benchmark.qrels.setdefault(query, {})[doc] = 1
+                benchmark.match_types.setdefault(query, {})[doc] = match
+    return benchmark
+
+
+def read_recds(folder: Path, task: str = "PPR", split: str = "test") -> Benchmark:
+    """One task and split of the PMC-Patients ReCDS benchmark (module docstring)."""
+    if task not in RECDS_TASKS:
+        raise ParameterError("task", f"{task!r} is not one of {', '.join(RECDS_TASKS)}")
+    if split not in RECDS_SPLITS:
+        raise ParameterError("split", f"{split!r} is not one of {', '.join(RECDS_SPLITS)}")
+    folder = Path(folder)
+    corpus_file = folder / task / "corpus.jsonl"
+    if not corpus_file.is_file():
+        hint = " (the Hugging Face release ships PAR_PMIDs.json: build the corpus from the PubMed baseline)" \
+            if (folder / task / "PAR_PMIDs.json").is_file() else ""
+        raise InputError(str(corpus_file), None, f"no such file{hint}")
+    corpus = read_corpus(corpus_file)
+    docs = {chunk.id for chunk in corpus}
+    queries = _read_queries(folder / "queries" / f"{split}_queries.jsonl")
+    qrels_file = folder / task / f"qrels_{split}.tsv"
+    if not qrels_file.is_file():
+        raise InputError(str(qrels_file), None, "no such file")
+    qrels: dict[str, dict[str, int]] = {}
+    with qrels_file.open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle, delimiter="\t")
+        header = next(rows, None)
+        if header != ["query-id", "corpus-id", "score"]:
+            raise InputError(str(qrels_file), 1, f"expected the header query-id, corpus-id, score; got {header}")
+        for number, row in enumerate(rows, 2):
+            if not row:
+                continue
+            if len(row) != 3 or not row[2].lstrip("-").isdigit():
+                raise InputError(str(qrels_file), number, "expected query-id, corpus-id and an integer score")
+            _check_known(qrels_file, number, row[0], row[1], queries, docs)
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    judged = {query: text for query, text in queries.items() if query in qrels}
+    return Benchmark(f"pmc-patients-{task}-{split}", corpus, judged, dict.fromkeys(judged, f"{task}/{split}"), qrels)
