@@ -27,6 +27,7 @@ from apps.llm import configured_backend, get_backend, render_prompt
 from graph import queries
 from graph.errors import InputError
 from graph.store import GraphStore
+from ingest.jsonl import json_objects
 
 OFFLINE = "offline"
 DEFAULT_BATCH = 32
@@ -69,29 +70,18 @@ def open_extractor(store: GraphStore, backend: str | None = None, type_map: Type
 
 def read_notes(path: Path) -> list[Note]:
     """The notes of a JSON-lines file; InputError naming the line of a bad one or of a repeated id."""
-    if not path.is_file():
-        raise InputError(str(path), None, "no such file")
     notes: list[Note] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise InputError(str(path), number, f"not JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise InputError(str(path), number, 'expected an object {"id": ..., "text": ...}')
-            note_id, text = row.get("id"), row.get("text")
-            if not isinstance(note_id, str | int) or isinstance(note_id, bool) or not str(note_id).strip():
-                raise InputError(str(path), number, "field 'id' is missing or not a non-empty string or number")
-            if not isinstance(text, str):
-                raise InputError(str(path), number, "field 'text' is missing or not a string")
-            if str(note_id) in seen:
-                raise InputError(str(path), number, f"id {note_id!r} repeats an earlier line's")
-            seen.add(str(note_id))
-            notes.append(Note(str(note_id), text))
+    for number, row in json_objects(path, '{"id": ..., "text": ...}'):
+        note_id, text = row.get("id"), row.get("text")
+        if not isinstance(note_id, str | int) or isinstance(note_id, bool) or not str(note_id).strip():
+            raise InputError(str(path), number, "field 'id' is missing or not a non-empty string or number")
+        if not isinstance(text, str):
+            raise InputError(str(path), number, "field 'text' is missing or not a string")
+        if str(note_id) in seen:
+            raise InputError(str(path), number, f"id {note_id!r} repeats an earlier line's")
+        seen.add(str(note_id))
+        notes.append(Note(str(note_id), text))
     return notes
 
 

@@ -47,6 +47,7 @@ from apps.llm.models import model_entry, render_prompt
 from embed.checkpoints import check_resumable, latest_checkpoint, load_state, rng_state, set_rng_state, write_checkpoint
 from embed.encoders import resolve_device
 from graph.errors import ConfigError, InputError, ParameterError
+from ingest.jsonl import json_objects
 
 BETAS, MAX_GRAD_NORM = (0.9, 0.95), 1.0
 LOG_FILE, RECORD_FILE = "train_log.jsonl", "sft.json"
@@ -117,25 +118,14 @@ class SFTReport:
 
 def read_pairs(path: Path) -> list[Pair]:
     """The pairs of a JSON-lines file (module docstring); InputError naming the line of a bad one."""
-    if not path.is_file():
-        raise InputError(str(path), None, "no such file")
     pairs = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(str(path), number, f"not JSON: {exc.msg}") from None
-            if not isinstance(row, dict):
-                raise InputError(str(path), number, "not a JSON object with prompt and completion")
-            for key in ("prompt", "completion"):
-                if not isinstance(row.get(key), str):
-                    raise InputError(str(path), number, f"field {key!r} is missing or not a string")
-            if not row["completion"]:
-                raise InputError(str(path), number, "field 'completion' is empty")
-            pairs.append(Pair(row["prompt"], row["completion"], number))
+    for number, row in json_objects(path, '{"prompt": "…", "completion": "…"}'):
+        for key in ("prompt", "completion"):
+            if not isinstance(row.get(key), str):
+                raise InputError(str(path), number, f"field {key!r} is missing or not a string")
+        if not row["completion"]:
+            raise InputError(str(path), number, "field 'completion' is empty")
+        pairs.append(Pair(row["prompt"], row["completion"], number))
     if not pairs:
         raise InputError(str(path), None, "no prompt/completion pairs")
     return pairs

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph.errors import InputError, ParameterError
+from ingest.jsonl import json_objects
 
 DEFAULT_WORDS, DEFAULT_OVERLAP = 100, 10
 _BRACKETS = re.compile(r"\[.*?\]")  # MIMIC de-identification brackets [** … **]
@@ -66,28 +67,17 @@ def chunk_notes(notes: Iterable[tuple[str, str]], size: int = DEFAULT_WORDS,
 
 def read_corpus(path: Path) -> list[Chunk]:
     """A BEIR/CliniQ corpus.jsonl: one {"_id", "text"} (optional "title", prepended) per line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), None, "no such file")
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                raise InputError(str(path), number, f"not JSON ({error})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("_id"), str | int) \
-                    or not isinstance(row.get("text"), str):
-                raise InputError(str(path), number, 'expected {"_id": …, "text": "…"}')
-            doc_id = str(row["_id"])
-            if doc_id in seen:
-                raise InputError(str(path), number, f"duplicate _id {doc_id!r}")
-            seen.add(doc_id)
-            title = row.get("title") or ""
-            chunks.append(Chunk(doc_id, f"{title} {row['text']}".strip() if isinstance(title, str) else row["text"]))
+    for number, row in json_objects(path, '{"_id": …, "text": "…"}'):
+        if not isinstance(row.get("_id"), str | int) or not isinstance(row.get("text"), str):
+            raise InputError(str(path), number, 'expected {"_id": …, "text": "…"}')
+        doc_id = str(row["_id"])
+        if doc_id in seen:
+            raise InputError(str(path), number, f"duplicate _id {doc_id!r}")
+        seen.add(doc_id)
+        title = row.get("title") or ""
+        chunks.append(Chunk(doc_id, f"{title} {row['text']}".strip() if isinstance(title, str) else row["text"]))
     if not chunks:
         raise InputError(str(path), None, "no documents")
     return chunks

@@ -13,12 +13,12 @@ instead of the 11.7M-article PAR corpus, which must then be built from the PubMe
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.retrieve.chunking import Chunk, read_corpus
 from graph.errors import InputError, ParameterError
+from ingest.jsonl import json_objects
 
 MATCH_TYPES = ("string", "synonym", "hyponym", "abbreviation", "implication")
 RECDS_TASKS = ("PAR", "PPR")
@@ -40,23 +40,14 @@ class Benchmark:
 
 
 def _read_queries(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        raise InputError(str(path), None, "no such file")
     queries: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                raise InputError(str(path), number, f"not JSON ({error})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("_id"), str | int) \
-                    or not isinstance(row.get("text"), str) or not row["text"].strip():
-                raise InputError(str(path), number, 'expected {"_id": …, "text": "<non-empty>"}')
-            if str(row["_id"]) in queries:
-                raise InputError(str(path), number, f"duplicate query _id {row['_id']!r}")
-            queries[str(row["_id"])] = row["text"]
+    for number, row in json_objects(path, '{"_id": …, "text": "…"}'):
+        if not isinstance(row.get("_id"), str | int) or not isinstance(row.get("text"), str) \
+                or not row["text"].strip():
+            raise InputError(str(path), number, 'expected {"_id": …, "text": "<non-empty>"}')
+        if str(row["_id"]) in queries:
+            raise InputError(str(path), number, f"duplicate query _id {row['_id']!r}")
+        queries[str(row["_id"])] = row["text"]
     return queries
 
 

@@ -119,7 +119,7 @@ def test_bad_data_and_arguments(base: Path, tmp_path: Path) -> None:
     for content, problem in [('{"prompt": "a", "completion": "b"}\n\n{"prompt": "a"\n', r":3: not JSON"),
                              ('{"prompt": "a", "target": "b"}\n', r":1: field 'completion' is missing"),
                              ('{"prompt": "a", "completion": ""}\n', r":1: field 'completion' is empty"),
-                             ('["a", "b"]\n', r":1: not a JSON object"), ("\n", r"no prompt/completion pairs")]:
+                             ('["a", "b"]\n', r":1: expected an object"), ("\n", r"no prompt/completion pairs")]:
         path.write_text(content)
         with pytest.raises(InputError, match=problem):
             read_pairs(path)
