@@ -9,7 +9,6 @@ each per request (413 beyond); a malformed body or repeated note ids are 422.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from apps.api.models import example
 from apps.api.normalize_routes import get_normalizer
 from apps.api.problems import problem, problem_responses
+from apps.api.resources import shared
 from apps.extract.link import Linker
 from apps.extract.pipeline import Extractor, Note, extract_notes, open_extractor
 
@@ -25,7 +25,6 @@ MAX_NOTES = 64
 MAX_NOTE_CHARS = 20_000
 
 router = APIRouter(tags=["extract"])
-_opening = threading.Lock()
 
 _ENTITY = {"phrase": "pleural effusion", "start": 3, "end": 19, "semantic_type": "Disease, Syndrome or Pathologic "
            "Function", "assertion_status": "negated", "body_location": None, "modifier": None, "value": None,
@@ -82,14 +81,7 @@ class ExtractOut(BaseModel):
 
 
 def get_extractor(request: Request) -> Extractor:
-    state = request.app.state
-    extractor: Extractor | None = getattr(state, "extractor", None)
-    if extractor is None:
-        with _opening:
-            extractor = getattr(state, "extractor", None)
-            if extractor is None:
-                extractor = state.extractor = open_extractor(state.store)
-    return extractor
+    return shared(request, "extractor", lambda: open_extractor(request.app.state.store))
 
 
 @router.post("/extract", response_model=ExtractOut, responses=problem_responses(400, 413))

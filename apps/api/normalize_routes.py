@@ -8,7 +8,6 @@ exact + full text only) and keeps it. Errors are the app's problem documents: 40
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from apps.api.models import example
 from apps.api.problems import problem, problem_responses
+from apps.api.resources import shared
 from apps.normalize.normalizer import MAX_K, Normalizer, NormalizeResult, open_normalizer
 from graph.lookup import MAX_QUERY_LENGTH
 
@@ -24,7 +24,6 @@ MAX_FILTERS = 50  # semantic types or sources a request may filter on
 NON_BLANK = r"\S"
 
 router = APIRouter(tags=["normalize"])
-_opening = threading.Lock()
 
 QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK)]
 
@@ -90,14 +89,7 @@ class NormalizeBatchOut(BaseModel):
 
 
 def get_normalizer(request: Request) -> Normalizer:
-    state = request.app.state
-    normalizer: Normalizer | None = getattr(state, "normalizer", None)
-    if normalizer is None:
-        with _opening:
-            normalizer = getattr(state, "normalizer", None)
-            if normalizer is None:
-                normalizer = state.normalizer = open_normalizer(state.store)
-    return normalizer
+    return shared(request, "normalizer", lambda: open_normalizer(request.app.state.store))
 
 
 @router.get("/normalize", response_model=NormalizeOut, responses=problem_responses(400))

@@ -9,7 +9,6 @@ than MAX_BATCH queries, 422 for a malformed request or an index without dense ve
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from apps.api.models import example
 from apps.api.problems import problem, problem_responses
+from apps.api.resources import shared
 
 MAX_BATCH = 100  # queries per POST /retrieve
 MAX_K = 100
@@ -25,7 +25,6 @@ MAX_QUERY_CHARS = 1000
 ENV_INDEX = "BIOS_RETRIEVE_INDEX"
 
 router = APIRouter(tags=["retrieve"])
-_opening = threading.Lock()
 
 QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")]
 _HIT = {"id": "CXR1_0", "score": 0.0328, "text": "The cardiac silhouette and mediastinum size are within normal …"}
@@ -71,16 +70,15 @@ class RetrieveBatchOut(BaseModel):
 
 
 def get_index(request: Request) -> Any:
-    state = request.app.state
-    index = getattr(state, "retrieval_index", None)
-    if index is None:
-        with _opening:
-            index = getattr(state, "retrieval_index", None)
-            if index is None and os.environ.get(ENV_INDEX):
-                from apps.retrieve.engine import RetrievalIndex
+    """The index at $BIOS_RETRIEVE_INDEX, opened once; None when the variable is unset."""
+    def open_index() -> Any:
+        if not os.environ.get(ENV_INDEX):
+            return None
+        from apps.retrieve.engine import RetrievalIndex
 
-                index = state.retrieval_index = RetrievalIndex(Path(os.environ[ENV_INDEX]))
-    return index
+        return RetrievalIndex(Path(os.environ[ENV_INDEX]))
+
+    return shared(request, "retrieval_index", open_index)
 
 
 @router.post("/retrieve", response_model=RetrieveBatchOut, responses=problem_responses(413, 503))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from apps.api.models import example
 from apps.api.problems import problem, problem_responses
+from apps.api.resources import shared
 from graph.errors import BiosError
 
 MODEL_ENV = "BIOS_VQA_MODEL"
@@ -29,7 +29,6 @@ MAX_QUESTION = 500
 TYPES = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 router = APIRouter(tags=["vqa"])
-_loading = threading.Lock()
 
 _ANSWER = {"question": "Which window is used for this CT image?", "answer": "bone", "answer_type": "OPEN",
            "score": 0.91, "concept_id": None,
@@ -61,23 +60,19 @@ class _Unavailable(Exception):
 
 def get_vqa_model(request: Request) -> Any:
     """The app's VQAModel, loaded once; _Unavailable when none is configured or it cannot be loaded."""
-    state = request.app.state
-    model = getattr(state, "vqa_model", None)
-    if model is not None:
-        return model
-    folder = getattr(state, "vqa_model_dir", None) or os.environ.get(MODEL_ENV)
+    folder = getattr(request.app.state, "vqa_model_dir", None) or os.environ.get(MODEL_ENV)
     if not folder:
         raise _Unavailable(f"no VQA model is configured: set {MODEL_ENV} to a `bios vqa train` folder")
-    with _loading:
-        model = getattr(state, "vqa_model", None)
-        if model is None:
-            from apps.vqa.train import VQAModel
 
-            try:
-                model = state.vqa_model = VQAModel(Path(folder), device="cpu")
-            except (BiosError, OSError) as error:
-                raise _Unavailable(f"the VQA model {folder} cannot be loaded: {error}") from None
-    return model
+    def load() -> Any:
+        from apps.vqa.train import VQAModel
+
+        try:
+            return VQAModel(Path(folder), device="cpu")
+        except (BiosError, OSError) as error:
+            raise _Unavailable(f"the VQA model {folder} cannot be loaded: {error}") from None
+
+    return shared(request, "vqa_model", load)
 
 
 @router.post("/vqa", response_model=VQAOut, responses=problem_responses(413, 415, 422, 503))
