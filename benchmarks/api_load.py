@@ -39,8 +39,8 @@ from urllib.parse import quote
 import httpx
 
 from benchmarks.lookup import CANDIDATE_TERMS
-from benchmarks.normalize import DEFAULT_URI, latency_summary, rss_mib, settings_for, wait_ready
-from graph.results import write_results
+from benchmarks.normalize import DEFAULT_URI, latency_summary, settings_for, wait_ready
+from graph.results import process_memory_mib, write_results
 from graph.runtime import NEO4J_VERSION, free_port
 from graph.store import GraphStore
 
@@ -155,7 +155,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             wait_ready(client, process)
             for text in inputs.terms[: args.warmup]:  # warm the plans and the page cache; not measured
                 client.get("/normalize", params={"q": text}).raise_for_status()
-        result["memory_after_start"] = rss_mib(process.pid)
+        result["memory_after_start"] = process_memory_mib(process.pid)
         for level in args.concurrency:
             mix, mix_s = asyncio.run(run_level(url, list(MIX), list(MIX.values()), inputs, level, args.seconds,
                                                args.seed))
@@ -165,7 +165,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             total = result["levels"][str(level)]["mix"]["total"]
             print(f"concurrency {level}: {total['per_s']} req/s, p99 {total.get('p99_ms')} ms, 5xx {total['5xx']}",
                   file=sys.stderr)
-        result["memory_after_runs"] = rss_mib(process.pid)
+        result["memory_after_runs"] = process_memory_mib(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

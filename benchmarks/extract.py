@@ -34,7 +34,7 @@ from apps.extract.evaluate import REPORT_FIELDS
 from apps.extract.link import Linker
 from apps.extract.offline import DictionaryConfig, OfflineExtractor, build_dictionary
 from apps.normalize.normalizer import open_normalizer
-from graph.results import write_results
+from graph.results import process_memory_mib, write_results
 from graph.runtime import NEO4J_VERSION
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
@@ -42,16 +42,6 @@ from ingest.readers.iu_xray import read_reports
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "extract.json"
-
-
-def memory_mib() -> dict[str, float]:
-    """This process's resident and peak resident memory in MiB (Linux /proc)."""
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mib": fields["VmRSS"], "peak_rss_mib": fields["VmHWM"]}
 
 
 def report_notes(max_notes: int | None) -> list[str]:
@@ -72,7 +62,7 @@ def timed_run(notes: Sequence[str], run: Callable[[Sequence[str]], int], batch_s
     seconds = time.perf_counter() - started
     return {"notes": len(notes), "entities": entities, "seconds": round(seconds, 2),
             "notes_per_s": round(len(notes) / seconds, 1), "characters_per_s": round(sum(map(len, notes)) / seconds),
-            **memory_mib()}
+            **process_memory_mib()}
 
 
 def naive_scan(keys: Sequence[str]) -> Callable[[Sequence[str]], int]:
@@ -91,13 +81,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "neo4j": NEO4J_VERSION, "cpus": os.cpu_count()},
         "graph": args.uri, "notes": len(notes), "characters": sum(map(len, notes)), "batch_size": args.batch_size,
-        "memory_before": memory_mib()}
+        "memory_before": process_memory_mib()}
     settings = Neo4jSettings(uri=args.uri, username=None, password=None, database="neo4j")
     with GraphStore.connect(settings) as store:
         started = time.perf_counter()
         dictionary = build_dictionary(store, DictionaryConfig())
         result["dictionary"] = {"seconds": round(time.perf_counter() - started, 2), "keys": len(dictionary.automaton),
-                                "counts": dictionary.counts, **memory_mib()}
+                                "counts": dictionary.counts, **process_memory_mib()}
         extractor = OfflineExtractor(dictionary)
         result["offline"] = timed_run(
             notes, lambda batch: sum(len(x.entities) for x in extractor.extract(batch)), args.batch_size)

@@ -39,7 +39,7 @@ import httpx
 
 from apps.normalize.evaluate import build_benchmarks
 from apps.normalize.normalizer import open_normalizer
-from graph.results import write_results
+from graph.results import process_memory_mib, write_results
 from graph.runtime import NEO4J_VERSION, free_port
 from graph.settings import Neo4jSettings
 from graph.store import GraphStore
@@ -61,16 +61,6 @@ def serve(args: argparse.Namespace) -> None:
 
     app = create_app(settings_for(args.uri), model=args.model, vector=not args.no_vector, runtime=args.runtime)
     uvicorn.run(app, host="127.0.0.1", port=args.serve, log_level="warning")
-
-
-def rss_mib(pid: int) -> dict[str, float]:
-    """Resident and peak resident memory of a process, in MiB (Linux /proc)."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mib": fields["VmRSS"], "peak_rss_mib": fields["VmHWM"]}
 
 
 def latency_summary(latencies_ms: list[float]) -> dict[str, Any]:
@@ -132,7 +122,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 started = time.perf_counter()
                 wait_ready(client, process)
                 result["api_start_s"] = round(time.perf_counter() - started, 1)
-                result["memory_after_start"] = rss_mib(process.pid)
+                result["memory_after_start"] = process_memory_mib(process.pid)
                 first = client.get("/normalize", params={"q": queries[0]}).json()
                 result["methods"] = first["methods"]
                 for text in queries[: args.warmup]:
@@ -150,7 +140,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     seconds = time.perf_counter() - started
                     result["batch_http"][str(size)] = {"terms": len(batch_terms), "seconds": round(seconds, 2),
                                                        "terms_per_s": round(len(batch_terms) / seconds)}
-                result["memory_after_runs"] = rss_mib(process.pid)
+                result["memory_after_runs"] = process_memory_mib(process.pid)
         finally:
             process.terminate()
             process.wait(timeout=30)

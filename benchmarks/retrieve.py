@@ -34,19 +34,10 @@ import torch
 from apps.retrieve.chunking import Chunk, chunk_note, read_corpus
 from apps.retrieve.engine import RetrievalIndex, build_index
 from apps.retrieve.report_benchmark import SKIPPED_HEADINGS, report_text, uninvert
-from graph.results import write_results
+from graph.results import process_memory_mib, write_results
 from ingest.readers.iu_xray import read_reports
 
 HERE = Path(__file__).resolve().parent
-
-
-def rss_mib() -> dict[str, float]:
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mib": fields["VmRSS"], "peak_rss_mib": fields["VmHWM"]}
 
 
 def folder_mib(folder: Path) -> float:
@@ -72,15 +63,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                               "machine": platform.machine(), "build": {}, "search": {}, "memory": {}}
     with tempfile.TemporaryDirectory() as tmp:
         lexical, dense = Path(tmp) / "bm25", Path(tmp) / "dense"
-        result["memory"]["start"] = rss_mib()
+        result["memory"]["start"] = process_memory_mib()
         meta = build_index(chunks, lexical, encoder=None, progress=False)
         result["build"]["bm25"] = {"seconds": meta["seconds"]["bm25"], "disk_mib": folder_mib(lexical)}
         meta = build_index(chunks, dense, encoder=args.encoder, progress=False)
         result["build"]["dense"] = {"seconds": meta["seconds"]["dense"],
                                     "disk_mib": round(folder_mib(dense) - folder_mib(lexical), 2)}
-        result["memory"]["after_build"] = rss_mib()
+        result["memory"]["after_build"] = process_memory_mib()
         index = RetrievalIndex(dense)
-        result["memory"]["index_loaded"] = rss_mib()
+        result["memory"]["index_loaded"] = process_memory_mib()
         for method in ("bm25", "dense", "hybrid"):
             index.search(queries[:8], method, k=args.k)  # warm-up
             started = time.perf_counter()
@@ -97,7 +88,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "batch_qps": round(len(queries) / batch_seconds, 1),
                 "single_p50_ms": round(statistics.median(latencies), 2),
                 "single_p99_ms": round(latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))], 2)}
-        result["memory"]["end"] = rss_mib()
+        result["memory"]["end"] = process_memory_mib()
     return result
 
 

@@ -15,3 +15,13 @@ def write_results(result: dict[str, Any], out: Path, table: str) -> tuple[Path, 
     markdown = out.with_suffix(".md")
     markdown.write_text(table, encoding="utf-8")
     return out, markdown
+
+
+def process_memory_mib(pid: int | str = "self") -> dict[str, float]:
+    """A process's resident (VmRSS) and peak resident (VmHWM) memory in MiB, from Linux /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mib": fields["VmRSS"], "peak_rss_mib": fields["VmHWM"]}
