@@ -1,7 +1,7 @@
 """ONNX Runtime inference for an Encoder: the same vectors as torch, about twice as fast on CPU.
 
 The encoder's whole forward pass (transformer, pooling, normalization) is exported once per model id to
-`~/.bios-kg/onnx/<model_id>/encoder.onnx` (BIOS_ONNX_DIR overrides the folder) and run with onnxruntime's CPU
+`$BIOS_HOME/onnx/<model_id>/encoder.onnx` (BIOS_ONNX_DIR overrides the folder) and run with onnxruntime's CPU
 provider. The model id digests the saved weights, tokenizer and settings, so a cached file always matches the
 folder it came from; an encoder changed in memory (added tokens, training) drops its session and runs on torch.
 Training always runs on torch; only inference uses this path.
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from graph.errors import ConfigError
+from graph.settings import data_home
 
 if TYPE_CHECKING:
     from embed.encoders import Encoder
@@ -35,7 +36,7 @@ def onnx_available() -> bool:
 
 
 def onnx_dir() -> Path:
-    return Path(os.environ.get(ONNX_DIR_ENV, Path.home() / ".bios-kg" / "onnx")).expanduser()
+    return Path(os.environ.get(ONNX_DIR_ENV, data_home() / "onnx")).expanduser()
 
 
 class _Pooled(torch.nn.Module):

@@ -356,7 +356,7 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
     if models:
         from embed.encoders import load_encoder
 
-        encoders = [load_encoder(model, device=device) for model in models]
+        encoders = [load_encoder(model, device=device, runtime="auto") for model in models]
     result: dict[str, Any] = {"seed": seed, "max_queries": max_queries, "held_out_fraction": HELD_OUT_FRACTION,
                               "calibration_fraction": CALIBRATION_FRACTION, "top": TOP, "threshold": DEFAULT_THRESHOLD,
                               "benchmarks": {},

@@ -145,7 +145,7 @@ def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("mini
     birch = birch or BirchConfig()
     say("building the gold sets from the graph")
     sets = gold_sets(store, max_concepts, seed, among)
-    encoders = [load_encoder(model, device=device) for model in models]
+    encoders = [load_encoder(model, device=device, runtime="auto") for model in models]
     result: dict[str, Any] = {"seed": seed, "max_concepts": max_concepts, "among": len(among) if among else None,
                               "baseline": baseline.as_dict(),
                               "birch": birch.as_dict(), "encoders": {e.name: e.model_id for e in encoders},
