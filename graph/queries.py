@@ -467,6 +467,12 @@ MATCH (c:Concept)-[h:HAS_TYPE]->(s:SemanticType) WHERE {_ASSERTED_TYPE.format(h=
 RETURN c.id AS concept, min(s.id) AS type
 """
 
+# Rows: (concept, concept) joined by XREF (the same thing in two sources) or IS_A: never hard negatives.
+TRAINING_LINKED_CONCEPTS = """
+MATCH (a:Concept)-[:XREF|IS_A]->(b:Concept)
+RETURN a.id AS a, b.id AS b
+"""
+
 # Rows: (concept id, definition): the explanation view of CoRTEx training (embed/coder/sampler.py).
 TRAINING_DEFINITIONS = """
 MATCH (c:Concept) WHERE c.definition IS NOT NULL

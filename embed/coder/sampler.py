@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -66,11 +66,14 @@ class TrainingData:
     tails: np.ndarray  # int32 [triples]
     relation_ids: list[str]
     explanations: list[str] | None = None  # per concept: its explanation ("" for none), for sampling="cortex"
+    # int32 [pairs, 2]: concepts the graph links by XREF or IS_A, which hard-negative mining must not pair
+    linked: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int32))
 
     @classmethod
     def from_rows(cls, terms: Iterable[tuple[str, str]], triples: Iterable[tuple[str, str, str]],
                   semantic_types: Iterable[tuple[str, str]], exclude_concepts: Collection[str] = (),
-                  explanations: Iterable[tuple[str, str]] | None = None) -> TrainingData:
+                  explanations: Iterable[tuple[str, str]] | None = None,
+                  linked: Iterable[tuple[str, str]] = ()) -> TrainingData:
         """Build from (concept, text), (head, type, tail), (concept, type) and, optionally, (concept,
         explanation) rows.
 
@@ -123,8 +126,11 @@ class TrainingData:
         if explanations is not None:
             by_concept = {concept: text.strip() for concept, text in explanations if concept in concept_of}
             explained = [by_concept.get(concept, "") for concept in concept_ids]
+        linked_pairs = sorted({(concept_of[a], concept_of[b]) for a, b in linked
+                               if a in concept_of and b in concept_of and a != b})
         return cls(concept_ids, texts, term_offsets, term_index, concept_types, type_ids, head_array[order],
-                   relation_array[order], tail_array[order], relation_ids, explained)
+                   relation_array[order], tail_array[order], relation_ids, explained,
+                   np.array(linked_pairs, dtype=np.int32).reshape(-1, 2))
 
     @classmethod
     def from_graph(cls, store: GraphStore, languages: Sequence[str] | None = None,
@@ -138,7 +144,8 @@ class TrainingData:
         types = ((str(c), str(s)) for c, s in store.stream(queries.TRAINING_SEMANTIC_TYPES))
         definitions = ((str(c), str(d)) for c, d in store.stream(queries.TRAINING_DEFINITIONS)) \
             if explanations else None
-        data = cls.from_rows(terms, triples, types, exclude_concepts, definitions)
+        linked = ((str(a), str(b)) for a, b in store.stream(queries.TRAINING_LINKED_CONCEPTS))
+        data = cls.from_rows(terms, triples, types, exclude_concepts, definitions, linked)
         if len(data.concept_ids) < 2:
             raise GraphError(f"too little training data: {len(data.concept_ids)} concepts have terms with "
                              f"languages={filters['languages']} sources={filters['sources']}; need at least 2")
@@ -165,6 +172,8 @@ class TrainingData:
             digest.update(np.ascontiguousarray(array).tobytes())
         if self.explanations is not None:
             digest.update(b"\x1d" + "\x1f".join(self.explanations).encode())
+        if len(self.linked):
+            digest.update(b"\x1c" + np.ascontiguousarray(self.linked).tobytes())
         return digest.hexdigest()
 
 

@@ -234,6 +234,10 @@ def test_mining_finds_the_nearest_concept_sharing_no_string() -> None:
     assert mined.partners[b] == c and mined.partners[a] == b  # B = {z}: nearest is C = {w}; A = {x, y}: B
     assert mined.partners[d] == b  # D = {y} is nearest to A, but they share "y": never each other's partner
     assert 0 < mined.similarity <= 1
+    linked = TrainingData.from_rows([("A", "x"), ("A", "y"), ("B", "z"), ("C", "w"), ("D", "y")], [], [],
+                                    linked=[("B", "C"), ("A", "Z")])  # XREF/IS_A pairs; Z has no terms
+    assert linked.linked.tolist() == [[b, c]] and linked.fingerprint() != data.fingerprint()
+    assert nearest_partners(concept_centroids(vectors, linked), linked).partners[b] == a  # C is linked to B
 
 
 def test_sampler_refuses_bad_input() -> None:
