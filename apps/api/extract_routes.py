@@ -68,6 +68,8 @@ class EntityOut(BaseModel):
 
 
 class NoteOut(BaseModel):
+    model_config = example({"id": "n1", "entities": [_ENTITY], "problems": []})
+
     id: str
     entities: list[EntityOut]
     problems: list[dict[str, Any]] = Field(description="GENIE output that failed validation, phrases not found.")

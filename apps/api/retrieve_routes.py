@@ -49,6 +49,8 @@ class HitOut(BaseModel):
 
 
 class ExpansionOut(BaseModel):
+    model_config = example({"text": "enlarged heart", "kind": "synonym", "concept": "HP:0001640", "weight": 1.0})
+
     text: str
     kind: str = Field(description="synonym, child, parent or related.")
     concept: str
@@ -56,6 +58,8 @@ class ExpansionOut(BaseModel):
 
 
 class RetrieveOut(BaseModel):
+    model_config = example({"query": "cardiomegaly", "hits": [_HIT], "expansions": []})
+
     query: str
     hits: list[HitOut] = Field(description="Best first.")
     expansions: list[ExpansionOut] = Field(description="Graph expansions used (kg only).")

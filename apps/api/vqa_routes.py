@@ -36,6 +36,8 @@ _ANSWER = {"question": "Which window is used for this CT image?", "answer": "bon
 
 
 class RetrievedOut(BaseModel):
+    model_config = example({"image_id": "head-ct-0007", "caption": "Axial CT of the head in a brain window."})
+
     image_id: str
     caption: str
 
@@ -78,9 +80,11 @@ def get_vqa_model(request: Request) -> Any:
 @router.post("/vqa", response_model=VQAOut, responses=problem_responses(413, 415, 422, 503))
 async def ask(
     request: Request,
-    image: Annotated[UploadFile, File(description=f"A PNG or JPEG image of at most {MAX_IMAGE_BYTES} bytes.")],
+    image: Annotated[UploadFile, File(description=f"A PNG or JPEG image of at most {MAX_IMAGE_BYTES} bytes.",
+                                      examples=["head-ct-0001.png"])],
     question: Annotated[str, Form(min_length=1, max_length=MAX_QUESTION, pattern=r"\S",
-                                  description="The question, in English.")],
+                                  description="The question, in English.",
+                                  examples=["Which window is used for this CT image?"])],
 ) -> Any:
     """Answer a question about an image: retrieval of similar image-text pairs, fusion, closed/open heads."""
     declared = (image.content_type or "").split(";")[0].strip().lower()

@@ -91,10 +91,15 @@ def dictionary_file(key: tuple[Any, ...]) -> Path:
     return data_home() / "indexes" / "extract" / f"dictionary-{digest}.pkl"
 
 
+def dictionary_key(store: GraphStore, config: DictionaryConfig = DictionaryConfig()) -> tuple[Any, ...]:
+    """What a dictionary depends on: this code's version, the graph's state and the configuration."""
+    return DICTIONARY_VERSION, graph_state(store), config
+
+
 def load_dictionary(store: GraphStore, config: DictionaryConfig = DictionaryConfig()) -> Dictionary:
     """The dictionary of the graph's current state: kept in the process and in BIOS_HOME/indexes/extract/ (one
     file, replaced when the graph or the configuration changes), built when neither has it."""
-    key = (DICTIONARY_VERSION, graph_state(store), config)
+    key = dictionary_key(store, config)
     with _BUILDING:
         if key not in _CACHE:
             _CACHE.clear()  # one graph state at a time: an old one is not coming back

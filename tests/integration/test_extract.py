@@ -15,10 +15,9 @@ from apps.extract.cli import extract_app
 from apps.extract.link import Linker
 from apps.extract.offline import (
     _CACHE,
-    DictionaryConfig,
     OfflineExtractor,
     dictionary_file,
-    graph_state,
+    dictionary_key,
     load_dictionary,
 )
 from apps.extract.pipeline import Note, distil_sft_pairs, extract_notes
@@ -53,7 +52,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_dictionary_is_kept_in_a_file_per_graph_state(sample_store: GraphStore,
                                                       sample_extractor: OfflineExtractor) -> None:
-    key = (graph_state(sample_store), DictionaryConfig())
+    key = dictionary_key(sample_store)
     assert not dictionary_file(key).exists()  # this test's BIOS_HOME
     _CACHE.clear()
     built = load_dictionary(sample_store)
