@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from embed import RUNTIME_HELP
 from graph.lookup import lookup
 from graph.store import GraphStore
 
@@ -44,8 +45,7 @@ def serve_command(
     model: Annotated[str | None, typer.Option(help="Normalizer encoder (registry name or model folder) whose term "
                                               "vectors the graph holds; default: the graph's model, if any.")] = None,
     no_vector: Annotated[bool, typer.Option("--no-vector", help="Normalize with exact + full text only.")] = False,
-    runtime: Annotated[str, typer.Option(help="Query encoder engine: auto (ONNX Runtime on CPU when installed), "
-                                              "torch, onnx.")] = "auto",
+    runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP}")] = "auto",
 ) -> None:
     """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI; one JSON log line per request."""
     import uvicorn

@@ -13,8 +13,8 @@ holds, else exact + full text only (the result says which stages ran). Queries a
 - single: one GET /normalize?q=…&k=10 at a time, --queries of them: p50 / p99 / mean latency;
 - baseline: the same queries to GET /search (lookup: exact + full text, no vectors, no calibration);
 - batch over HTTP: POST /normalize with batches of --batch-sizes, --batch-terms terms per size: terms/s;
-- batch in process: Normalizer.normalize_batch on the same terms in this process, with the torch encoder (baseline)
-  and with --runtime: terms/s;
+- batch in process: Normalizer.normalize_batch on the same terms in this process, with the torch encoder (baseline),
+  exact and int8 ONNX and --runtime: terms/s, and the share of queries whose top concept is the baseline's;
 - memory: the API process's RSS after start-up, after the runs, and its peak (VmHWM), from /proc.
 Traffic goes to 127.0.0.1 only and every loop is bounded. Results: --out (JSON) and a Markdown table beside it.
 """
@@ -145,18 +145,33 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             process.terminate()
             process.wait(timeout=30)
         result["batch_in_process"] = {}
-        for runtime in dict.fromkeys(["torch", args.runtime]):  # the torch encoder is the in-process baseline
+        size = max(args.batch_sizes)
+        baseline: list[str | None] = []
+        for runtime in runtimes(args):  # the torch encoder is the in-process baseline
             normalizer = open_normalizer(store, model=args.model, vector=not args.no_vector, runtime=runtime)
             normalizer.normalize_batch(queries[:32])
             started = time.perf_counter()
-            for start in range(0, len(batch_terms), 256):
-                normalizer.normalize_batch(batch_terms[start:start + 256], k=10)
+            found = [normalized for start in range(0, len(batch_terms), size)
+                     for normalized in normalizer.normalize_batch(batch_terms[start:start + size], k=10)]
             seconds = time.perf_counter() - started
+            top1 = [r.candidates[0].concept_id if r.candidates else None for r in found]
+            baseline = baseline or top1
             result["batch_in_process"][runtime] = {
-                "batch_size": 256, "terms": len(batch_terms), "seconds": round(seconds, 2),
+                "batch_size": size, "terms": len(batch_terms), "seconds": round(seconds, 2),
                 "terms_per_s": round(len(batch_terms) / seconds),
+                "top1_agreement_with_torch": round(sum(a == b for a, b in zip(top1, baseline, strict=True))
+                                                   / len(top1), 4),
                 "encoder_runtime": normalizer.encoder.runtime if normalizer.encoder else None}
     return result
+
+
+def runtimes(args: argparse.Namespace) -> list[str]:
+    """The encoder engines measured in process: torch (the baseline), exact ONNX and int8 ONNX when onnxruntime
+    is installed, and the API's."""
+    from embed.onnx_runtime import onnx_available
+
+    measured = ["torch"] + (["onnx", "onnx-int8"] if onnx_available() else []) + [args.runtime]
+    return list(dict.fromkeys(measured)) if not args.no_vector else [args.runtime]
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -169,12 +184,12 @@ def markdown(result: dict[str, Any]) -> str:
         s = result[name]
         label = "GET /normalize (k=10)" if name == "single" else "baseline: GET /search (lookup, limit=10)"
         lines.append(f"| {label} | {s['requests']} | {s['p50_ms']} | {s['p99_ms']} | {s['mean_ms']} | {s['max_ms']} |")
-    lines += ["", "| batch | terms | seconds | terms/s |", "|---|---:|---:|---:|"]
-    lines += [f"| POST /normalize, {size} per request | {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} |"
+    lines += ["", "| batch | terms | seconds | terms/s | top-1 as with torch |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| POST /normalize, {size} per request | {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | |"
               for size, b in result["batch_http"].items()]
     for runtime, b in result["batch_in_process"].items():
         lines.append(f"| Normalizer.normalize_batch in process, {b['batch_size']} per call, encoder on {runtime} "
-                     f"| {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} |")
+                     f"| {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | {b['top1_agreement_with_torch']} |")
     lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
     for name in ("memory_after_start", "memory_after_runs"):
         m = result[name]
@@ -187,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uri", default=DEFAULT_URI, help="A graph with the sample loaded.")
     parser.add_argument("--model", help="Encoder (registry name or folder); default: the graph's model, if any.")
     parser.add_argument("--no-vector", action="store_true", help="Exact + full text only.")
-    parser.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"],
+    parser.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx", "onnx-int8"],
                         help="The API's query encoder engine (in process, torch is measured too, as the baseline).")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)

@@ -1,1 +1,5 @@
 """Term embeddings: encoders, vector indexes over the graph terms, and their training."""
+
+# The query-encoder engines a command can pick (embed.encoders.Runtime); here so CLIs need not import torch.
+RUNTIME_HELP = ("auto (ONNX Runtime on CPU when installed, else torch), torch, onnx, or onnx-int8 (quantized: about "
+                "twice as fast on CPU; query vectors close to, not equal to, the exact ones).")

@@ -37,7 +37,9 @@ from ingest.packages import package_data_path
 
 Pooling = Literal["cls", "mean", "pooler"]
 Padding = Literal["max_length", "longest"]
-Runtime = Literal["auto", "torch", "onnx"]  # inference only; "auto": ONNX Runtime on CPU when installed
+# Inference only; "auto": ONNX Runtime on CPU when installed; "onnx-int8": quantized, for queries only
+Runtime = Literal["auto", "torch", "onnx", "onnx-int8"]
+INT8 = "onnx-int8"
 
 SETTINGS_FILE = "bios_encoder.json"
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -162,12 +164,14 @@ class Encoder:
         self.dim: int = int(self.model.config.hidden_size)
         self._checksum: str | None = None
         self._onnx: OnnxEncoderSession | None = None
-        if runtime == "onnx" or (runtime == "auto" and self.device.type == "cpu" and onnx_available()):
-            self._onnx = open_session(self)
+        if runtime in ("onnx", INT8) or (runtime == "auto" and self.device.type == "cpu" and onnx_available()):
+            self._onnx = open_session(self, quantized=runtime == INT8)
 
     @property
     def runtime(self) -> str:
-        return "onnx" if self._onnx is not None else "torch"
+        if self._onnx is None:
+            return "torch"
+        return INT8 if self._onnx.quantized else "onnx"
 
     @contextmanager
     def onnx_snapshot(self) -> Iterator[None]:

@@ -34,7 +34,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embed.encoders import DEFAULT_ENCODER, Encoder, load_encoder
+from embed.encoders import DEFAULT_ENCODER, INT8, Encoder, load_encoder
 from embed.index import current_index, default_index_dir, normalized, save_term_index
 from graph import queries
 from graph.errors import GraphError, ParameterError
@@ -91,6 +91,9 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
     """
     if batch_size < 1:
         raise ParameterError("batch_size", f"{batch_size} is not a positive integer")
+    if runtime == INT8 or (isinstance(model, Encoder) and model.runtime == INT8):
+        raise ParameterError("runtime", f"{INT8} approximates the model's vectors; the graph stores exact ones: "
+                                        "use auto, onnx or torch (int8 is for query encoding)")
     encoder = model if isinstance(model, Encoder) else load_encoder(model, device=device, runtime=runtime)
     report = EmbedReport(encoder.model_id, encoder.dim)
     with _phase(report, "prepare"):

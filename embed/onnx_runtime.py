@@ -2,7 +2,12 @@
 
 The encoder's whole forward pass (transformer, pooling, normalization) is exported once per model id to
 `$BIOS_HOME/onnx/<model_id>/encoder.onnx` (BIOS_ONNX_DIR overrides the folder) and run with onnxruntime's CPU
-provider. The model id digests the saved weights, tokenizer and settings, so a cached file always matches the
+provider. Runtime "onnx-int8" runs `encoder-int8.onnx` beside it instead: dynamic int8 quantization of the
+MatMul weights (per output channel; activations quantized per batch at run time), about twice as fast again on
+CPUs with VNNI. Its vectors are close to, not equal to, the float ones (cosine ~0.99 for all-MiniLM-L6-v2), so
+it is for queries against float term vectors (the normalizer), never for the vectors stored in the graph.
+
+The model id digests the saved weights, tokenizer and settings, so a cached file always matches the
 folder it came from; an encoder changed in memory (added tokens, training) drops its session and runs on torch.
 Training always runs on torch; only inference uses this path.
 """
@@ -77,13 +82,14 @@ def export_encoder(encoder: Encoder, path: Path) -> Path:
 class OnnxEncoderSession:
     """An onnxruntime session over an exported encoder; `embed` takes tokenizer output as numpy arrays."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, quantized: bool = False) -> None:
         import onnxruntime as ort
 
+        self.quantized = quantized
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
+        # idle worker threads sleep instead of spinning: the caller's Python and the graph need the cores between runs
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors for a damaged file
@@ -95,13 +101,29 @@ class OnnxEncoderSession:
         return np.asarray(self.session.run(["vectors"], feeds)[0], dtype=np.float32)
 
 
-def open_session(encoder: Encoder, folder: Path | None = None) -> OnnxEncoderSession:
-    """The session for `encoder`, exporting it first when no file for its model id is cached."""
+def quantize_encoder(source: Path, path: Path) -> Path:
+    """Write the int8 dynamic quantization of the exported encoder `source` to `path` (atomically)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = path.with_name(path.stem + ".partial.onnx")
+    quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"])
+    partial.replace(path)
+    return path
+
+
+def open_session(encoder: Encoder, folder: Path | None = None, quantized: bool = False) -> OnnxEncoderSession:
+    """The session for `encoder` (its int8 quantization when `quantized`), exporting and quantizing first when
+    no file for its model id is cached."""
     if not onnx_available():
         raise ConfigError("runtime 'onnx' needs onnxruntime and onnx: pip install -e '.[ml]'")
     if encoder.device.type != "cpu":
-        raise ConfigError(f"runtime 'onnx' runs on the CPU; the encoder is on {encoder.device}: use runtime 'torch'")
+        raise ConfigError(f"the ONNX runtimes run on the CPU; the encoder is on {encoder.device}: use runtime 'torch'")
     path = (folder or onnx_dir()) / encoder.model_id / "encoder.onnx"
     if not path.is_file():
         export_encoder(encoder, path)
-    return OnnxEncoderSession(path)
+    if quantized:
+        float_path, path = path, path.with_name("encoder-int8.onnx")
+        if not path.is_file():
+            quantize_encoder(float_path, path)
+    return OnnxEncoderSession(path, quantized=quantized)

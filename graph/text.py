@@ -40,10 +40,14 @@ def char_trigrams(text: str) -> set[str]:
 
 def trigram_dice(a: str, b: str) -> float:
     """Dice coefficient of the character 3-gram sets of two (normalized) strings."""
-    grams_a, grams_b = char_trigrams(a), char_trigrams(b)
-    if not grams_a or not grams_b:
+    return set_dice(char_trigrams(a), char_trigrams(b))
+
+
+def set_dice(a: set[str], b: set[str]) -> float:
+    """Dice coefficient of two sets (0 when either is empty)."""
+    if not a or not b:
         return 0.0
-    return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
+    return 2 * len(a & b) / (len(a) + len(b))
 
 
 # A sentence ends at a run of . ! ? followed by white space or the end, or at a blank line.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from apps.api.models import example
 from apps.api.problems import problem, problem_responses
@@ -88,6 +88,9 @@ class NormalizeBatchOut(BaseModel):
     results: list[NormalizeOut] = Field(description="One per query, in order.")
 
 
+_BATCH_JSON = TypeAdapter(dict[str, list[NormalizeResult]])
+
+
 def get_normalizer(request: Request) -> Normalizer:
     return shared(request, "normalizer", lambda: open_normalizer(request.app.state.store))
 
@@ -122,5 +125,7 @@ def normalize_many(request: Request, body: NormalizeIn) -> Any:
                        parameter="queries")
     results = get_normalizer(request).normalize_batch(body.queries, k=body.k, lang=body.lang,
                                                       semantic_types=body.semantic_types, sources=body.sources)
-    return NormalizeBatchOut(results=[NormalizeOut.of(result) for result in results])
+    # NormalizeBatchOut's JSON written straight from the results: building and re-validating the response model
+    # for 1,000 results took longer than normalizing them
+    return Response(_BATCH_JSON.dump_json({"results": results}), media_type="application/json")
 

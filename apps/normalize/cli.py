@@ -21,6 +21,7 @@ from apps.normalize.evaluate import (
     write_results,
 )
 from apps.normalize.normalizer import DEFAULT_THRESHOLD, MAX_K, Normalizer, NormalizeResult, open_normalizer
+from embed import RUNTIME_HELP
 from graph.errors import InputError, ParameterError
 from graph.lookup import MAX_QUERY_LENGTH
 from graph.store import GraphStore
@@ -44,6 +45,7 @@ def normalize_command(
     source: Annotated[list[str] | None, typer.Option(help="Only concepts from this source (repeatable).")] = None,
     model: ModelOption = None,
     no_vector: Annotated[bool, typer.Option("--no-vector", help="Exact + full text only.")] = False,
+    runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP}")] = "auto",
     threshold: Annotated[float, typer.Option(help="Abstain below this calibrated score.")] = DEFAULT_THRESHOLD,
     batch_size: Annotated[int, typer.Option(help="Queries per batch with --input.")] = 256,
     resume: Annotated[bool, typer.Option(help="With --output: keep its complete lines, go on after them.")] = False,
@@ -56,7 +58,7 @@ def normalize_command(
         raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
     options: dict[str, Any] = {"k": k, "lang": lang, "semantic_types": semantic_type, "sources": source}
     with GraphStore.connect() as store:
-        normalizer = open_normalizer(store, model=model, vector=not no_vector, threshold=threshold)
+        normalizer = open_normalizer(store, model=model, vector=not no_vector, threshold=threshold, runtime=runtime)
         if "vector" not in normalizer.methods:
             console.print("no term vectors in use: exact + full text only")
         if input_file is not None:
@@ -157,13 +159,15 @@ def eval_normalize_command(
     calibrate: Annotated[bool, typer.Option(
         help="Fit the full-text and encoder score calibrations on the calibration queries and store them.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
+    runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP} The dictionary's vectors are "
+                                              "always exact, as the graph's are.")] = "auto",
 ) -> None:
     """HPO synonym -> concept and ICD-10 Chinese -> English: Acc@1, Acc@5 and MRR per method."""
     models = [] if no_encoder else (model or ["minilm"])
     check_max_queries(max_queries)  # before connecting: bad input fails without a database
     with GraphStore.connect() as store, console.status("evaluating") as status:
         result = evaluate(store, models=models, seed=seed, max_queries=max_queries, calibrate=calibrate,
-                          device=device, progress=lambda message: status.update(message))
+                          device=device, runtime=runtime, progress=lambda message: status.update(message))
     json_path, table_path = write_results(result, out)
     print(table_path.read_text())
     console.print(f"wrote {json_path} and {table_path}")

@@ -345,22 +345,27 @@ def check_max_queries(max_queries: int) -> None:
 
 def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed: int = DEFAULT_SEED,
              max_queries: int = DEFAULT_MAX_QUERIES, calibrate: bool = False, device: str = "auto",
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             runtime: str = "auto", progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run every method on both benchmarks; with `calibrate`, fit and store the full-text and encoder
-    calibrations on the calibration queries. Returns the results document (see write_results)."""
+    calibrations on the calibration queries. `runtime` encodes the queries (the dictionary's vectors are always
+    exact, as the graph's are for the normalizer). Returns the results document (see write_results)."""
     check_max_queries(max_queries)
     say = progress or (lambda _: None)
     say("building the benchmarks from the graph")
     benchmarks = build_benchmarks(store, seed, max_queries)
-    encoders = []
+    encoders: list[Encoder] = []
+    query_encoders: list[Encoder] = []
     if models:
         from embed.encoders import load_encoder
 
         encoders = [load_encoder(model, device=device, runtime="auto") for model in models]
+        query_encoders = encoders if runtime == "auto" else [load_encoder(model, device=device, runtime=runtime)
+                                                             for model in models]
     result: dict[str, Any] = {"seed": seed, "max_queries": max_queries, "held_out_fraction": HELD_OUT_FRACTION,
                               "calibration_fraction": CALIBRATION_FRACTION, "top": TOP, "threshold": DEFAULT_THRESHOLD,
                               "benchmarks": {},
-                              "encoders": {e.name: e.model_id for e in encoders}, "calibration": {}}
+                              "encoders": {e.name: e.model_id for e in encoders}, "query_runtime": runtime,
+                              "calibration": {}}
     fit_pairs: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
     tested: dict[str, list[tuple[str, str, Ranking, list[frozenset[str]]]]] = defaultdict(list)
     for benchmark in benchmarks:
@@ -368,8 +373,10 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
                    MethodRun("fulltext", partial(rank_fulltext, store, dictionary=benchmark.dictionary),
                              calibrate=True),
                    MethodRun("tfidf_char3", partial(rank_tfidf, dictionary=benchmark.dictionary))]
-        methods += [MethodRun(f"encoder:{encoder.name}", _CachedNames(encoder, benchmark.dictionary).rank,
-                              calibration_key=encoder.model_id, calibrate=True) for encoder in encoders]
+        methods += [MethodRun(f"encoder:{encoder.name}",
+                              _CachedNames(encoder, query_encoder, benchmark.dictionary).rank,
+                              calibration_key=encoder.model_id, calibrate=True)
+                    for encoder, query_encoder in zip(encoders, query_encoders, strict=True)]
         scores: dict[str, Any] = {}
         for method in methods:
             say(f"{benchmark.name}: {method.name}")
@@ -406,22 +413,24 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
 
 
 class _CachedNames:
-    """rank_encoder with the dictionary's vectors computed once, for the test and the calibration queries."""
+    """rank_encoder with the dictionary's vectors computed once (by `encoder`), for the test and the calibration
+    queries (encoded by `query_encoder`: the same model, possibly on another runtime)."""
 
-    def __init__(self, encoder: Encoder, dictionary: list[tuple[str, str]]) -> None:
-        self.encoder, self.dictionary = encoder, dictionary
+    def __init__(self, encoder: Encoder, query_encoder: Encoder, dictionary: list[tuple[str, str]]) -> None:
+        self.encoder, self.query_encoder, self.dictionary = encoder, query_encoder, dictionary
         self._vectors: np.ndarray | None = None
 
     def rank(self, texts: Sequence[str]) -> Ranking:
         if self._vectors is None:
             self._vectors = self.encoder.encode([name for _, name in self.dictionary])
-        return rank_encoder(self.encoder, texts, self.dictionary, self._vectors)
+        return rank_encoder(self.query_encoder, texts, self.dictionary, self._vectors)
 
 
 def markdown_table(result: dict[str, Any]) -> str:
     lines = [f"Seed {result['seed']}, up to {result['max_queries']} test queries per benchmark; MRR over the first "
              f"{result['top']} concepts. With --calibrate: the share of queries answered at the abstention threshold "
-             f"{result['threshold']} (best calibrated score at or above it) and Acc@1 among them.", ""]
+             f"{result['threshold']} (best calibrated score at or above it) and Acc@1 among them. Encoders' queries "
+             f"on runtime {result.get('query_runtime', 'auto')}, dictionary names always exact.", ""]
     for name, bench in result["benchmarks"].items():
         lines += [f"### {name}: {bench['description']}", "",
                   f"{bench['test_queries']} test queries, {bench['dictionary']:,} dictionary names, "

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from apps.api.app import create_app
-from apps.api.normalize_routes import MAX_BATCH
+from apps.api.normalize_routes import MAX_BATCH, NormalizeBatchOut
 from graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
@@ -56,7 +56,7 @@ def test_post_normalize_keeps_the_order(normalize_api: httpx.Client) -> None:
     queries = ["seizure", "xqzvkw", "癫痫", "Heart attack"]
     response = normalize_api.post("/normalize", json={"queries": queries, "k": 2})
     assert response.status_code == 200
-    results = response.json()["results"]
+    results = NormalizeBatchOut.model_validate(response.json()).model_dump()["results"]  # the documented schema
     assert [r["query"] for r in results] == queries
     assert results[0]["candidates"][0]["concept_id"] == "HP:0001250"
     assert results[1]["abstained"] is True

@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from apps.normalize import normalizer as normalizer_module
 from apps.normalize.cli import eval_app, normalize_command
 from apps.normalize.evaluate import (
     build_benchmarks,
@@ -105,7 +106,8 @@ def test_filters(lexical: Normalizer) -> None:
     assert lexical.normalize("seizure", semantic_types=["No Such Type"]).abstained
 
 
-def test_abstention_and_batch_order(sample_store: GraphStore, lexical: Normalizer) -> None:
+def test_abstention_and_batch_order(sample_store: GraphStore, lexical: Normalizer,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     gibberish = lexical.normalize("xqzvkw")
     assert gibberish.abstained and gibberish.candidates == []
     strict = Normalizer(sample_store, threshold=0.99)
@@ -114,7 +116,10 @@ def test_abstention_and_batch_order(sample_store: GraphStore, lexical: Normalize
     queries = ["heart attack", "xqzvkw", "癫痫", "seizure", "heart attack"]  # a repeated query is answered twice
     batch = lexical.normalize_batch(queries, k=3)
     assert [r.query for r in batch] == queries
-    assert [r.as_dict() for r in batch] == [lexical.normalize(q, k=3).as_dict() for q in queries]
+    singles = [lexical.normalize(q, k=3).as_dict() for q in queries]
+    assert [r.as_dict() for r in batch] == singles
+    monkeypatch.setattr(normalizer_module, "CHUNK", 2)  # a large batch runs as chunks, two at a time, in order
+    assert [r.as_dict() for r in lexical.normalize_batch(queries, k=3)] == singles
 
 
 @pytest.mark.parametrize(("kwargs", "parameter"), [
@@ -235,6 +240,13 @@ def test_vector_stage_finds_what_lexical_cannot(embedded: GraphStore, minilm: En
     assert [r.candidates[0].concept_id if r.candidates else None for r in batch][:2] == [
         "BIOS:CN00000005", "BIOS:CN00000007"]
     assert Normalizer(embedded, minilm, normalizer.index, threshold=0.999).normalize("acetylsalicylate").abstained
+    quantized = open_normalizer(embedded, runtime="onnx-int8", threshold=0.0)  # int8 queries, float term vectors
+    assert quantized.encoder is not None and quantized.encoder.runtime == "onnx-int8"
+    approximate = quantized.normalize("acetylsalicylate", k=3).candidates[0]
+    assert (approximate.concept_id, approximate.method) == ("BIOS:CN00000005", "vector")
+    assert approximate.score == pytest.approx(first.score, abs=0.05)
+    with pytest.raises(ParameterError, match="int8"):  # the graph's vectors are always exact
+        embed_terms(embedded, quantized.encoder, progress=False)
 
 
 def test_model_and_index_must_agree(embedded: GraphStore, minilm: Encoder, tmp_path: Path) -> None:

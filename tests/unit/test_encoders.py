@@ -233,6 +233,19 @@ def test_onnx_runtime_gives_the_torch_vectors(tmp_path: Path, monkeypatch: pytes
         load_encoder(folder, device="cpu", runtime="tensorrt")
 
 
+def test_int8_runtime_approximates_the_float_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIOS_ONNX_DIR", str(tmp_path / "onnx"))
+    folder = tiny_model(tmp_path / "tiny", pooler=False)
+    exact = load_encoder(folder, device="cpu", runtime="onnx")
+    quantized = load_encoder(folder, device="cpu", runtime="onnx-int8")
+    assert (exact.runtime, quantized.runtime, quantized.model_id) == ("onnx", "onnx-int8", exact.model_id)
+    assert (tmp_path / "onnx" / exact.model_id / "encoder-int8.onnx").is_file()
+    expected, vectors = exact.encode(TEXTS), quantized.encode(TEXTS, batch_size=3)
+    cosines = (expected * vectors).sum(1)
+    assert cosines.min() > 0.95 and not np.allclose(vectors, expected, atol=1e-5)  # close, not equal
+    assert np.argmax(vectors @ expected.T, axis=1).tolist() == list(range(len(TEXTS)))  # each finds itself
+
+
 def test_onnx_snapshot_runs_the_weights_as_they_are_now(model_dir: Path) -> None:
     encoder = load_encoder(model_dir, device="cpu")
     with torch.no_grad():
