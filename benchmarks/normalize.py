@@ -14,7 +14,7 @@ holds, else exact + full text only (the result says which stages ran). Queries a
 - baseline: the same queries to GET /search (lookup: exact + full text, no vectors, no calibration);
 - batch over HTTP: POST /normalize with batches of --batch-sizes, --batch-terms terms per size: terms/s;
 - batch in process: Normalizer.normalize_batch on the same terms in this process, with the torch encoder (baseline),
-  exact and int8 ONNX and --runtime: terms/s, and the share of queries whose top concept is the baseline's;
+  exact and int8 ONNX and --runtime: terms/s, and the mean share of the baseline's top-10 concepts found;
 - memory: the API process's RSS after start-up, after the runs, and its peak (VmHWM), from /proc.
 Traffic goes to 127.0.0.1 only and every loop is bounded. Results: --out (JSON) and a Markdown table beside it.
 """
@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from apps.heap import long_lived_heap
 from apps.normalize.evaluate import build_benchmarks
 from apps.normalize.normalizer import open_normalizer
 from graph.results import process_memory_mib, write_results
@@ -146,21 +147,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             process.wait(timeout=30)
         result["batch_in_process"] = {}
         size = max(args.batch_sizes)
-        baseline: list[str | None] = []
+        baseline: list[set[str]] = []
         for runtime in runtimes(args):  # the torch encoder is the in-process baseline
             normalizer = open_normalizer(store, model=args.model, vector=not args.no_vector, runtime=runtime)
             normalizer.normalize_batch(queries[:32])
-            started = time.perf_counter()
-            found = [normalized for start in range(0, len(batch_terms), size)
-                     for normalized in normalizer.normalize_batch(batch_terms[start:start + size], k=10)]
-            seconds = time.perf_counter() - started
-            top1 = [r.candidates[0].concept_id if r.candidates else None for r in found]
-            baseline = baseline or top1
+            with long_lived_heap():  # as the API keeps its heap (apps/heap.py)
+                started = time.perf_counter()
+                found = [normalized for start in range(0, len(batch_terms), size)
+                         for normalized in normalizer.normalize_batch(batch_terms[start:start + size], k=10)]
+                seconds = time.perf_counter() - started
+            tops = [{c.concept_id for c in r.candidates} for r in found]
+            baseline = baseline or tops
             result["batch_in_process"][runtime] = {
                 "batch_size": size, "terms": len(batch_terms), "seconds": round(seconds, 2),
                 "terms_per_s": round(len(batch_terms) / seconds),
-                "top1_agreement_with_torch": round(sum(a == b for a, b in zip(top1, baseline, strict=True))
-                                                   / len(top1), 4),
+                "top10_overlap_with_torch": round(statistics.fmean(
+                    len(top & base) / len(base) if base else float(not top)
+                    for top, base in zip(tops, baseline, strict=True)), 4),
                 "encoder_runtime": normalizer.encoder.runtime if normalizer.encoder else None}
     return result
 
@@ -184,12 +187,12 @@ def markdown(result: dict[str, Any]) -> str:
         s = result[name]
         label = "GET /normalize (k=10)" if name == "single" else "baseline: GET /search (lookup, limit=10)"
         lines.append(f"| {label} | {s['requests']} | {s['p50_ms']} | {s['p99_ms']} | {s['mean_ms']} | {s['max_ms']} |")
-    lines += ["", "| batch | terms | seconds | terms/s | top-1 as with torch |", "|---|---:|---:|---:|---:|"]
+    lines += ["", "| batch | terms | seconds | terms/s | top-10 shared with torch |", "|---|---:|---:|---:|---:|"]
     lines += [f"| POST /normalize, {size} per request | {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | |"
               for size, b in result["batch_http"].items()]
     for runtime, b in result["batch_in_process"].items():
         lines.append(f"| Normalizer.normalize_batch in process, {b['batch_size']} per call, encoder on {runtime} "
-                     f"| {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | {b['top1_agreement_with_torch']} |")
+                     f"| {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | {b['top10_overlap_with_torch']} |")
     lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
     for name in ("memory_after_start", "memory_after_runs"):
         m = result[name]

@@ -29,6 +29,7 @@ from apps.api.settings import ApiSettings
 from apps.api.suggestion_routes import router as suggestion_router
 from apps.api.vqa_routes import router as vqa_router
 from apps.api.web_routes import router as web_router
+from apps.heap import long_lived_heap
 from apps.normalize.normalizer import open_normalizer
 from graph import queries
 from graph.curie import normalize_curie
@@ -53,7 +54,8 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
         app.state.normalizer = open_normalizer(app.state.store, model=model, vector=vector,
                                                runtime=runtime)
         try:
-            yield
+            with long_lived_heap():
+                yield
         finally:
             app.state.store.close()
 

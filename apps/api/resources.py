@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
+from apps.heap import freeze_heap
+
 T = TypeVar("T")
 _opening = threading.Lock()
 
@@ -23,4 +25,5 @@ def shared(request: Request, name: str, open_resource: Callable[[], T]) -> T:
             if value is None:
                 value = open_resource()
                 setattr(state, name, value)
+                freeze_heap()  # the resource lives as long as the app: keep it out of garbage collections
     return value  # type: ignore[no-any-return]

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from apps.heap import long_lived_heap
 from apps.normalize.evaluate import (
     DEFAULT_MAX_QUERIES,
     DEFAULT_OUT,
@@ -47,7 +48,7 @@ def normalize_command(
     no_vector: Annotated[bool, typer.Option("--no-vector", help="Exact + full text only.")] = False,
     runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP}")] = "auto",
     threshold: Annotated[float, typer.Option(help="Abstain below this calibrated score.")] = DEFAULT_THRESHOLD,
-    batch_size: Annotated[int, typer.Option(help="Queries per batch with --input.")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Queries per batch (and per resume step) with --input.")] = 1000,
     resume: Annotated[bool, typer.Option(help="With --output: keep its complete lines, go on after them.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per query.")] = False,
 ) -> None:
@@ -102,7 +103,7 @@ def _complete_lines(path: Path) -> list[str]:
     return kept
 
 
-def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None, batch_size: int = 256,
+def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None, batch_size: int = 1000,
                    resume: bool = False, **options: Any) -> int:
     """Normalize every line of `input_file` into one JSON line each (output or stdout); returns how many.
     With resume, the complete lines already in `output` are kept and their queries skipped."""
@@ -118,7 +119,7 @@ def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None
     columns = (TextColumn("[bold]normalize[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     sink = output.open("a" if done else "w", encoding="utf-8") if output is not None else None
     try:
-        with Progress(*columns, console=console, disable=output is None) as bar:
+        with Progress(*columns, console=console, disable=output is None) as bar, long_lived_heap():
             task = bar.add_task("queries", total=len(queries), completed=done)
             for start in range(done, len(queries), batch_size):
                 chunk = queries[start:start + batch_size]
