@@ -190,8 +190,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", "| batch | terms | seconds | terms/s | top-10 shared with torch |", "|---|---:|---:|---:|---:|"]
     lines += [f"| POST /normalize, {size} per request | {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | |"
               for size, b in result["batch_http"].items()]
-    for runtime, b in result["batch_in_process"].items():
-        lines.append(f"| Normalizer.normalize_batch in process, {b['batch_size']} per call, encoder on {runtime} "
+    for b in result["batch_in_process"].values():
+        encoder = f"encoder on {b['encoder_runtime']}" if b["encoder_runtime"] else "no encoder"
+        lines.append(f"| Normalizer.normalize_batch in process, {b['batch_size']} per call, {encoder} "
                      f"| {b['terms']} | {b['seconds']} | {b['terms_per_s']:,} | {b['top10_overlap_with_torch']} |")
     lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
     for name in ("memory_after_start", "memory_after_runs"):
