@@ -6,7 +6,10 @@ opened it. For each term x:
 
 1. candidates: the sub-clusters whose opening vectors are nearest to x (`candidates` of them, from a faiss index
    over the opening vectors: exact up to FLAT_MAX sub-clusters expected, else IVF trained on a seeded sample of
-   the input), plus those opened earlier in the same batch; this flat lookup stands in for the CF-tree's descent;
+   the input), plus those opened earlier in the same batch; this flat lookup stands in for the CF-tree's descent.
+   With `term_knn` = k > 0, term-level instead, as CoRTEx's published inference code searches: the all-pairs
+   k-NN over the terms (k = 30 there; knn.py) is computed first, and x's candidates are the sub-clusters that
+   hold its neighbours already clustered;
 2. s = the best cosine of x to a candidate's centroid;
 3. s >= upper: x joins that sub-cluster; s <= lower (or no candidate): x opens a new one;
 4. between the two: the oracle is asked once whether x and the sub-cluster's representative are synonyms, and
@@ -26,7 +29,7 @@ import numpy as np
 
 from embed.cluster.baseline import ClusterResult
 from embed.cluster.config import BirchConfig
-from embed.cluster.knn import TRAIN_PER_CELL, ivf_index, seeded_sample
+from embed.cluster.knn import TRAIN_PER_CELL, ivf_index, knn_graph, seeded_sample
 from embed.cluster.labels import canonical_labels
 from embed.cluster.oracle import Oracle, OracleQuery
 from embed.index import FLAT_MAX, normalized
@@ -78,6 +81,8 @@ def birch_cluster(vectors: np.ndarray, texts: Sequence[str], oracle: Oracle, con
         raise ValueError(f"{count} vectors but {len(texts)} texts")
     labels = np.zeros(count, dtype=np.int64)
     features = _Features(dim or 1)
+    neighbours = knn_graph(vectors, min(config.term_knn, count - 1), config.nprobe, config.seed, unit=True)[1] \
+        if config.term_knn and count > 1 else None
     if count <= FLAT_MAX:
         index: faiss.Index = faiss.IndexFlatIP(dim or 1)
     else:
@@ -86,15 +91,21 @@ def birch_cluster(vectors: np.ndarray, texts: Sequence[str], oracle: Oracle, con
     stats = {"absorbed": 0, "opened": 0, "oracle_calls": 0, "oracle_yes": 0}
     for start in range(0, count, config.batch):
         chunk = vectors[start:start + config.batch]
-        if index.ntotal:
+        if neighbours is not None:
+            hits = np.zeros((len(chunk), 0), dtype=np.int64)
+        elif index.ntotal:
             _, hits = index.search(chunk, min(config.candidates, index.ntotal))
         else:
             hits = np.full((len(chunk), 0), -1, dtype=np.int64)
         first_new = features.count
         for offset, vector in enumerate(chunk):
             row = start + offset
-            found = hits[offset]
-            clusters = np.concatenate([found[found >= 0], np.arange(first_new, features.count)])
+            if neighbours is not None:
+                earlier = neighbours[row][(neighbours[row] >= 0) & (neighbours[row] < row)]
+                clusters = np.unique(labels[earlier])
+            else:
+                found = hits[offset]
+                clusters = np.concatenate([found[found >= 0], np.arange(first_new, features.count)])
             best, similarity = -1, -1.0
             if len(clusters):
                 cosines = features.centroid_cosines(clusters, vector)
@@ -118,7 +129,7 @@ def birch_cluster(vectors: np.ndarray, texts: Sequence[str], oracle: Oracle, con
             else:
                 labels[row] = features.open(row, vector)
                 stats["opened"] += 1
-        if features.count > first_new:
+        if features.count > first_new and neighbours is None:
             index.add(vectors[features.representative[first_new:features.count]])
         if progress:
             progress(len(chunk))

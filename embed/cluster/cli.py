@@ -68,6 +68,11 @@ def cluster_command(
     k: Annotated[int, typer.Option("--k", help="Baseline: neighbours per term.")] = BaselineConfig.k,
     max_cluster: Annotated[int, typer.Option(help="Baseline: ratio-cut clusters of this many terms or more.")
                            ] = BaselineConfig.max_cluster,
+    published: Annotated[bool, typer.Option("--published-ratio-cut", help="Baseline: the authors' v2 ratio cut "
+                                            "as published (affinity, stop-rule means, part sizes).")] = False,
+    term_knn: Annotated[int, typer.Option(help="BIRCH: candidate clusters from each term's k nearest terms "
+                                               "(CoRTEx: 30); 0: from the nearest sub-clusters.")
+                        ] = BirchConfig.term_knn,
     fmt: Annotated[str, typer.Option("--format", help="tsv or bios.")] = "tsv",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bars).")
@@ -85,8 +90,8 @@ def cluster_command(
 
     options: dict[str, Any] = {
         "model": model, "method": method, "oracle": oracle, "llm": llm, "run_id": run_id, "device": device,
-        "baseline": BaselineConfig(k=k, link=link, max_cluster=max_cluster),
-        "birch": BirchConfig(upper=upper, lower=lower),
+        "baseline": BaselineConfig(k=k, link=link, max_cluster=max_cluster, published=published),
+        "birch": BirchConfig(upper=upper, lower=lower, term_knn=term_knn),
         "explanations": ExplanationCache(explanations) if explain or oracle == "llm" else None}
     if input_file is not None and output is not None:
         if options["explanations"] is not None:
@@ -170,6 +175,10 @@ def eval_cluster_command(
     upper: Annotated[float, typer.Option(help="BIRCH: join at or above.")] = BirchConfig.upper,
     lower: Annotated[float, typer.Option(help="BIRCH: new cluster at or below.")] = BirchConfig.lower,
     link: Annotated[float, typer.Option(help="Baseline: link above.")] = BaselineConfig.link,
+    published: Annotated[bool, typer.Option("--published-ratio-cut", help="Baseline: the authors' ratio cut as "
+                                            "published (then the corrected one runs beside it).")] = False,
+    term_knn: Annotated[int, typer.Option(help="BIRCH: candidates from each term's k nearest terms (CoRTEx: 30).")
+                        ] = BirchConfig.term_knn,
     out: Annotated[Path, typer.Option(help="Results JSON (a .md table is written beside it).")] = DEFAULT_EVAL_OUT,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
     concepts: Annotated[Path | None, typer.Option(
@@ -182,7 +191,8 @@ def eval_cluster_command(
 
     with GraphStore.connect() as store:
         result = evaluate_clustering(store, model or ["minilm"], seed=seed, max_concepts=max_concepts,
-                                     baseline=BaselineConfig(link=link), birch=BirchConfig(upper=upper, lower=lower),
+                                     baseline=BaselineConfig(link=link, published=published),
+                                     birch=BirchConfig(upper=upper, lower=lower, term_knn=term_knn),
                                      device=device, progress=lambda line: console.print(line),
                                      among=read_concept_ids(concepts) if concepts else None)
     json_path, table_path = write_results(result, out)

@@ -29,6 +29,7 @@ class BaselineConfig:
     width: float = 0.15
     dense_max: int = 2000
     nprobe: int = DEFAULT_NPROBE
+    published: bool = False  # the authors' v2 ratio cut as published (baseline.py), not the corrected one
 
     def __post_init__(self) -> None:
         for name in ("k", "max_cluster", "dense_max", "nprobe"):
@@ -57,10 +58,13 @@ class BirchConfig:
     batch: int = 1024
     nprobe: int = DEFAULT_NPROBE
     seed: int = 0
+    term_knn: int = 0  # > 0: candidates from each term's k nearest terms (CoRTEx searches k = 30), see birch.py
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.lower <= self.upper <= 1.0:
             raise ParameterError("lower", f"need -1 <= lower ({self.lower}) <= upper ({self.upper}) <= 1")
+        if self.term_knn < 0:
+            raise ParameterError("term_knn", f"{self.term_knn} is negative")
         for name in ("candidates", "batch", "nprobe"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"{getattr(self, name)} is not a positive integer")

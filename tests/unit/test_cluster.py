@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.cluster.baseline import baseline_cluster, two_means
+from embed.cluster.baseline import affinity, baseline_cluster, ratio_cut, two_means
 from embed.cluster.birch import birch_cluster
 from embed.cluster.config import BaselineConfig, BirchConfig
 from embed.cluster.evaluate import gold_set, pairwise_scores
@@ -83,6 +83,52 @@ def test_two_means_cannot_split_identical_rows() -> None:
     assert side is not None and side.tolist() in ([False, False, True, True], [True, True, False, False])
 
 
+def five_terms_knn() -> tuple[np.ndarray, np.ndarray]:
+    """k-NN lists (every other term) of 5 terms: {0, 1, 2} and {3, 4} at cosine 0.95 inside, 0.85 across."""
+    group = np.array([0, 0, 0, 1, 1])
+    rows = np.array([[j for j in range(5) if j != i] for i in range(5)])
+    sims = np.where(group[rows] == group[:, None], 0.95, 0.85).astype(np.float32)
+    return sims, rows
+
+
+def test_published_ratio_cut_stop_rule_uses_the_authors_means() -> None:
+    # affinity: 1 inside (s = 0.95), a = exp(-0.1^2 / 0.15^2) across, b = exp(-0.05^2 / 0.15^2) on the diagonal;
+    # authors' means: within {3, 4} (2b + 2) / 4, across 2 * 6a / (3 * 2): ratio 0.7388
+    sims, rows = five_terms_knn()
+    a, b = np.exp(-(0.1 / 0.15) ** 2), np.exp(-(0.05 / 0.15) ** 2)
+    expected = min((3 * b + 6) / 9, (2 * b + 2) / 4) / (2 * a)
+    assert expected == pytest.approx(0.7388, abs=1e-4)
+    part, vectors = np.arange(5), np.zeros((5, 2))  # the published mode reads the k-NN lists only
+
+    def cut(ratio: float) -> list[list[int]]:
+        parts = ratio_cut(part, vectors, rows, sims, BaselineConfig(published=True, ratio=ratio))
+        return sorted(sorted(p.tolist()) for p in parts)
+    assert cut(expected + 0.001) == [[0, 1, 2, 3, 4]]
+    assert cut(expected - 0.001) == [[0, 1, 2], [3, 4]]
+
+
+def test_published_affinity_is_not_clamped_and_self_counts_as_a_neighbour() -> None:
+    assert affinity(np.array([0.95, 1.0]), BaselineConfig(published=True)).tolist() == pytest.approx(
+        [1.0, np.exp(-(0.05 / 0.15) ** 2)])
+    assert affinity(np.array([0.95, 1.0]), BaselineConfig()).tolist() == [1.0, 1.0]
+    vectors = jitter(E[0], 6, 0.01, 4)
+    pre = baseline_cluster(vectors, np.full(6, 10), BaselineConfig(k=3, max_cluster=100, published=True))
+    assert pre.stats["links"] == 6 * 2  # k = 3 counts the term itself: 2 other neighbours each
+
+
+def test_published_ratio_cut_keeps_parts_of_max_cluster_terms() -> None:
+    # two far groups of 5, each two tight subgroups (3 + 2) at cosine 0.75: the corrected rule cuts the fives
+    # again (a part of 5 is >= max_cluster), the authors' code keeps parts of <= 5
+    centres = [E[0], at_angle(E[0], E[1], 0.75), E[4], at_angle(E[4], E[5], 0.75)]
+    vectors = np.vstack([jitter(c, n, 0.01, seed)
+                         for seed, (c, n) in enumerate(zip(centres, [3, 2, 3, 2], strict=True))])
+    sims, rows = knn_graph(vectors, k=9)
+    sizes = {mode: sorted(len(p) for p in ratio_cut(np.arange(10), vectors, rows, sims,
+                                                    BaselineConfig(published=mode)))
+             for mode in (False, True)}
+    assert sizes == {False: [2, 2, 3, 3], True: [5, 5]}
+
+
 class Recorder:
     name = "recorder"
 
@@ -112,6 +158,17 @@ def test_birch_thresholds_and_the_oracle_band() -> None:
     assert birch_cluster(vectors, texts, Recorder(True), BirchConfig(upper=0.8, lower=0.7)).stats["oracle_calls"] == 0
     assert birch_cluster(vectors, texts, Recorder(True), BirchConfig(upper=0.95, lower=0.96 - 0.01)
                          ).stats["oracle_calls"] == 0
+
+
+def test_birch_term_knn_takes_candidates_from_already_clustered_neighbours() -> None:
+    # term 1 (cos 0.9 to term 0) has term 2 as its only neighbour, not yet clustered: no candidate, a new
+    # sub-cluster; term 2 then joins term 1's. With sub-cluster candidates term 1 joins term 0 (0.9 >= 0.85).
+    vectors = np.vstack([E[0], at_angle(E[0], E[1], 0.9), at_angle(E[0], E[1], 0.95)])
+    texts = ["a", "b", "c"]
+    assert birch_cluster(vectors, texts, Recorder(False), BirchConfig()).labels.tolist() == [0, 0, 0]
+    assert birch_cluster(vectors, texts, Recorder(False), BirchConfig(term_knn=1)).labels.tolist() == [0, 1, 1]
+    with pytest.raises(ParameterError):
+        BirchConfig(term_knn=-1)
 
 
 def test_birch_compares_centroids_not_openers() -> None:
