@@ -27,6 +27,7 @@ import pickle
 import re
 import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -229,24 +230,25 @@ class OfflineExtractor:
         chosen = longest_matches(matches)
         spans = [(m.start, m.end, m.semantic_type) for m in chosen if m.kind == ENTITY]
         vitals = {}
+        taken = rules.Intervals([(start, end) for start, end, _ in spans])
         for name, reading in rules.vital_signs(text):
-            if not any(name.start < end and start < reading.end for start, end, _ in spans):
+            if not taken.overlaps(name.start, reading.end):
                 spans.append((name.start, name.end, LAB))
                 vitals[name.start] = reading
-        spans.sort()
-        anatomy = [m for m in matches if m.kind == BODY]
+        spans.sort()  # spans do not overlap, so their ends are in order too
+        anatomy = sorted((m for m in matches if m.kind == BODY), key=lambda m: m.end)  # find_terms's order
         outside = [m for m in chosen if m.kind == BODY]
         stops = rules.terminations(text)
         statuses = rules.assertions(text, [(start, end) for start, end, _ in spans])
         values = self._values(text, spans, stops, vitals)
         entities = []
-        for (start, end, semantic_type), status in zip(spans, statuses, strict=True):
+        for index, ((start, end, semantic_type), status) in enumerate(zip(spans, statuses, strict=True)):
             measure = values.get(start)
             found: dict[str, Any] = {
                 "body_location": self._location(text, start, end, anatomy, outside, stops),
                 "modifier": ", ".join(text[s:e] for s, e in rules.modifiers_before(text, start)) or None,
                 "value": measure.value if measure else None, "unit": measure.unit if measure else None,
-                "purpose": self._purpose(text, start, end, semantic_type, spans, stops)}
+                "purpose": self._purpose(text, index, spans, stops)}
             entities.append(Entity(phrase=text[start:end], start=start, end=end, semantic_type=semantic_type,
                                    assertion_status=status, **found,
                                    not_applicable=not_applicable(semantic_type, found)))
@@ -258,11 +260,15 @@ class OfflineExtractor:
         """Entity start -> its measurement: the vital sign's own, else the nearest free one in the clause."""
         taken = dict(vitals)
         used = {(m.start, m.end) for m in vitals.values()}
+        starts, ends = [start for start, _, _ in spans], [end for _, end, _ in spans]
+        entity_spans = rules.Intervals([(start, end) for start, end, _ in spans])
         for measure in rules.measures(text):
-            if (measure.start, measure.end) in used or any(measure.start < e and s < measure.end for s, e, _ in spans):
+            if (measure.start, measure.end) in used or entity_spans.overlaps(measure.start, measure.end):
                 continue
             best: tuple[int, int] | None = None
-            for start, end, _ in spans:
+            near = range(bisect_left(ends, measure.start - VALUE_WINDOW),
+                         bisect_right(starts, measure.end + VALUE_WINDOW))
+            for start, end, _ in (spans[i] for i in near):
                 if start in taken:
                     continue
                 gap = measure.start - end if measure.start >= end else start - measure.end
@@ -276,12 +282,18 @@ class OfflineExtractor:
     @staticmethod
     def _location(text: str, start: int, end: int, anatomy: Sequence[Match], outside: Sequence[Match],
                   stops: Sequence[int]) -> str | None:
+        """`anatomy`: every anatomical match, by end; `outside`: those chosen as matches of their own, in order."""
         side = rules.laterality_before(text, start)
-        inner = [m for m in anatomy if start <= m.start and m.end <= end]
+        anatomy_ends = [m.end for m in anatomy]
+        inner = [m for m in anatomy[bisect_right(anatomy_ends, start):bisect_right(anatomy_ends, end)]
+                 if start <= m.start]
         if inner:
             organ = text[inner[0].start:inner[0].end]
             return f"{text[side[0]:side[1]]} {organ}" if side else organ
-        near = [m for m in outside if (0 <= start - m.end <= LOCATION_WINDOW and _same_clause(m.end, start, stops))
+        outside_starts, outside_ends = [m.start for m in outside], [m.end for m in outside]
+        candidates = outside[bisect_left(outside_ends, start - LOCATION_WINDOW):
+                             bisect_right(outside_starts, end + LOCATION_WINDOW)]
+        near = [m for m in candidates if (0 <= start - m.end <= LOCATION_WINDOW and _same_clause(m.end, start, stops))
                 or (0 <= m.start - end <= LOCATION_WINDOW and _same_clause(end, m.start, stops))]
         if near:
             organ_match = min(near, key=lambda m: m.start - end if m.start >= end else start - m.end)
@@ -290,16 +302,19 @@ class OfflineExtractor:
         return text[side[0]:side[1]] if side else None
 
     @staticmethod
-    def _purpose(text: str, start: int, end: int, semantic_type: str, spans: Sequence[tuple[int, int, str]],
-                 stops: Sequence[int]) -> str | None:
+    def _purpose(text: str, index: int, spans: Sequence[tuple[int, int, str]], stops: Sequence[int]) -> str | None:
+        """For a drug or procedure (spans[index]): the entity after "for" / 用于 / 治疗 in the same clause."""
+        _, end, semantic_type = spans[index]
         if semantic_type not in PURPOSE_TYPES:
             return None
-        for other_start, other_end, _ in spans:
-            if other_start >= end and other_start - end <= LOCATION_WINDOW and _same_clause(end, other_start, stops) \
-                    and PURPOSE.search(text, end, other_start):
+        for other in range(index + 1, len(spans)):
+            other_start, other_end, _ = spans[other]
+            if other_start - end > LOCATION_WINDOW:
+                break
+            if _same_clause(end, other_start, stops) and PURPOSE.search(text, end, other_start):
                 return text[other_start:other_end]
         return None
 
 
 def _same_clause(low: int, high: int, stops: Sequence[int]) -> bool:
-    return not any(low <= stop < high for stop in stops)
+    return not rules.any_between(stops, low, high)

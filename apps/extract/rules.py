@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from graph.text import _SEPARATOR_CATEGORIES, _SEPARATOR_CHARS
 
@@ -154,6 +156,19 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(chars[j] for j in kept), [offsets[j] for j in kept]
 
 
+class Intervals:
+    """Sorted spans, asked whether any of them overlaps a range (in log time)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [start for start, _ in ordered]
+        self.reach = list(accumulate((end for _, end in ordered), max))  # the furthest end so far
+
+    def overlaps(self, start: int, end: int) -> bool:
+        before = bisect_left(self.starts, end)  # spans that start before `end`
+        return before > 0 and self.reach[before - 1] > start
+
+
 # --- assertion ----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Trigger:
@@ -165,10 +180,11 @@ class Trigger:
 
 def find_triggers(text: str, masks: Sequence[tuple[int, int]] = ()) -> list[Trigger]:
     """The assertion triggers of `text` outside pseudo-triggers and outside `masks` (entity spans)."""
+    masked = Intervals(masks)
     found = []
     for match in _TRIGGER.finditer(text):
         phrase = _fold(match.group())
-        if phrase in _PSEUDO or any(match.start() < end and start < match.end() for start, end in masks):
+        if phrase in _PSEUDO or masked.overlaps(match.start(), match.end()):
             continue
         found += [Trigger(match.start(), match.end(), category, direction)
                   for category, direction in _TRIGGER_KINDS.get(phrase, ())]
@@ -176,29 +192,32 @@ def find_triggers(text: str, masks: Sequence[tuple[int, int]] = ()) -> list[Trig
 
 
 def terminations(text: str) -> list[int]:
-    """Start offsets of the scope-ending terms and sentence ends of `text`."""
+    """Start offsets of the scope-ending terms and sentence ends of `text`, in order."""
     return [match.start() for match in _TERMINATION.finditer(text)]
 
 
-def assertion_status(span: tuple[int, int], triggers: Sequence[Trigger], stops: Sequence[int]) -> str:
-    """present, negated, possible, historical or family for the entity at `span` (module docstring)."""
-    start, end = span
-    categories = set()
-    for trigger in triggers:
-        if trigger.direction in (PRE, BOTH) and trigger.end <= start and start - trigger.end <= PRE_WINDOW \
-                and not any(trigger.end <= stop < start for stop in stops):
-            categories.add(trigger.category)
-        if trigger.direction in (POST, BOTH) and trigger.start >= end and trigger.start - end <= POST_WINDOW \
-                and not any(end <= stop < trigger.start for stop in stops):
-            categories.add(trigger.category)
-    return next((category for category in PRIORITY if category in categories), "present")
+def any_between(points: Sequence[int], low: int, high: int) -> bool:
+    """True when one of the sorted `points` lies in [low, high)."""
+    index = bisect_left(points, low)
+    return index < len(points) and points[index] < high
 
 
 def assertions(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
-    """The assertion status of each entity span of `text`."""
+    """The assertion status of each entity span of `text` (module docstring): present, negated, possible,
+    historical or family. Only the triggers within reach of a span are looked at."""
     triggers = find_triggers(text, spans)
     stops = terminations(text)
-    return [assertion_status(span, triggers, stops) for span in spans]
+    before = sorted((t for t in triggers if t.direction in (PRE, BOTH)), key=lambda t: t.end)
+    after = sorted((t for t in triggers if t.direction in (POST, BOTH)), key=lambda t: t.start)
+    before_ends, after_starts = [t.end for t in before], [t.start for t in after]
+    statuses = []
+    for start, end in spans:
+        near_before = before[bisect_left(before_ends, start - PRE_WINDOW):bisect_right(before_ends, start)]
+        near_after = after[bisect_left(after_starts, end):bisect_right(after_starts, end + POST_WINDOW)]
+        categories = {t.category for t in near_before if not any_between(stops, t.end, start)}
+        categories |= {t.category for t in near_after if not any_between(stops, end, t.start)}
+        statuses.append(next((category for category in PRIORITY if category in categories), "present"))
+    return statuses
 
 
 # --- values and units ---------------------------------------------------------------------------------------------
@@ -248,35 +267,38 @@ _MODIFIER_WORDS = frozenset(MODIFIERS)
 _LOCATION_WORDS = frozenset(LATERALITY + POSITIONS)
 _SKIPPED = frozenset(FILLERS)
 _KNOWN_WORDS = sorted(_LOCATION_WORDS | _SKIPPED, key=len, reverse=True)
+_LONGEST_WORD = max(map(len, (*_MODIFIER_WORDS, *_KNOWN_WORDS)))
 
 
 def preceding_words(text: str, start: int, limit: int = 6) -> list[tuple[int, int, str]]:
     """Up to `limit` modifier, location and filler words right before `start` (nearest last), as (start, end,
-    lower-cased word); stops at any other word. Chinese text is peeled from the end by the longest known word."""
+    lower-cased word); stops at any other word. Chinese text is peeled from the end by the longest known word.
+    Each step looks at the few characters before the last word found, so the cost does not grow with the note."""
     words: list[tuple[int, int, str]] = []
-    position = start
+    end = start
     while len(words) < limit:
-        head = text[:position].rstrip()
-        if not head:
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+        if end == 0:
             break
-        modifier = _MODIFIER_END.search(head)
-        span = modifier.span() if modifier else _known_end(head)
+        modifier = _MODIFIER_END.search(text, max(0, end - _LONGEST_WORD), end)  # `$` matches at `end`
+        span = modifier.span() if modifier else _known_end(text, end)
         if span is None:
             break
-        words.insert(0, (span[0], span[1], head[span[0]:span[1]].lower()))
-        position = span[0]
+        words.insert(0, (span[0], span[1], text[span[0]:span[1]].lower()))
+        end = span[0]
     return words
 
 
-def _known_end(head: str) -> tuple[int, int] | None:
-    """The known location or filler word that `head` ends with, longest first."""
-    folded = head.lower()
+def _known_end(text: str, end: int) -> tuple[int, int] | None:
+    """The known location or filler word that `text[:end]` ends with, longest first."""
+    folded = text[max(0, end - _LONGEST_WORD):end].lower()
     for word in _KNOWN_WORDS:
         if folded.endswith(word):
-            begin = len(head) - len(word)
-            if word.isascii() and word[0].isalpha() and begin > 0 and head[begin - 1].isalnum():
+            begin = end - len(word)
+            if word.isascii() and word[0].isalpha() and begin > 0 and text[begin - 1].isalnum():
                 continue
-            return begin, len(head)
+            return begin, end
     return None
 
 
