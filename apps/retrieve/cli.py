@@ -52,33 +52,49 @@ def index_command(
 
 @retrieve_app.command("search")
 def search_command(
-    query: Annotated[list[str], typer.Argument(help="One or more queries, e.g. 'enlarged heart'.")],
     index: Annotated[Path, typer.Option(help="An index folder (bios retrieve index).")],
+    query: Annotated[list[str] | None, typer.Argument(help="One or more queries, e.g. 'enlarged heart'.")] = None,
+    queries: Annotated[Path | None, typer.Option(help='JSONL of {"_id", "text"} queries (BEIR / CliniQ queries '
+                                                      'file); their ids name them in --run-out.')] = None,
     method: Annotated[str, typer.Option(help="bm25, dense, hybrid or kg (hybrid + graph expansion).")] = "hybrid",
     k: Annotated[int, typer.Option("--k", help="Chunks per query.")] = 10,
+    run_out: Annotated[Path | None, typer.Option(help="Write the hits as a run file (query ids: the --queries "
+                                                      "ids, else 1, 2, ... in argument order).")] = None,
+    run_format: Annotated[str, typer.Option(help="Format of --run-out: json ({qid: {doc: score}}) or trec.")] = "json",
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ) -> None:
     """Search an index; kg reads the graph (NEO4J_URI) for query expansion."""
+    from apps.retrieve.datasets import read_queries
     from apps.retrieve.engine import Method, RetrievalIndex
     from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+    from apps.retrieve.runs import RUN_FORMATS, RunFormat, write_run
     from graph.store import GraphStore
 
+    if run_format not in RUN_FORMATS:
+        raise ParameterError("run_format", f"{run_format!r} is not one of {', '.join(RUN_FORMATS)}")
+    if bool(query) == (queries is not None):
+        raise ParameterError("query", "give one or more queries, or --queries FILE (not both)")
+    named = read_queries(queries) if queries is not None else {str(i): text for i, text in enumerate(query or [], 1)}
+    ids, texts = list(named), list(named.values())
     engine = RetrievalIndex(index, device=device)
-    expansions: list[list[Any]] = [[] for _ in query]
+    expansions: list[list[Any]] = [[] for _ in texts]
     if method == "kg":
         with GraphStore.connect() as store:
             knowledge = KnowledgeGraph(store)
-            expansions = knowledge.expand(query, Budget(), Weights())
-            results = engine.search(query, cast(Method, method), k=k, knowledge=knowledge)
+            expansions = knowledge.expand(texts, Budget(), Weights())
+            results = engine.search(texts, cast(Method, method), k=k, knowledge=knowledge)
     else:
-        results = engine.search(query, cast(Method, method), k=k)
+        results = engine.search(texts, cast(Method, method), k=k)
+    if run_out is not None:
+        write_run({qid: [(hit.id, hit.score) for hit in hits] for qid, hits in zip(ids, results, strict=True)},
+                  run_out, cast(RunFormat, run_format), tag=f"bios-{method}")
     if as_json:
-        for text, hits, extra in zip(query, results, expansions, strict=True):
-            print(json.dumps({"query": text, "expansions": [e.__dict__ for e in extra],
+        for qid, text, hits, extra in zip(ids, texts, results, expansions, strict=True):
+            print(json.dumps({"id": qid, "query": text, "expansions": [e.__dict__ for e in extra],
                               "hits": [h.__dict__ for h in hits]}, ensure_ascii=False))
         return
-    for text, hits, extra in zip(query, results, expansions, strict=True):
+    for text, hits, extra in zip(texts, results, expansions, strict=True):
         console.print(f"[bold]{text}[/bold]" + (f"  (+ {', '.join(f'{e.kind}: {e.text}' for e in extra)})"
                                                 if extra else ""))
         for rank, hit in enumerate(hits, 1):
@@ -182,30 +198,49 @@ def _offline_extractor(store: Any) -> tuple[Any, Any]:
 def eval_retrieve_command(
     benchmark: Annotated[str, typer.Option(help="cliniq, pmc-patients (with --data) or a folder in CliniQ's "
                                                 "format (bios retrieve build-benchmark).")],
-    method: Annotated[str, typer.Option(help="bm25, dense, hybrid or kg.")] = "hybrid",
+    method: Annotated[str, typer.Option(help="bm25, dense, hybrid or kg (ignored with --run).")] = "hybrid",
+    run: Annotated[Path | None, typer.Option(help="Score this run instead of running a method: TREC lines, "
+                                                  "{qid: {doc: score}} or {qid: [doc, ...]} JSON.")] = None,
     data: Annotated[Path | None, typer.Option(help="The release folder of cliniq / pmc-patients.")] = None,
     task: Annotated[str, typer.Option(help="pmc-patients task: PAR or PPR.")] = "PPR",
     split: Annotated[str, typer.Option(help="pmc-patients split: train, dev or test.")] = "test",
     encoder: Annotated[str, typer.Option(help="Dense encoder: a registered name or a model folder.")] = "minilm",
     index: Annotated[Path | None, typer.Option(help="Index folder (default under $BIOS_HOME/retrieve).")] = None,
-    depth: Annotated[int, typer.Option(help="Ranking depth (Recall@k up to it).")] = 1000,
+    depth: Annotated[int, typer.Option(help="Ranking depth (Recall@k up to it); 0 ranks the whole collection, as "
+                                            "CliniQ's script does.")] = 1000,
+    run_out: Annotated[Path | None, typer.Option(help="Also write the method's run to this file.")] = None,
+    run_format: Annotated[str, typer.Option(help="Format of --run-out: json ({qid: {doc: score}}) or trec.")] = "json",
     out: Annotated[Path | None, typer.Option(help="Write the results as JSON (and a markdown table beside).")] = None,
     device: DeviceOption = "auto",
     as_json: JsonOption = False,
 ) -> None:
-    """Score one retrieval method on a benchmark: NDCG@10 (standard and CliniQ's), MRR, P@10, Recall@k, by query
-    type and match type."""
+    """Score a retrieval method, or a run made by any system, with the benchmark's official figures: CliniQ's
+    multi- and single-patient settings by query and match type, or PMC-Patients' MRR, NDCG@10, P@10, R@1k."""
     from apps.retrieve.engine import METHODS, Method
-    from apps.retrieve.evaluate import evaluate_retrieval, load_benchmark
+    from apps.retrieve.evaluate import evaluate_retrieval, evaluate_run_file, load_benchmark
+    from apps.retrieve.runs import RUN_FORMATS, RunFormat
     from graph.results import write_results
     from graph.store import GraphStore
 
-    if method not in METHODS:
+    if run_format not in RUN_FORMATS:
+        raise ParameterError("run_format", f"{run_format!r} is not one of {', '.join(RUN_FORMATS)}")
+    if run is None and method not in METHODS:
         raise ParameterError("method", f"{method!r} is not one of {', '.join(METHODS)}")
     bench = load_benchmark(benchmark, data, task, split)
-    with GraphStore.connect() as store:
-        result = evaluate_retrieval(bench, cast(Method, method), encoder, store if method == "kg" else None,
-                                    index, depth=depth, device=device, progress=not as_json)
+    for warning in bench.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if run is not None:
+        result = evaluate_run_file(bench, run)
+    elif method == "kg":
+        with GraphStore.connect() as store:
+            result = evaluate_retrieval(bench, "kg", encoder, store, index, depth=depth, device=device,
+                                        progress=not as_json, run_out=run_out, run_format=cast(RunFormat, run_format))
+    else:
+        result = evaluate_retrieval(bench, cast(Method, method), encoder, None, index, depth=depth, device=device,
+                                    progress=not as_json, run_out=run_out, run_format=cast(RunFormat, run_format))
+    if result.get("unranked_note_chunks"):
+        console.print(f"[yellow]warning:[/yellow] {result['unranked_note_chunks']} chunks of judged notes are not in "
+                      "the ranking: placed after it for the single-patient setting (--depth 0 ranks them all)")
     table = results_table(result)
     if out is not None:
         write_results(result, out, table)
@@ -216,15 +251,24 @@ def eval_retrieve_command(
 
 
 def results_table(result: dict[str, Any]) -> str:
-    """Markdown: one row per breakdown (overall, query types, match types) and the main metrics."""
-    names = ["ndcg@10", "ndcg_cliniq@10", "mrr", "p@10", "recall@100", "recall@1000"]
-    lines = [f"{result['benchmark']} · {result['method']}" + (f" · {result['encoder']}" if result["encoder"] else ""),
-             "", "| slice | queries | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
-    slices = [("overall", result["overall"])]
-    slices += [(f"query type {k}", v) for k, v in result["by_query_type"].items()]
-    slices += [(f"match type {k}", v) for k, v in result["by_match_type"].items()]
+    """Markdown: one table per setting, one row per slice (overall, query types, match types)."""
+    title = f"{result['benchmark']} · {result['method'] or result.get('run')}"
+    title += f" · {result['encoder']}" if result.get("encoder") else ""
+    if "single_patient" not in result:  # PMC-Patients
+        return title + "\n\n" + _table([("overall", result["overall"])], ["mrr", "ndcg@10", "p@10", "recall@1000"])
+    multi = [("overall", result["overall"])] + [(f"query type {k}", v) for k, v in result["by_query_type"].items()]
+    multi += [(f"match type {k} (not CliniQ's)", v) for k, v in result["multi_by_match_type"].items()]
+    single = result["single_patient"]
+    inner = [("overall", single["overall"])] + [(f"query type {k}", v) for k, v in single["by_query_type"].items()]
+    inner += [(f"match type {k}", v) for k, v in result["by_match_type"].items()]
+    return (f"{title}\n\nMulti-patient\n\n"
+            + _table(multi, ["ndcg@10", "ndcg_cliniq@10", "mrr", "map", "p@10", "recall@100", "recall@1000"])
+            + "\nSingle-patient (per query-note pair)\n\n" + _table(inner, ["mrr", "ndcg", "map"], "pairs"))
+
+
+def _table(slices: list[tuple[str, dict[str, Any]]], names: list[str], count: str = "queries") -> str:
+    lines = [f"| slice | {count} | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
     for name, values in slices:
-        lines.append(f"| {name} | {values['queries']} | " + " | ".join(str(values.get(m, "-")) for m in names) + " |")
+        lines.append(f"| {name} | {values.get(count, 0)} | " + " | ".join(str(values.get(m, "-")) for m in names)
+                     + " |")
     return "\n".join(lines) + "\n"
-
-

@@ -1,12 +1,16 @@
-"""Benchmark readers in the releases' exact formats: CliniQ (cliniq.md §3) and PMC-Patients ReCDS (BEIR,
-pmc-patients.md §3.2). A folder in CliniQ's format (what `bios retrieve build-benchmark` writes) reads the same way.
+"""Benchmark readers in the releases' exact formats: CliniQ and PMC-Patients ReCDS (BEIR). A folder in CliniQ's
+format (what `bios retrieve build-benchmark` writes) reads the same way.
 
 CliniQ folder: `corpus.jsonl` ({"_id": "<HADM>_<i>", "text"}; not shipped by CliniQ, built from MIMIC-III),
 `queries_<type>.jsonl` ({"_id", "text"}) and `qrels_<type>.tsv` (no header: query_id, chunk_id, match_type) for
 each query type (disease, procedure, drug upstream). A judged pair is relevant (grade 1) whatever its match type.
 
-ReCDS folder: `queries/<split>_queries.jsonl`, `<TASK>/corpus.jsonl` and `<TASK>/qrels_<split>.tsv` (header
-`query-id corpus-id score`, integer scores; task PAR or PPR). The Hugging Face release ships PAR/PAR_PMIDs.json
+ReCDS folder (task PAR or PPR): `queries/<split>_queries.jsonl`, the corpus `<TASK>/corpus.jsonl` or, in the first
+release (the names PMC-Patients' `evaluation.py` opens), `<TASK>/<TASK>_corpus.jsonl`, and the judgments
+`<TASK>/qrels_<split>.tsv` or `<TASK>/<TASK>_<split>_qrels.tsv` (query-id, corpus-id, integer score). As BEIR's
+loader does, the first line of the judgments is skipped whatever it holds (a warning says so when it reads as a
+judgment), a pair judged twice keeps the last score, and only judged queries are kept. A judged document missing
+from the corpus is kept with a warning (BEIR does not check). The Hugging Face release ships PAR/PAR_PMIDs.json
 instead of the 11.7M-article PAR corpus, which must then be built from the PubMed baseline.
 """
 
@@ -33,13 +37,22 @@ class Benchmark:
     query_types: dict[str, str]  # id -> type (CliniQ: the file suffix; ReCDS: task/split)
     qrels: dict[str, dict[str, int]]  # query -> document -> grade
     match_types: dict[str, dict[str, str]] = field(default_factory=dict)  # query -> document -> match type
+    kind: str = "cliniq"  # which official script's figures apply: cliniq or recds
+    warnings: list[str] = field(default_factory=list)
+
+    def notes(self) -> dict[str, list[str]]:
+        """Note id (the chunk id before its first "_") -> chunk ids in collection order."""
+        notes: dict[str, list[str]] = {}
+        for chunk in self.corpus:
+            notes.setdefault(chunk.note, []).append(chunk.id)
+        return notes
 
     def summary(self) -> dict[str, int]:
         return {"documents": len(self.corpus), "queries": len(self.queries),
                 "judgments": sum(len(docs) for docs in self.qrels.values())}
 
 
-def _read_queries(path: Path) -> dict[str, str]:
+def read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
     for number, row in json_objects(path, '{"_id": …, "text": "…"}'):
         if not isinstance(row.get("_id"), str | int) or not isinstance(row.get("text"), str) \
@@ -75,7 +88,7 @@ def read_cliniq(folder: Path, name: str | None = None) -> Benchmark:
     benchmark = Benchmark(name or folder.name, corpus, {}, {}, {}, {})
     for query_file in query_files:
         kind = query_file.stem.removeprefix("queries_")
-        queries = _read_queries(query_file)
+        queries = read_queries(query_file)
         clash = sorted(set(queries) & set(benchmark.queries))
         if clash:
             raise InputError(str(query_file), None, f"query ids also used by another query type: {clash[:5]}")
@@ -104,36 +117,50 @@ def read_cliniq(folder: Path, name: str | None = None) -> Benchmark:
     return benchmark
 
 
+def _first_present(*paths: Path) -> Path | None:
+    return next((path for path in paths if path.is_file()), None)
+
+
 def read_recds(folder: Path, task: str = "PPR", split: str = "test") -> Benchmark:
-    """One task and split of the PMC-Patients ReCDS benchmark (module docstring)."""
+    """One task and split of the PMC-Patients ReCDS benchmark, either release's file names (module docstring)."""
     if task not in RECDS_TASKS:
         raise ParameterError("task", f"{task!r} is not one of {', '.join(RECDS_TASKS)}")
     if split not in RECDS_SPLITS:
         raise ParameterError("split", f"{split!r} is not one of {', '.join(RECDS_SPLITS)}")
     folder = Path(folder)
-    corpus_file = folder / task / "corpus.jsonl"
-    if not corpus_file.is_file():
+    corpus_file = _first_present(folder / task / "corpus.jsonl", folder / task / f"{task}_corpus.jsonl")
+    if corpus_file is None:
         hint = " (the Hugging Face release ships PAR_PMIDs.json: build the corpus from the PubMed baseline)" \
             if (folder / task / "PAR_PMIDs.json").is_file() else ""
-        raise InputError(str(corpus_file), None, f"no such file{hint}")
+        raise InputError(str(folder / task / "corpus.jsonl"), None, f"no such file, nor {task}_corpus.jsonl{hint}")
     corpus = read_corpus(corpus_file)
     docs = {chunk.id for chunk in corpus}
-    queries = _read_queries(folder / "queries" / f"{split}_queries.jsonl")
-    qrels_file = folder / task / f"qrels_{split}.tsv"
-    if not qrels_file.is_file():
-        raise InputError(str(qrels_file), None, "no such file")
+    queries = read_queries(folder / "queries" / f"{split}_queries.jsonl")
+    qrels_file = _first_present(folder / task / f"qrels_{split}.tsv", folder / task / f"{task}_{split}_qrels.tsv")
+    if qrels_file is None:
+        raise InputError(str(folder / task / f"qrels_{split}.tsv"), None,
+                         f"no such file, nor {task}_{split}_qrels.tsv")
     qrels: dict[str, dict[str, int]] = {}
+    warnings: list[str] = []
+    missing: list[str] = []
     with qrels_file.open(encoding="utf-8", newline="") as handle:
         rows = csv.reader(handle, delimiter="\t")
-        header = next(rows, None)
-        if header != ["query-id", "corpus-id", "score"]:
-            raise InputError(str(qrels_file), 1, f"expected the header query-id, corpus-id, score; got {header}")
+        first = next(rows, None)
+        if first is not None and len(first) == 3 and first[2].lstrip("-").isdigit():
+            warnings.append(f"{qrels_file}:1: {first} reads as a judgment; skipped as BEIR skips the header line")
         for number, row in enumerate(rows, 2):
             if not row:
                 continue
             if len(row) != 3 or not row[2].lstrip("-").isdigit():
                 raise InputError(str(qrels_file), number, "expected query-id, corpus-id and an integer score")
-            _check_known(qrels_file, number, row[0], row[1], queries, docs)
+            if row[0] not in queries:
+                raise InputError(str(qrels_file), number, f"query {row[0]!r} is not in the queries file")
+            if row[1] not in docs:
+                missing.append(row[1])
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
-    judged = {query: text for query, text in queries.items() if query in qrels}
-    return Benchmark(f"pmc-patients-{task}-{split}", corpus, judged, dict.fromkeys(judged, f"{task}/{split}"), qrels)
+    if missing:
+        warnings.append(f"{qrels_file}: {len(missing)} judged documents are not in {corpus_file.name} "
+                        f"(first: {', '.join(missing[:3])}); they count as relevant but cannot be retrieved")
+    judged = {query: queries[query] for query in qrels}
+    return Benchmark(f"pmc-patients-{task}-{split}", corpus, judged, dict.fromkeys(judged, f"{task}/{split}"), qrels,
+                     kind="recds", warnings=warnings)

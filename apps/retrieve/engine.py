@@ -204,8 +204,8 @@ class RetrievalIndex:
         """Top `k` chunks per query; each fused run is cut at `depth` (default max(k, 100))."""
         if method not in METHODS:
             raise ParameterError("method", f"{method!r} is not one of {', '.join(METHODS)}")
-        if not 1 <= k <= MAX_K:
-            raise ParameterError("k", f"{k} is not in 1..{MAX_K}")
+        if not 1 <= k <= max(MAX_K, len(self.chunks)):
+            raise ParameterError("k", f"{k} is not in 1..{max(MAX_K, len(self.chunks))} (at most the collection)")
         depth = max(depth or 100, k)
         if method == "bm25":
             runs = self.bm25_search(queries, k)

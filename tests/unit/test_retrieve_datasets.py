@@ -91,10 +91,27 @@ def test_recds_reads_graded_qrels_and_keeps_judged_queries(tmp_path: Path) -> No
     assert bench.query_types == {"123-1": "PPR/test"}
 
 
-def test_recds_needs_the_header_and_the_par_corpus(tmp_path: Path) -> None:
+def test_recds_reads_the_first_release_names_and_skips_the_first_line_as_beir(tmp_path: Path) -> None:
     folder = recds_folder(tmp_path)
-    (folder / "PPR" / "qrels_test.tsv").write_text("123-1\t77-1\t1\n")
-    with pytest.raises(InputError, match=r"qrels_test.tsv:1: expected the header"):
+    (folder / "PPR" / "corpus.jsonl").rename(folder / "PPR" / "PPR_corpus.jsonl")
+    (folder / "PPR" / "qrels_test.tsv").write_text("q\tc\ts\n123-1\t77-1\t1\n123-1\t66-1\t1\n123-1\t77-1\t2\n")
+    (folder / "PPR" / "qrels_test.tsv").rename(folder / "PPR" / "PPR_test_qrels.tsv")
+    bench = read_recds(folder, "PPR", "test")
+    assert bench.qrels == {"123-1": {"77-1": 2, "66-1": 1}}  # any header; the last score of a pair judged twice
+    assert bench.kind == "recds" and len(bench.warnings) == 1 and "66-1" in bench.warnings[0]  # not in the corpus
+    (folder / "PPR" / "PPR_test_qrels.tsv").write_text("123-1\t78-2\t1\n123-1\t77-1\t1\n")  # no header
+    bench = read_recds(folder, "PPR", "test")
+    assert bench.qrels == {"123-1": {"77-1": 1}}
+    assert "PPR_test_qrels.tsv:1" in bench.warnings[0] and "skipped as BEIR" in bench.warnings[0]
+
+
+def test_recds_errors_name_file_line_and_parameter(tmp_path: Path) -> None:
+    folder = recds_folder(tmp_path)
+    (folder / "PPR" / "qrels_test.tsv").write_text("query-id\tcorpus-id\tscore\n123-1\t77-1\thigh\n")
+    with pytest.raises(InputError, match=r"qrels_test.tsv:2: expected query-id, corpus-id and an integer score"):
+        read_recds(folder, "PPR", "test")
+    (folder / "PPR" / "qrels_test.tsv").write_text("query-id\tcorpus-id\tscore\nnope\t77-1\t1\n")
+    with pytest.raises(InputError, match=r"qrels_test.tsv:2: query 'nope'"):
         read_recds(folder, "PPR", "test")
     (folder / "PAR").mkdir()
     (folder / "PAR" / "PAR_PMIDs.json").write_text("[]")
