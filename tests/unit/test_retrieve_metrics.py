@@ -140,7 +140,7 @@ def test_figures_agree_with_trec_eval_where_the_definitions_do() -> None:
         notes.setdefault(doc.split("_")[0], []).append(doc)
     for query, grades in qrels.items():
         order = [doc for doc, _ in trec_order(run[query])]
-        for note, chunks in notes.items():
+        for chunks in notes.values():
             relevant = {doc for doc in chunks if doc in grades}
             if not relevant:
                 continue
