@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from graph.store import GraphStore
 if TYPE_CHECKING:
     from embed.coder.losses import RelationLoss
     from embed.coder.sampler import Sampling
+    from embed.coder.trainer import Preset
 
 console = Console(stderr=True, soft_wrap=True)
 embed_app = typer.Typer(help="Term embeddings: encoder training and vectors for the graph's terms.",
@@ -26,13 +27,22 @@ def train_coder_command(
     out: Annotated[Path, typer.Option(help="Folder for the trained model, train_log.jsonl and checkpoints/; "
                                            "rerunning on it resumes from the newest checkpoint.")],
     base: Annotated[str, typer.Option(help="Starting encoder: a registered name or a model folder.")] = "minilm",
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1000,
-    batch_size: Annotated[int, typer.Option(help="Strings per batch (CODER: 256).")] = 256,
-    grad_accum: Annotated[int, typer.Option(help="Batches per optimizer step (CODER: 8).")] = 1,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW).")] = 2e-5,
-    warmup: Annotated[int, typer.Option(help="Linear warm-up steps, then linear decay to 0.")] = 100,
-    re_weight: Annotated[float, typer.Option(help="Weight of the relation loss.")] = 1.0,
-    sty_weight: Annotated[float, typer.Option(help="Weight of the semantic-type loss.")] = 0.0,
+    preset: Annotated[str | None, typer.Option(help="coder: CODER's released settings (pooler output, input ids "
+                                                    "only, padding to 32; triple items with CODER's negative "
+                                                    "tails; steps count batches; warm-up 10k, accumulation 8, 1M "
+                                                    "steps); options given explicitly override its numbers.")
+                      ] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps (--preset coder: batches). Default: 1000.")
+                     ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Strings per batch (CODER: 256). Default: 256.")] = None,
+    grad_accum: Annotated[int | None, typer.Option(help="Batches per optimizer step (CODER: 8). Default: 1.")
+                          ] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (AdamW). Default: 2e-5.")] = None,
+    warmup: Annotated[int | None, typer.Option(help="Linear warm-up in optimizer steps, then linear decay to 0 at "
+                                                    "--steps (CODER: 10000). Default: 100.")] = None,
+    re_weight: Annotated[float | None, typer.Option(help="Weight of the relation loss. Default: 1.0.")] = None,
+    sty_weight: Annotated[float | None, typer.Option(help="Weight of the semantic-type loss. Default: 0.0.")
+                          ] = None,
     relation_loss: Annotated[str, typer.Option(help="transe (CODER's code) or cosine (cos(h + r, t), MS).")] = "transe",
     languages: Annotated[str | None, typer.Option(help="Term languages, e.g. en,zh (default: all).")] = None,
     sources: Annotated[str | None, typer.Option(help="Sources whose terms and relations to use: HPO,ICD10.")] = None,
@@ -41,7 +51,8 @@ def train_coder_command(
     add_tokens: Annotated[bool, typer.Option(help="Add the training strings' unknown characters (e.g. Chinese) "
                                                   "to the vocabulary first and initialise every ideograph from its "
                                                   "English translations in the graph (embed.alignment).")] = False,
-    sampling: Annotated[str, typer.Option(help="coder: triple items + untripled synonym sets (CODER); synonyms: "
+    sampling: Annotated[str, typer.Option(help="coder: CODER's triple items + the synonym sets of concepts in no "
+                                               "triple (--preset coder: triple items only); synonyms: "
                                                "every synonym set, no triples (SapBERT); cortex: synonym sets "
                                                "with each concept's definition as its explanation view "
                                                "(CoRTEx).")] = "coder",
@@ -54,20 +65,26 @@ def train_coder_command(
     seed: Annotated[int, typer.Option(help="Seed of sampling and initialisation.")] = 72,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bar).")] = False,
 ) -> None:
-    """Train a CODER encoder on the graph's synonyms and concept–relation–concept triples."""
-    from embed.coder.trainer import train_coder  # torch loads only for this command
+    """Train a CODER-style encoder on the graph's synonyms and concept–relation–concept triples (--preset coder:
+    CODER's own settings)."""
+    from embed.coder.trainer import CODER_PRESET, train_coder  # torch loads only for this command
+
+    given = {"steps": steps, "batch_size": batch_size, "grad_accum": grad_accum, "lr": lr, "warmup": warmup,
+             "re_weight": re_weight, "sty_weight": sty_weight}
+    defaults = CODER_PRESET if preset else {"steps": 1000, "batch_size": 256, "grad_accum": 1, "lr": 2e-5,
+                                            "warmup": 100, "re_weight": 1.0, "sty_weight": 0.0}
+    numbers: dict[str, Any] = {name: defaults[name] if value is None else value for name, value in given.items()}
 
     held_out = read_concept_ids(exclude_concepts) if exclude_concepts is not None else set()
     with GraphStore.connect() as store:
         report = train_coder(
-            store, out, base=base, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, grad_accum=grad_accum,
-            re_weight=re_weight, sty_weight=sty_weight, relation_loss=cast("RelationLoss", relation_loss),
+            store, out, base=base, **numbers, relation_loss=cast("RelationLoss", relation_loss),
             device=device, checkpoint_every=checkpoint_every,
             languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
             sources=[x.strip() for x in sources.split(",") if x.strip()] if sources else None,
             exclude_concepts=held_out, add_tokens=add_tokens, sampling=cast("Sampling", sampling),
             mine_every=mine_every, hard_fraction=hard_fraction, seed=seed,
-            progress=not as_json)
+            progress=not as_json, preset=cast("Preset | None", preset))  # CoderConfig checks the name
     summary = report.as_dict()
     if as_json:
         print(json.dumps(summary))

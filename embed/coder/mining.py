@@ -1,6 +1,9 @@
-"""Hard-negative mining for contrastive training (cortex.md §3.4, CODER++'s re-mining with faiss).
+"""Concept-level hard-negative mining for contrastive training (cortex.md §3.4).
 
-With the current weights, every training string is encoded; a concept's vector is the normalized mean of its
+Periodic faiss re-mining with the current weights, as CODER++ does, but not CODER++'s sampler: CODER++ makes one
+group per anchor string (the anchor, its 30 nearest strings, hard positives and negatives alike, and 30 random
+synonyms), where this module pairs each concept with one partner concept. With the current weights, every
+training string is encoded; a concept's vector is the normalized mean of its
 strings' vectors; a faiss inner-product search over those centroids (k = 30, as CoRTEx's kNN) gives each concept
 its nearest other concept that shares no string with it and that the graph does not link to it by XREF or IS_A
 (`TrainingData.linked`): its partner, which the sampler then puts in the same batch. Without that rule the

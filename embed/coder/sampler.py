@@ -25,11 +25,16 @@ from the graph once and sorted, so the same graph gives the same data (and the s
 - hard negatives (`set_partners`, fed by embed.coder.mining): each concept may have a partner, the nearest other
   concept under the current model; after a synonym item is taken, its partner's item joins the batch with
   probability `hard_fraction` (when it fits), so the MS miner meets the confusable concept in the same batch;
+- `coder_exact=True` (the trainer's `preset="coder"`) samples as CODER's code does: triple items only (no synonym
+  items), and the negative tails of triple item i are `use_len` successive concepts of a seeded shuffled concept
+  list from position (i * max_terms) mod #concepts on, one random string each, the tail itself not excluded
+  (CODER's `my_sample`); otherwise each negative tail is a uniformly drawn concept other than the tail;
 - items are added to a batch until the next one would take it over `batch_size` strings;
 - a batch lists all heads, then all tails, then all negative tails, then the synonym strings, then explanations.
 
 Order and draws are seeded and resumable: epoch e visits the items in a permutation drawn from (seed, e); batch b
-draws its strings from (seed, 1, b) and its partner coin flips from (seed, 2, b). The state is three integers
+draws its strings from (seed, 1, b) and its partner coin flips from (seed, 2, b); CODER's shuffled concept list
+is drawn from (seed, 3). The state is three integers
 (epoch, position, batches) plus the partners and their fraction.
 """
 
@@ -191,16 +196,22 @@ class CoderSampler:
     """An endless, seeded stream of CoderBatch (see the module docstring)."""
 
     def __init__(self, data: TrainingData, batch_size: int, seed: int = 72, max_terms: int = MAX_TERMS,
-                 sampling: Sampling = "coder") -> None:
+                 sampling: Sampling = "coder", coder_exact: bool = False) -> None:
         if batch_size < 3:
             raise ParameterError("batch_size", f"{batch_size} is too small: one triple item takes 3 strings")
         if max_terms < 1:
             raise ParameterError("max_terms", f"{max_terms} is not a positive integer")
         if sampling not in get_args(Sampling):
             raise ParameterError("sampling", f"{sampling!r} is not one of {', '.join(get_args(Sampling))}")
+        if coder_exact and sampling != "coder":
+            raise ParameterError("sampling", f"CODER's exact sampling is triple items: {sampling!r} is not 'coder'")
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
+        self.max_terms = max_terms
+        self.coder_exact = coder_exact
+        self.shuffled_concepts = np.random.default_rng((seed, 3)).permutation(len(data.concept_ids)) \
+            if coder_exact else np.zeros(0, dtype=np.int64)
         if sampling == "cortex" and not (data.explanations and any(data.explanations)):
             raise GraphError("sampling 'cortex' needs explanations: no training concept has a definition")
         self.counts = data.term_counts()
@@ -212,7 +223,8 @@ class CoderSampler:
         in_triples = np.zeros(len(data.concept_ids), dtype=bool)
         in_triples[data.heads[:self.triples]] = True
         in_triples[data.tails[:self.triples]] = True
-        self.synonym_concepts = np.flatnonzero(~in_triples & (self.counts + self.explained >= 2))
+        self.synonym_concepts = np.zeros(0, dtype=np.int64) if coder_exact else \
+            np.flatnonzero(~in_triples & (self.counts + self.explained >= 2))
         explanation = self.explained[self.synonym_concepts]
         # strings per synonym item: terms, plus the explanation, which takes one of the slots
         self.synonym_len = np.minimum(self.counts[self.synonym_concepts] + explanation, min(max_terms, batch_size))
@@ -314,7 +326,7 @@ class CoderSampler:
             head, tail, k = int(data.heads[item]), int(data.tails[item]), int(self.use_len[item])
             heads.append(self._strings(head, k, rng))
             tails.append(self._strings(tail, k, rng))
-            negative = self._negative_concepts(tail, k, rng)
+            negative = self._coder_negatives(item, k) if self.coder_exact else self._negative_concepts(tail, k, rng)
             offsets = data.term_offsets[negative] + rng.integers(0, self.counts[negative])
             negatives.append(data.term_index[offsets])
             labels[0].append(np.full(k, head))
@@ -331,6 +343,10 @@ class CoderSampler:
                           types=data.concept_types[concepts].astype(np.int64),
                           relations=np.concatenate(relations).astype(np.int64) if relations else np.zeros(0, np.int64),
                           pairs=pairs, items=len(items))
+
+    def _coder_negatives(self, item: int, k: int) -> np.ndarray:
+        """CODER's negative tail concepts of triple item `item`: k successive entries of the shuffled concept list."""
+        return self.shuffled_concepts[(item * self.max_terms + np.arange(k)) % len(self.shuffled_concepts)]
 
     def _negative_concepts(self, tail: int, k: int, rng: np.random.Generator) -> np.ndarray:
         concepts = len(self.data.concept_ids)

@@ -14,7 +14,16 @@ batch sequence and RNG streams: on CPU the resumed run ends with the same weight
 A step is one optimizer update over `grad_accum` batches of up to `batch_size` strings. The encoder keeps its
 own pooling (and max length, padding, mask) in training; the loss sees the pooled vectors before L2
 normalization (the MS loss normalizes itself, TransE works on the raw vectors as in CODER), and the saved model
-keeps the base's normalization setting.
+keeps the base's normalization setting. These defaults are CODER-style, not CODER's: the losses, optimizer, clip
+and batch building follow CODER's code, the rest is set for small graphs on CPUs.
+
+`preset="coder"` (`bios embed train-coder --preset coder`) trains as CODER's released code does
+(`pretrain/train.py`): the encoder contract of the CODER checkpoints (pooler output, input ids only with no
+attention mask, padding to 32 tokens; embed.encoders.PRESETS["coder"]), CODER's sampling (triple items only,
+negative tails by its rule: embed.coder.sampler), and steps counted in batches as CODER's `global_step`: `steps`
+batches, an optimizer update every `grad_accum` of them, the linear schedule's warm-up in updates and its horizon
+`steps`, so the learning rate ends near 0.88 of its peak after CODER's 1M batches. CODER_PRESET holds its
+hyperparameters (warm-up 10k, accumulation 8, batch 256 strings, lr 2e-5, 1M steps, seed 72).
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -44,7 +53,7 @@ from embed.checkpoints import (
 from embed.coder.losses import CoderObjective, RelationLoss
 from embed.coder.mining import mine_hard_negatives
 from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
-from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
+from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder, preset_settings
 from graph.errors import ParameterError
 from graph.store import GraphStore
 
@@ -53,6 +62,11 @@ NO_DECAY = ("bias", "LayerNorm.weight")  # as CODER's train.py
 LOG_FILE = "train_log.jsonl"
 
 StepCallback = Callable[[int, dict[str, float]], None]
+Preset = Literal["coder"]
+# CODER's pretrain/train.py defaults (with preset="coder", steps count batches)
+CODER_PRESET: dict[str, Any] = {"steps": 1_000_000, "batch_size": 256, "grad_accum": 8, "lr": 2e-5, "warmup": 10_000,
+                                "re_weight": 1.0, "sty_weight": 0.0, "relation_loss": "transe", "seed": 72,
+                                "sampling": "coder"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class CoderConfig:
     sampling: Sampling = "coder"
     mine_every: int = 0  # steps between hard-negative minings (0: none); cortex.md §3.4
     hard_fraction: float = 0.5  # the partner chance it ramps up to
+    preset: Preset | None = None  # "coder": CODER's encoder contract, sampling and step counting (module docstring)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "max_terms"):
@@ -96,14 +111,26 @@ class CoderConfig:
                 raise ParameterError(name, f"{getattr(self, name)} is negative")
         if self.sampling not in get_args(Sampling):
             raise ParameterError("sampling", f"{self.sampling!r} is not one of {', '.join(get_args(Sampling))}")
+        if self.preset is not None and self.preset not in get_args(Preset):
+            raise ParameterError("preset", f"{self.preset!r} is not one of {', '.join(get_args(Preset))}")
+        if self.preset == "coder" and (self.sampling != "coder" or self.mine_every):
+            raise ParameterError("preset", "preset 'coder' samples CODER's triple items: it takes sampling 'coder' "
+                                 "and no hard-negative mining")
         if self.relation_loss not in get_args(RelationLoss):
             raise ParameterError("relation_loss", f"{self.relation_loss!r} is not one of "
                                  f"{', '.join(get_args(RelationLoss))}")
+
+    @property
+    def batches_per_step(self) -> int:
+        """Batches one unit of `steps` stands for: 1 (CODER counts batches) or grad_accum (updates)."""
+        return 1 if self.preset == "coder" else self.grad_accum
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("languages", "sources"):
             data[key] = list(data[key]) if data[key] is not None else None
+        if data["preset"] is None:  # runs from before presets existed resume under the same arguments
+            del data["preset"]
         return data
 
 
@@ -145,15 +172,16 @@ def train_coder(store: GraphStore, out: Path, base: str = DEFAULT_ENCODER, steps
                 sources: Sequence[str] | None = None, exclude_concepts: Collection[str] = (),
                 add_tokens: bool = False, sampling: Sampling = "coder", mine_every: int = 0,
                 hard_fraction: float = 0.5, seed: int = 72, progress: bool = True,
-                on_step: StepCallback | None = None) -> TrainReport:
+                on_step: StepCallback | None = None, preset: Preset | None = None) -> TrainReport:
     """Train a CODER encoder on the graph's terms and triples into `out` (module docstring); resumes.
     With sampling="cortex" and mine_every > 0 this is CoRTEx's training: term and explanation views, progressive
-    hard negatives."""
+    hard negatives. With preset="coder" CODER's contract, sampling and step counting apply to the arguments given
+    (CODER_PRESET has its values)."""
     config = CoderConfig(base=str(base), steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
                          grad_accum=grad_accum, re_weight=re_weight, sty_weight=sty_weight,
                          relation_loss=relation_loss, languages=tuple(languages) if languages else None,
                          sources=tuple(sources) if sources else None, add_tokens=add_tokens, seed=seed,
-                         sampling=sampling, mine_every=mine_every, hard_fraction=hard_fraction)
+                         sampling=sampling, mine_every=mine_every, hard_fraction=hard_fraction, preset=preset)
     data = TrainingData.from_graph(store, config.languages, config.sources, exclude_concepts,
                                    explanations=sampling == "cortex")
     return train_on_data(data, Path(out), config, device=device, checkpoint_every=checkpoint_every,
@@ -167,7 +195,8 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
     if checkpoint_every < 1:
         raise ParameterError("checkpoint_every", f"{checkpoint_every} is not a positive integer")
     out = Path(out)
-    sampler = CoderSampler(data, config.batch_size, config.seed, config.max_terms, config.sampling)
+    sampler = CoderSampler(data, config.batch_size, config.seed, config.max_terms, config.sampling,
+                           coder_exact=config.preset == "coder")
     fingerprint = data.fingerprint()
     checkpoint = latest_checkpoint(out)
     state: dict[str, Any] = {}
@@ -179,6 +208,8 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
     else:
         encoder = load_encoder(config.base, device=device)
         base_id = encoder.model_id
+        if config.preset == "coder":
+            encoder.settings = preset_settings("coder")
         added = aligned = 0
         if config.add_tokens:
             added = encoder.add_tokens(data.texts)
@@ -216,7 +247,8 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
         task = bar.add_task("", total=config.steps, completed=report.steps)
         encoder.model.train()
         objective.train()
-        while report.steps < config.steps:
+        unit = config.grad_accum // config.batches_per_step  # steps one update advances
+        while report.steps + unit <= config.steps:
             mined = _mine(encoder, data, sampler, config, report.steps)
             values = {**_train_step(encoder, objective, sampler, config.grad_accum, report), **mined}
             torch.nn.utils.clip_grad_norm_([*encoder.model.parameters(), *objective.parameters()], MAX_GRAD_NORM)
@@ -224,10 +256,11 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            report.steps += 1
+            report.steps += unit
             report.log.append({"step": report.steps, **values})
             bar.update(task, completed=report.steps, description=f"loss {values['loss']:.4f}")
-            if report.steps % checkpoint_every == 0 or report.steps == config.steps:
+            if report.steps // checkpoint_every > (report.steps - unit) // checkpoint_every \
+                    or report.steps + unit > config.steps:
                 save_checkpoint()
             if on_step is not None:
                 on_step(report.steps, values)
@@ -302,7 +335,8 @@ def _write_final(out: Path, encoder: Encoder, settings: EncoderSettings, config:
     meta_file = out / SETTINGS_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta.update({"base": config.base, "base_id": ids["base_id"], "training": {
-        "method": "cortex" if config.sampling == "cortex" else "coder", "args": config.as_dict(),
+        "method": config.preset or ("cortex" if config.sampling == "cortex" else "coder-style"),
+        "args": config.as_dict(),
         "steps": report.steps, "data": data.summary(),
         "data_fingerprint": ids["data_fingerprint"], "relation_types": data.relation_ids,
         "semantic_types": data.type_ids, "added_tokens": report.added_tokens,

@@ -15,7 +15,7 @@ from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignor
 from embed.checkpoints import CHECKPOINTS, latest_checkpoint
 from embed.coder.sampler import CoderSampler, TrainingData
 from embed.coder.trainer import LOG_FILE, CoderConfig, train_on_data
-from embed.encoders import SETTINGS_FILE, load_encoder
+from embed.encoders import PRESETS, SETTINGS_FILE, load_encoder
 from graph.errors import ConfigError, GraphError, ParameterError
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -137,6 +137,22 @@ def test_use_len_and_distinct_strings_per_item() -> None:
         assert len({h for h, _ in pairs}) == len(pairs) == len({t for _, t in pairs})
     small = CoderSampler(data, batch_size=4, seed=2)  # one triple item is clipped to 4 // 3 = 1 string each
     assert small.use_len.max() == 1 and all(len(next(small).texts) <= 4 for _ in range(10))
+
+
+def test_coder_exact_sampling_triple_items_only_and_coders_negative_tails() -> None:
+    data = synthetic_data()
+    sampler = CoderSampler(data, batch_size=9, seed=3, coder_exact=True)  # every item alone in its batch
+    assert sampler.items == len(data.heads)  # no synonym item (C7 is in no triple)
+    order = np.random.default_rng((3, 0, 0)).permutation(sampler.items)
+    shuffled = np.random.default_rng((3, 3)).permutation(len(data.concept_ids))
+    for item in order:
+        batch = next(sampler)
+        p = batch.pairs
+        assert len(batch.texts) == 3 * p  # heads, tails, negative tails: nothing else
+        # p successive concepts of the shuffled list from item * 8 on, the tail itself not excluded
+        assert batch.concepts[2 * p:].tolist() == shuffled[(item * 8 + np.arange(p)) % len(shuffled)].tolist()
+    with pytest.raises(ParameterError):
+        CoderSampler(data, 9, coder_exact=True, sampling="synonyms")
 
 
 def test_every_item_once_per_epoch_and_deterministic() -> None:
@@ -278,6 +294,22 @@ def test_train_writes_a_loadable_model_log_and_checkpoints(tiny_bert: Path, tmp_
     assert vectors.shape == (2, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert not all(torch.equal(a, b) for a, b in zip(weights(out).values(), weights(tiny_bert).values(),
                                                      strict=True))
+
+
+def test_coder_preset_counts_batches_and_keeps_coders_encoder_contract(tiny_bert: Path, tmp_path: Path) -> None:
+    out = tmp_path / "coder-preset"
+    report = train_on_data(synthetic_data(), out, config(tiny_bert, steps=4, grad_accum=2, warmup=1, preset="coder"),
+                           device="cpu", checkpoint_every=2, progress=False)
+    # 4 batches = 2 optimizer updates, logged at batches 2 and 4; warm-up 1 update, horizon 4
+    assert [row["step"] for row in report.log] == [2, 4] and report.steps == 4
+    assert [row["lr"] for row in report.log] == pytest.approx([0, 1e-3])
+    assert sorted(p.name for p in (out / CHECKPOINTS).iterdir()) == ["step-2", "step-4"]
+    assert load_encoder(out, device="cpu").settings == PRESETS["coder"]  # pooler, input ids only, padded to 32
+    meta = json.loads((out / SETTINGS_FILE).read_text())["training"]
+    assert meta["method"] == "coder" and meta["args"]["preset"] == "coder"
+    assert "preset" not in config(tiny_bert).as_dict()  # runs without a preset resume as before
+    with pytest.raises(ParameterError):
+        config(tiny_bert, preset="coder", sampling="synonyms")
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tiny_bert: Path, tmp_path: Path) -> None:
