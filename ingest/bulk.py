@@ -24,10 +24,8 @@ MERGE does in the transactional path is done here on files, with memory that sta
 Python memory is bounded by `sort_buffer` plus the vocabularies; disk holds the spool and the CSVs.
 
 Relations whose head or tail concept does not exist are dropped by the importer and listed in its
-report; the source rows are then found by reading the source again (their origins are not kept): with
-on_error="stop" the first one raises InputError naming file and line and the database is deleted
-again (it was empty before), with "skip" they go to the rejects file. The transactional path checks
-relation ends batch by batch; the bulk path accepts a relation whose concept comes later in the stream.
+report; their rows are read back from the relations CSV and kept as pending relations, as the
+transactional path keeps them, to become edges when a later load brings the missing concept.
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from csv import reader as csv_rows
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -50,6 +49,7 @@ from rich.console import Console
 from graph.connection import open_driver
 from graph.errors import GraphError, RuntimeStateError
 from graph.records import (
+    AltId,
     Concept,
     Definition,
     Record,
@@ -64,9 +64,9 @@ from graph.records import (
 from graph.runtime import LocalNeo4j, ServerOptions, free_port, port_is_free
 from graph.settings import Neo4jSettings
 from graph.store import Batch, GraphStore
-from ingest.loader import LoadReport, OnError, RejectsWriter, missing_concept_reason, reject
+from ingest.loader import LoadReport, OnError, RejectsWriter, reader_notes, reject
 from ingest.progress import LineProgress
-from ingest.readers.base import Parsed, Rejected, SourceReader
+from ingest.readers.base import Rejected, SourceReader
 
 # Array elements are separated by the ASCII unit separator: `;` and `,` occur in definitions.
 ARRAY_DELIMITER = "\x1f"
@@ -114,7 +114,10 @@ class _Csv:
         self.multiline = False
 
     def row(self, *values: str | None) -> None:
-        line = ",".join(map(_q, values))
+        if None in values:
+            line = ",".join(map(_q, values))
+        else:  # the common case, joined in one go
+            line = '"' + '","'.join([value.replace('"', '""') for value in values]) + '"'  # type: ignore[union-attr]
         if "\n" in line or "\r" in line:
             self.multiline = True
         self.handle.write(line + "\n")
@@ -135,6 +138,9 @@ class _SortedSpool:
     """Tuples sorted on disk with bounded memory: in-memory sorted runs, merged with heapq.merge.
 
     The first two fields of every tuple must make it unique, so later fields are never compared.
+    Input that arrives in ascending stretches (a source's rows grouped by concept, file after file)
+    is neither sorted again nor merged run by run: the runs of a stretch are read one after the other
+    and only the stretches are merged.
     """
 
     def __init__(self, folder: Path, name: str, buffer: int) -> None:
@@ -142,20 +148,35 @@ class _SortedSpool:
         self.name = name
         self.buffer = buffer
         self.items: list[tuple[Any, ...]] = []
-        self.runs: list[Path] = []
-        self.count = 0
+        self.stretches: list[list[Path]] = []  # runs in ascending order, one stretch after another
+        self._ascending = True  # whether `items` arrived in order
+        self._last: tuple[Any, ...] | None = None  # the last item of the last run written
         self._next_run = 0
 
     def add(self, item: tuple[Any, ...]) -> None:
+        if self._ascending and self.items and item < self.items[-1]:
+            self._ascending = False
         self.items.append(item)
-        self.count += 1
         if len(self.items) >= self.buffer:
             self._spill()
 
+    def _take(self) -> tuple[list[tuple[Any, ...]], bool]:
+        """The buffered items, sorted, and whether they continue the last stretch."""
+        items, ascending = self.items, self._ascending
+        if not ascending:
+            items.sort()
+        continues = ascending and bool(items) and self._last is not None and items[0] > self._last
+        self.items, self._ascending = [], True
+        return items, continues
+
     def _spill(self) -> None:
-        self.items.sort()
-        self.runs.append(self._write_run(self.items))
-        self.items = []
+        items, continues = self._take()
+        path = self._write_run(items)
+        self._last = items[-1]
+        if continues:
+            self.stretches[-1].append(path)
+        else:
+            self.stretches.append([path])
 
     @staticmethod
     def _read_run(path: Path) -> Iterator[tuple[Any, ...]]:
@@ -167,6 +188,10 @@ class _SortedSpool:
                 except EOFError:
                     return
                 yield from block
+
+    def _read_stretch(self, runs: list[Path]) -> Iterator[tuple[Any, ...]]:
+        for path in runs:
+            yield from self._read_run(path)
 
     def _write_run(self, items: Iterable[tuple[Any, ...]]) -> Path:
         path = self.folder / f"{self.name}-{self._next_run:05d}.run"
@@ -183,22 +208,20 @@ class _SortedSpool:
         return path
 
     def sorted(self) -> Iterator[tuple[Any, ...]]:
-        self.items.sort()
-        if not self.runs:
-            yield from self.items
-            return
-        while len(self.runs) >= _MAX_FAN_IN:  # keep the number of open files bounded
-            group, self.runs = self.runs[:_MAX_FAN_IN], self.runs[_MAX_FAN_IN:]
-            self.runs.append(self._write_run(heapq.merge(*(self._read_run(path) for path in group))))
-            for path in group:
+        items, _ = self._take()
+        while len(self.stretches) >= _MAX_FAN_IN:  # keep the number of open files bounded
+            group, self.stretches = self.stretches[:_MAX_FAN_IN], self.stretches[_MAX_FAN_IN:]
+            self.stretches.append([self._write_run(heapq.merge(*map(self._read_stretch, group)))])
+            for path in (path for runs in group for path in runs):
                 path.unlink()
-        yield from heapq.merge(iter(self.items), *(self._read_run(path) for path in self.runs))
+        streams = [*map(self._read_stretch, self.stretches), iter(items)]
+        yield from streams[0] if len(streams) == 1 else heapq.merge(*streams)
 
     def close(self) -> None:
         self.items = []
-        for path in self.runs:
+        for path in (path for runs in self.stretches for path in runs):
             path.unlink(missing_ok=True)
-        self.runs = []
+        self.stretches = []
 
 
 # --- records -> CSV ----------------------------------------------------------------------------------
@@ -233,23 +256,28 @@ class BulkWriter:
         self.relation_types: dict[str, dict[str, Any]] = {}
         self.name_keys: set[str] = set()
         self._seq = 0
+        self._batch = Batch()  # validates each record into rows that `add` takes out again
 
     def add(self, record: Record) -> None:
-        if (isinstance(record, Xref) or (isinstance(record, Concept) and (record.alt_ids or record.obsolete))
+        if (isinstance(record, Xref | AltId) or (isinstance(record, Concept) and (record.alt_ids or record.obsolete))
                 or (isinstance(record, Relation) and record.props)):
             raise ValueError("the bulk path does not write cross-references, alt ids, obsolete flags or relation "
                              "qualifiers; load this source with the transactional loader")
         if isinstance(record, Definition) and ARRAY_DELIMITER in record.text:
             raise ValueError("definition contains the control character U+001F")
-        batch = Batch()
-        batch.add(record)  # the transactional path's validation and rows
+        batch = self._batch
+        try:
+            batch.add(record)  # the transactional path's validation and rows, taken out of it below
+        except ValueError:
+            self._batch = Batch()
+            raise
         seq = self._seq
         self._seq += 1
         if isinstance(record, TermRecord):
-            tid, term = next(iter(batch.terms.items()))
+            tid, term = batch.terms.popitem()
             self.terms.row(tid, term["text"], term["norm"], term["lang"], self.sources)
-            (cid, props), = batch.concepts.items()
-            edge = batch.has_term[(cid, tid)]
+            cid, props = batch.concepts.popitem()
+            edge = batch.has_term.popitem()[1]
             # props is {} or {name key: text}; fallback_name is the text for an English term
             name_key = next(iter(props), None)
             if name_key is not None:
@@ -257,25 +285,26 @@ class BulkWriter:
             self.concept_events.add((cid, seq, _TERM, name_key, term["text"] if name_key is None else props[name_key],
                                      tid, edge["tty"], edge["source_id"], edge["fallback_name"] is not None))
         elif isinstance(record, Concept):
-            (cid, props), = batch.concepts.items()
+            cid, props = batch.concepts.popitem()
+            batch.lists.clear()
             self.name_keys.update(props)
             self.concept_events.add((cid, seq, _PROPS, tuple(props.items())))
         elif isinstance(record, TypeAssignment):
-            (cid, type_id), = batch.has_type
+            cid, type_id = batch.has_type.popitem()[0]
             self.concept_events.add((cid, seq, _TYPE, type_id))
         elif isinstance(record, Definition):
-            row = batch.definitions[0]
+            row = batch.definitions.pop()
             self.concept_events.add((row["concept"], seq, _DEF, row["text"]))
         elif isinstance(record, Relation):
-            rel_type, row = batch.relations[0]
+            rel_type, row = batch.relations.pop()
             self.relation_events.add((rel_type, row["head"], row["tail"], seq, row["rel_id"], row["rid"]))
         elif isinstance(record, SemanticType):
-            row = batch.semantic_types[record.id]
+            row = batch.semantic_types.pop(record.id)
             known = self.semantic_types.get(record.id, {})
             self.semantic_types[record.id] = {"name": row["name"], "name_zh": _coalesce(row["name_zh"],
                                                                                       known.get("name_zh"))}
         elif isinstance(record, RelationType):
-            row = next(iter(batch.relation_types.values()))
+            row = batch.relation_types.popitem()[1]
             known = self.relation_types.get(row["id"], {})
             self.relation_types[row["id"]] = {"name": row["name"], "inverse": row["inverse"],
                                               "name_zh": _coalesce(row["name_zh"], known.get("name_zh"))}
@@ -564,20 +593,17 @@ def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError =
         if other:
             raise GraphError("neo4j-admin reported problems the bulk writer should have prevented:\n"
                              + "\n".join(other))
-        if bad:
-            console.print(f"{source.id}: {len(bad):,} relations refer to missing concepts; finding their rows")
-            rejected = _locate_bad_relations(reader, bad, on_error, rejects_writer)
-            if rejected == 0:  # cannot happen unless the reader streams differently the second time
-                example = next(iter(bad.items()))
-                raise GraphError(f"neo4j-admin dropped {len(bad):,} relations whose rows were not found again, "
-                                 f"e.g. {example[0]} (missing {example[1]})")
-            report.records["Relation"] -= rejected
+        pending = _pending_relations(folder / "relations.csv", bad)
         report.phases["check"] = time.perf_counter() - mark
         mark = time.perf_counter()
         console.print(f"{source.id}: starting Neo4j and applying the schema")
         state.start()
         with state.store() as store:
             store.apply_schema()
+            with store.transaction() as tx:
+                store.write_pending_relations(tx, pending, source.id)
+            report.relations_pending = len(pending)
+            reader_notes(reader, report)
             report.rejected = rejects_writer.count
             report.seconds = time.perf_counter() - started
             store.begin_source(source)
@@ -630,25 +656,15 @@ def _write_files(reader: SourceReader, source: Source, folder: Path, on_error: O
         writer.close()
 
 
-def _locate_bad_relations(reader: SourceReader, bad: dict[tuple[str, str, str], str], on_error: OnError,
-                          rejects: RejectsWriter) -> int:
-    """Read the source again for the rows of the relations the importer dropped; returns how many."""
-    found = 0
-    for item in reader.read():
-        if not isinstance(item, Parsed) or not isinstance(item.record, Relation):
-            continue
-        batch = Batch()
-        try:
-            batch.add(item.record)
-        except ValueError:
-            continue  # rejected already while writing the files
-        rel_type, row = batch.relations[0]
-        missing = bad.get((rel_type, row["head"], row["tail"]))
-        if missing is None:
-            continue
-        rejected = Rejected(item.file, item.line, missing_concept_reason(missing), repr(item.record))
-        reject(rejected, on_error, rejects)
-        found += 1
-    return found
+def _pending_relations(path: Path, bad: dict[tuple[str, str, str], str]) -> list[dict[str, Any]]:
+    """The rows of the relations the importer dropped (an end concept missing), read back from the
+    relations CSV, as pending-relation rows."""
+    if not bad:
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [{"head": head, "type": rel_type, "tail": tail, "rel_id": rel_id or None, "rid": rid or None}
+                for head, tail, rel_type, _, rel_id, rid, _ in csv_rows(handle)
+                if (rel_type, head, tail) in bad]
+
 
 

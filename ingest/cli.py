@@ -13,7 +13,6 @@ from graph.store import GraphStore
 from ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
 from ingest.packages import DATA_PACKAGES, install_packages, installed_version
 from ingest.readers import SourceReader, get_reader
-from ingest.sample import DEFAULT_SAMPLE, load_sample
 
 console = Console(stderr=True, soft_wrap=True)
 ingest_app = typer.Typer(help="Load terminology sources into the graph.", no_args_is_help=True)
@@ -218,33 +217,39 @@ sample_app = typer.Typer(help="Sample graphs: real terminologies from installed 
 data_app = typer.Typer(help="The data packages the sample graph is read from.", no_args_is_help=True)
 
 
-@sample_app.command("load")
-def sample_load(
-    sources: Annotated[str, typer.Option(help="Comma-separated sample sources, loaded in dependency order.")] =
-    ",".join(DEFAULT_SAMPLE),
-    force: ForceOption = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Load HPO, the HPO annotations, ICD-10 (English, Chinese and 9 more languages) and CMeKG."""
-    with GraphStore.connect() as store:
-        reports = load_sample(store, _split(sources) or [], force=force, progress=not as_json)
-    for report in reports:
-        _print_report(report, as_json)
-
-
 @sample_app.command("synthetic")
 def sample_synthetic(
     concepts: Annotated[int, typer.Option(help="Concepts in the generated BIOS-format release.")] = 2000,
+    preset: Annotated[str | None, typer.Option(help="A named size instead of --concepts: bios-v2 (4.1M concepts) "
+                                               "or quarter (1M).")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the release (default: $BIOS_HOME/samples).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same release.")] = 7,
+    no_load: Annotated[bool, typer.Option("--no-load", help="Only write the release.")] = False,
+    changes_of: Annotated[Path | None, typer.Option(help="Write a release changing 1% of the one generated at "
+                                                    "the same size in this folder (implies --no-load).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Generate a BIOS-format release (2022 format, English and Chinese terms) and load it."""
+    """Generate a BIOS-format release in BIOS v2's proportions (English and Chinese terms) and load it."""
     from graph.settings import data_home
-    from ingest.synthetic import SyntheticSize, write_synthetic_bios_release
+    from ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
 
-    folder = out or data_home() / "samples" / f"synthetic-bios-{concepts}"
-    write_synthetic_bios_release(folder, SyntheticSize(concepts, concepts * 5 // 2, concepts * 2))
-    reader = get_reader("bios")(folder, version=f"synthetic-{concepts}")
+    if preset is not None and preset not in PRESETS:
+        raise typer.BadParameter(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    if concepts < 1:
+        raise typer.BadParameter(f"--concepts must be at least 1, not {concepts}")
+    size = PRESETS[preset] if preset else SyntheticSize.bios_v2_shaped(concepts)
+    folder = out or data_home() / "samples" / f"synthetic-bios-{size.concepts}"
+    if changes_of is not None:
+        written = write_change_release(changes_of, folder, size, progress=not as_json)
+    else:
+        written = write_synthetic_bios_release(folder, size, seed=seed, progress=not as_json)
+    if no_load or changes_of is not None:
+        if as_json:
+            print(json.dumps({"folder": str(folder), **written}))
+        else:
+            console.print(f"{folder}: " + ", ".join(f"{n:,} {kind}" for kind, n in written.items()))
+        return
+    reader = get_reader("bios")(folder, version=f"synthetic-{size.concepts}")
     _load(reader, DEFAULT_BATCH_SIZE, "stop", None, False, as_json)
 
 

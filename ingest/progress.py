@@ -30,6 +30,7 @@ class LineProgress:
         self.enabled = enabled
         self.by_lines = getattr(reader, "counts_lines", True)
         self._last: tuple[str, int] | None = None
+        self._pending = 0  # lines not yet shown: the bar is moved in steps (a step per line costs a tenth of a load)
         self._progress = Progress(TextColumn(f"[bold]{source.id}[/bold] {{task.description}}"), BarColumn(),
                                   MofNCompleteColumn(), TimeRemainingColumn(), disable=not enabled)
         total = None
@@ -41,13 +42,17 @@ class LineProgress:
         key = (item.file, item.line)
         if not self.by_lines or key != self._last:
             self._last = key
-            self._progress.advance(self._task)
+            self._pending += 1
+            if self._pending >= 2048:
+                self._progress.advance(self._task, self._pending)
+                self._pending = 0
 
     def __enter__(self) -> LineProgress:
         self._progress.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.advance(self._task, self._pending)
         if kind is None and self.by_lines:  # blank and comment lines yield no item: show the finished bar full
             self._progress.update(self._task, completed=self._progress.tasks[0].total)
         self._progress.stop()

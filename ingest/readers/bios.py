@@ -6,6 +6,7 @@ Layouts seen so far, each file sniffed on its own (delimiter, header or none, la
   `ConceptTerms.txt` CID|SID|STR|LANG|TTY (ENG/CHS), `SemanticTypes.txt` CID|STYID|STY,
   `SemanticNetwork.txt` STYID|LANG|STY…, `RelationNames.txt` RELID|LANG|REL,
   `Relations.txt` RID|CID_HEAD|CID_TAIL|RELID|REL, `Definitions.txt` CID|DEF or CID|LANG|DEF.
+  `Retired.txt` CID (concepts a release no longer states: kept in the graph, marked obsolete).
   Any of them may also come tab-separated with a header row naming the columns.
 - 2023-12-15: tab, no header: `Concepts.txt` cid, tid, string, tty, lang (EN/ZH); `Semtypes*.txt` cid, sty.
 - 2021-11-05 dump: tab with a header: `Concepts*.txt` cid, tid, str (no language: guessed from the text);
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from graph.errors import ConfigError, InputError
 from graph.languages import guess_language, to_iso
-from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
+from graph.records import Concept, Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
 from graph.vocabulary import canonical_relation, inverse_name
 from ingest.readers.base import (
     Item,
@@ -53,6 +54,7 @@ FILE_KINDS: dict[str, tuple[str, ...]] = {
     "relnames": ("relationnames",),
     "relations": ("relations",),
     "definitions": ("definitions",),
+    "retired": ("retired",),
 }
 
 # Header names (lower-case, `_` for spaces and dashes) -> canonical column keys.
@@ -80,6 +82,7 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "relnames": (("relid",), ("rel",)),
     "relations": (("head",), ("tail",), ("rel", "relid")),
     "definitions": (("cid",), ("def",)),
+    "retired": (("cid",),),
 }
 
 # Header-less layouts: (keys, labels used in messages).
@@ -95,9 +98,11 @@ RELATIONS: _Columns = (("rid", "head", "tail", "relid", "rel"), ("RID", "CID_HEA
 DEFS_2: _Columns = (("cid", "def"), ("CID", "DEF"))
 DEFS_3: _Columns = (("cid", "lang", "def"), ("CID", "LANG", "DEF"))
 DEFS_3_LAST: _Columns = (("cid", "def", "lang"), ("CID", "DEF", "LANG"))
+RETIRED: _Columns = (("cid",), ("CID",))  # concepts a release no longer has: kept, marked obsolete
 # Widths a header-less file of a kind may have.
 KNOWN_WIDTHS: dict[str, tuple[int, ...]] = {
     "terms": (3, 5), "semtypes": (2, 3), "definitions": (2, 3), "network": (3,), "relnames": (3,), "relations": (5,),
+    "retired": (1,),
 }
 
 
@@ -234,7 +239,7 @@ def _headerless_columns(kind: str, delimiter: str, fields: list[str]) -> _Column
         if width == 3 and _is_language(fields[2]) and not _is_language(fields[1]):
             return DEFS_3_LAST
         return DEFS_3 if width == 3 else DEFS_2
-    return {"network": NETWORK, "relnames": RELNAMES, "relations": RELATIONS}[kind]
+    return {"network": NETWORK, "relnames": RELNAMES, "relations": RELATIONS, "retired": RETIRED}[kind]
 
 
 @dataclass(slots=True)
@@ -319,6 +324,7 @@ class BiosReader:
             "relnames": self._relnames,
             "relations": self._relations,
             "definitions": self._definitions,
+            "retired": self._retired,
         }
         for kind, read_file in readers.items():
             for path in files[kind]:
@@ -465,6 +471,9 @@ class BiosReader:
 
     def _definitions(self, path: Path) -> Iterator[Item]:
         return self._parse(path, "definitions", _definition)
+
+    def _retired(self, path: Path) -> Iterator[Item]:
+        return self._parse(path, "retired", lambda row: (Concept(CONCEPT_PREFIX + row.required("cid"), obsolete=True),))
 
 
 def _term(row: _Row) -> Records:

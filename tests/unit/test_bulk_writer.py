@@ -21,10 +21,24 @@ def test_sorted_spool_merges_many_runs(tmp_path: Path) -> None:
     items = [(f"k{random.Random(1).randrange(50)}{i % 7}", i, "payload") for i in range(3000)]
     for item in items:
         spool.add(item)
-    assert len(spool.runs) == 300
+    assert len(spool.stretches) == 300
     assert list(spool.sorted()) == sorted(items)
     spool.close()
     assert not list(tmp_path.glob("*.run"))
+
+
+def test_sorted_spool_reads_ascending_stretches_without_merging_their_runs(tmp_path: Path) -> None:
+    """Rows grouped by key file after file: one stretch per file, however many runs each has."""
+    spool = _SortedSpool(tmp_path, "x", buffer=10)
+    first = [(f"k{i:04d}", i) for i in range(95)]
+    second = [(f"k{i:04d}", 1000 + i) for i in range(0, 95, 2)]
+    for item in first + second:
+        spool.add(item)
+    spool.add(("k0001", 5000))  # out of order inside the buffer: sorted on its own
+    # 9 runs of the first file, the run where the files meet (sorted), 4 runs of the second file
+    assert [len(runs) for runs in spool.stretches] == [9, 1, 4]
+    assert list(spool.sorted()) == sorted([*first, *second, ("k0001", 5000)])
+    spool.close()
 
 
 def test_writer_rows_follow_the_transactional_rules(tmp_path: Path) -> None:
