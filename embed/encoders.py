@@ -56,8 +56,13 @@ class EncoderSettings:
     padding: Padding = "longest"
     attention_mask: bool = True  # False: the model sees input_ids only, padding takes part (CODER's convention)
     normalize: bool = True
+    # INSTRUCTOR's convention (CoRTEx): the encoder reads instruction + term, the mean leaves the instruction out
+    instruction: str = ""
 
     def __post_init__(self) -> None:
+        if self.instruction and (self.pooling != "mean" or not self.attention_mask):
+            raise ParameterError("instruction", "an instruction needs mean pooling with the attention mask "
+                                                "(INSTRUCTOR's convention)")
         if self.pooling not in get_args(Pooling):
             raise ParameterError("pooling", f"{self.pooling!r} is not one of {', '.join(get_args(Pooling))}")
         if self.padding not in get_args(Padding):
@@ -66,7 +71,10 @@ class EncoderSettings:
             raise ParameterError("max_length", f"{self.max_length!r} is not an integer >= 2")
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not data["instruction"]:  # model ids of encoders without one stay as they were
+            del data["instruction"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EncoderSettings:
@@ -81,6 +89,9 @@ PRESETS: dict[str, EncoderSettings] = {
     "sentence-transformers": EncoderSettings("mean", 32, "longest", True, True),
     "coder": EncoderSettings("pooler", 32, "max_length", False, True),
     "coderpp": EncoderSettings("mean", 32, "max_length", False, True),
+    # CoRTEx's inference code: INSTRUCTOR with this instruction before every term, max length 96, normalized
+    "cortex": EncoderSettings("mean", 96, "longest", True, True,
+                              "Represent the meaning of the biomedical term for retrieval: "),
 }
 
 
@@ -164,7 +175,10 @@ class Encoder:
         self.dim: int = int(self.model.config.hidden_size)
         self._checksum: str | None = None
         self._onnx: OnnxEncoderSession | None = None
-        if runtime in ("onnx", INT8) or (runtime == "auto" and self.device.type == "cpu" and onnx_available()):
+        if settings.instruction and runtime in ("onnx", INT8):
+            raise ParameterError("runtime", f"{runtime}: the ONNX export has no instruction masking; use torch")
+        if runtime in ("onnx", INT8) or (runtime == "auto" and self.device.type == "cpu" and onnx_available()
+                                         and not settings.instruction):
             self._onnx = open_session(self, quantized=runtime == INT8)
 
     @property
@@ -177,7 +191,7 @@ class Encoder:
     def onnx_snapshot(self) -> Iterator[None]:
         """Within the block, `encode` runs on ONNX Runtime over an export of the weights as they are now (e.g.
         mid-training); torch when onnxruntime is missing or the model is not on the CPU."""
-        if self.device.type != "cpu" or not onnx_available():
+        if self.device.type != "cpu" or not onnx_available() or self.settings.instruction:
             yield
             return
         before = self._onnx
@@ -203,8 +217,18 @@ class Encoder:
         return f"{self.name}@{self.checksum[:12]}"
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Tokenizer outputs; with an instruction, of instruction + text joined as INSTRUCTOR joins them (both
+        stripped, no separator), plus "pooling_mask": the attention mask without the instruction's tokens (those
+        of the instruction tokenized alone, less its end token)."""
+        instruction = self.settings.instruction.strip()
+        if instruction:
+            texts = [instruction + text.strip() for text in texts]
         batch = self.tokenizer(list(texts), padding=self.settings.padding, truncation=True,
                                max_length=self.settings.max_length, return_tensors="pt")
+        if instruction:
+            skip = len(self.tokenizer(instruction)["input_ids"]) - 1
+            batch["pooling_mask"] = batch["attention_mask"].clone()
+            batch["pooling_mask"][:, :skip] = 0
         return {key: value.to(self.device) for key, value in batch.items()}
 
     def input_names(self, batch: Mapping[str, Any]) -> list[str]:
@@ -223,7 +247,7 @@ class Encoder:
             if vectors is None:
                 raise ConfigError(f"{self.name}: the model returns no pooler output; use pooling 'cls' or 'mean'")
         elif self.settings.attention_mask:
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mask = batch.get("pooling_mask", batch["attention_mask"]).unsqueeze(-1).to(hidden.dtype)
             vectors = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         else:  # CODER++: padding positions count
             vectors = hidden.mean(1)

@@ -35,6 +35,11 @@ CacheOption = Annotated[Path | None, typer.Option(help="Explanation cache (JSON 
                                                         "$BIOS_HOME/explanations/explanations.jsonl).")]
 
 
+EncoderPresetOption = Annotated[str | None, typer.Option(
+    help="Embedding settings for the encoder instead of its own: cortex (CoRTEx's INSTRUCTOR instruction, max "
+         "length 96), coder, coderpp, sentence-transformers.")]
+
+
 def _langs(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
@@ -73,6 +78,7 @@ def cluster_command(
     term_knn: Annotated[int, typer.Option(help="BIRCH: candidate clusters from each term's k nearest terms "
                                                "(CoRTEx: 30); 0: from the nearest sub-clusters.")
                         ] = BirchConfig.term_knn,
+    encoder_preset: EncoderPresetOption = None,
     fmt: Annotated[str, typer.Option("--format", help="tsv or bios.")] = "tsv",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bars).")
@@ -90,6 +96,7 @@ def cluster_command(
 
     options: dict[str, Any] = {
         "model": model, "method": method, "oracle": oracle, "llm": llm, "run_id": run_id, "device": device,
+        "encoder_preset": encoder_preset,
         "baseline": BaselineConfig(k=k, link=link, max_cluster=max_cluster, published=published),
         "birch": BirchConfig(upper=upper, lower=lower, term_knn=term_knn),
         "explanations": ExplanationCache(explanations) if explain or oracle == "llm" else None}
@@ -179,6 +186,7 @@ def eval_cluster_command(
                                             "published (then the corrected one runs beside it).")] = False,
     term_knn: Annotated[int, typer.Option(help="BIRCH: candidates from each term's k nearest terms (CoRTEx: 30).")
                         ] = BirchConfig.term_knn,
+    encoder_preset: EncoderPresetOption = None,
     out: Annotated[Path, typer.Option(help="Results JSON (a .md table is written beside it).")] = DEFAULT_EVAL_OUT,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
     concepts: Annotated[Path | None, typer.Option(
@@ -194,7 +202,8 @@ def eval_cluster_command(
                                      baseline=BaselineConfig(link=link, published=published),
                                      birch=BirchConfig(upper=upper, lower=lower, term_knn=term_knn),
                                      device=device, progress=lambda line: console.print(line),
-                                     among=read_concept_ids(concepts) if concepts else None)
+                                     among=read_concept_ids(concepts) if concepts else None,
+                                     encoder_preset=encoder_preset)
     json_path, table_path = write_results(result, out)
     console.print(f"results in {json_path} and {table_path}")
     print(table_path.read_text())

@@ -46,7 +46,7 @@ class BaselineConfig:
             raise ParameterError("dense_max", f"{self.dense_max} is below ratio_max_size ({self.ratio_max_size})")
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _without_defaults(asdict(self), published=False)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,13 @@ class BirchConfig:
                 raise ParameterError(name, f"{getattr(self, name)} is not a positive integer")
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _without_defaults(asdict(self), term_knn=0)
+
+
+def _without_defaults(settings: dict[str, Any], **later: Any) -> dict[str, Any]:
+    """`settings` without the options added later while they hold their defaults: run ids hash the settings, so
+    runs made before those options existed keep their ids."""
+    return {key: value for key, value in settings.items() if key not in later or value != later[key]}
 
 
 def check_method(method: str) -> Method:

@@ -137,9 +137,9 @@ def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("mini
                         max_concepts: int = DEFAULT_MAX_CONCEPTS, baseline: BaselineConfig | None = None,
                         birch: BirchConfig | None = None, device: str = "auto",
                         progress: Callable[[str], None] | None = None,
-                        among: Collection[str] | None = None) -> dict[str, Any]:
-    """Every method with every encoder on both gold sets (concepts sampled `among` these, when given); returns the
-    results document (see write_results)."""
+                        among: Collection[str] | None = None, encoder_preset: str | None = None) -> dict[str, Any]:
+    """Every method with every encoder (under `encoder_preset`'s settings, when given) on both gold sets (concepts
+    sampled `among` these, when given); returns the results document (see write_results)."""
     from embed.encoders import load_encoder
 
     if not models:
@@ -149,7 +149,7 @@ def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("mini
     birch = birch or BirchConfig()
     say("building the gold sets from the graph")
     sets = gold_sets(store, max_concepts, seed, among)
-    encoders = [load_encoder(model, device=device, runtime="auto") for model in models]
+    encoders = [load_encoder(model, preset=encoder_preset, device=device, runtime="auto") for model in models]
     result: dict[str, Any] = {"seed": seed, "max_concepts": max_concepts, "among": len(among) if among else None,
                               "baseline": baseline.as_dict(),
                               "birch": birch.as_dict(), "encoders": {e.name: e.model_id for e in encoders},

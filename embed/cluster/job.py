@@ -45,7 +45,7 @@ from embed.cluster.llm import load_llm_backend
 from embed.cluster.oracle import DEFAULT_ORACLE, Oracle, ReviewQueueOracle, make_oracle
 from graph import queries
 from graph.errors import GraphError, InputError, ParameterError
-from graph.languages import ISO_639_1
+from graph.languages import is_language
 from graph.library import Library
 from graph.settings import data_home
 from graph.store import GraphStore
@@ -88,8 +88,9 @@ def read_terms(path: Path) -> tuple[list[TermItem], list[tuple[str, int]]]:
             lang = fields[1].strip() if len(fields) == 2 else "en"
             if not text:
                 raise InputError(str(path), number, "empty term (one term per line, optionally term<TAB>lang)")
-            if lang not in ISO_639_1:
-                raise InputError(str(path), number, f"unknown language code {lang!r} (expected ISO 639-1, e.g. en)")
+            if not is_language(lang):
+                raise InputError(str(path), number, f"unknown language code {lang!r} (expected a language code, "
+                                 "e.g. en, zh, se)")
             norm = normalize_term(text)
             if not norm:
                 raise InputError(str(path), number, f"term {text!r} is empty once normalized")
@@ -193,8 +194,10 @@ def cluster_items(items: list[TermItem], model: str | Path = "minilm", method: s
                   oracle: str = DEFAULT_ORACLE, llm: str | None = None, baseline: BaselineConfig | None = None,
                   birch: BirchConfig | None = None, explanations: ExplanationCache | None = None,
                   store: GraphStore | None = None, run_id: str | None = None, device: str = "auto",
-                  progress: bool = False) -> tuple[ClusterResult, ClusterReport, Oracle | None]:
-    """Encode and cluster `items`. With `explanations`, terms are explained first (graph definitions through
+                  progress: bool = False, encoder_preset: str | None = None
+                  ) -> tuple[ClusterResult, ClusterReport, Oracle | None]:
+    """Encode and cluster `items` (`encoder_preset`: embedding settings of embed.encoders.PRESETS instead of the
+    model's own, e.g. cortex). With `explanations`, terms are explained first (graph definitions through
     `store`, the `llm` backend for the rest) and the oracle sees the explanations."""
     from embed.encoders import load_encoder  # torch loads only for clustering
 
@@ -203,7 +206,7 @@ def cluster_items(items: list[TermItem], model: str | Path = "minilm", method: s
     birch = birch or BirchConfig()
     config = baseline.as_dict() if chosen == "baseline" else birch.as_dict()
     judge = make_oracle(oracle, (birch.lower, birch.upper), llm) if chosen == "birch" else None
-    encoder = load_encoder(model, device=device)
+    encoder = load_encoder(model, preset=encoder_preset, device=device)
     run_id = run_id or "CR-" + _digest(chosen, encoder.model_id, json.dumps(config, sort_keys=True), str(oracle),
                                        *(item.id for item in items))
     report = ClusterReport(run_id, chosen, encoder.model_id, judge.name if judge else None, config,

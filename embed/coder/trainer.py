@@ -53,7 +53,7 @@ from embed.checkpoints import (
 from embed.coder.losses import CoderObjective, RelationLoss
 from embed.coder.mining import mine_hard_negatives
 from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
-from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder, preset_settings
+from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
 from graph.errors import ParameterError
 from graph.store import GraphStore
 
@@ -206,10 +206,8 @@ def train_on_data(data: TrainingData, out: Path, config: CoderConfig, device: st
         encoder = load_encoder(checkpoint / "model", device=device)
         added, aligned, base_id = int(state["added_tokens"]), int(state["aligned_tokens"]), str(state["base_id"])
     else:
-        encoder = load_encoder(config.base, device=device)
+        encoder = load_encoder(config.base, preset=config.preset, device=device)  # "coder": needs a trained pooler
         base_id = encoder.model_id
-        if config.preset == "coder":
-            encoder.settings = preset_settings("coder")
         added = aligned = 0
         if config.add_tokens:
             added = encoder.add_tokens(data.texts)
