@@ -132,10 +132,15 @@ def train_command(
     stage: Annotated[int, typer.Option(help="1: extracted entities + graph knowledge; 2: LLM (BIOS_LLM_*) or "
                                             "graph-template entities, from --base (the stage-1 model).")] = 1,
     base: Annotated[str, typer.Option(help="Starting encoder: a registered name or a model folder.")] = "minilm",
-    epochs: Annotated[int, typer.Option(help="Passes over the examples.")] = 1,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the examples (DR.EHR: 3 stage 1, 1 stage 2).")] = None,
     batch_size: Annotated[int, typer.Option(help="Chunks per batch (DR.EHR: 32).")] = 32,
-    num_pos: Annotated[int, typer.Option(help="Positive entities per chunk (DR.EHR: 128 stage 1, 16 stage 2).")] = 16,
+    num_pos: Annotated[int | None, typer.Option(help="Positive entities per chunk (DR.EHR: 128 stage 1, 16 stage "
+                                                     "2).")] = None,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-4,
+    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay (DR.EHR: 0).")] = 0.0,
+    pooling: Annotated[str, typer.Option(help="base (the base encoder's contract), cls (DR.EHR's) or mean.")] = "base",
+    abbreviations: Annotated[bool, typer.Option(help="Stage 1: mine abbreviations (the configured LLM, else rules) "
+                                                     "and add their full names.")] = True,
     loss: Annotated[str, typer.Option(help="batch (DR.EHR's batch-wide loss) or anchor (per-anchor MS).")] = "batch",
     max_chunks: Annotated[int | None, typer.Option(help="Use only the first N chunks.")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
@@ -144,36 +149,35 @@ def train_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a DR.EHR chunk <-> entity bi-encoder (stage 1 or 2)."""
+    from apps.llm import configured_backend
+    from apps.retrieve.abbreviations import llm_miner, rule_miner
     from apps.retrieve.chunking import read_corpus
     from apps.retrieve.knowledge import KnowledgeGraph
     from apps.retrieve.training import (
-        LossKind,
-        TrainConfig,
         extractor_finder,
         prepare_stage1,
         prepare_stage2,
         read_examples,
+        stage_config,
         train_retriever,
     )
     from graph.store import GraphStore
 
-    if stage not in (1, 2):
-        raise ParameterError("stage", f"{stage} is not 1 or 2")
-    config = TrainConfig(base=base, epochs=epochs, batch_size=batch_size, num_pos=num_pos, lr=lr,
-                         loss=cast("LossKind", loss), seed=seed)
+    config = stage_config(stage, base=base, epochs=epochs, batch_size=batch_size, num_pos=num_pos, lr=lr,
+                          weight_decay=weight_decay, pooling=pooling, loss=loss, seed=seed)
     chunks = read_corpus(corpus)[:max_chunks]
     out.mkdir(parents=True, exist_ok=True)
+    backend = configured_backend()
+    if backend is None and (stage == 2 or abbreviations):
+        console.print("no LLM configured (BIOS_LLM_BACKEND / BIOS_LLM_BASE_URL): "
+                      + ("graph templates for stage 2" if stage == 2 else "abbreviations mined by rules"))
     with GraphStore.connect() as store:
         knowledge = KnowledgeGraph(store)
         find = extractor_finder(*_offline_extractor(store))
         if stage == 1:
-            data = prepare_stage1(chunks, find, knowledge, out, progress=not as_json)
+            miner = None if not abbreviations else llm_miner(backend) if backend is not None else rule_miner(knowledge)
+            data = prepare_stage1(chunks, find, knowledge, out, progress=not as_json, miner=miner)
         else:
-            from apps.llm import configured_backend
-
-            backend = configured_backend()
-            if backend is None:
-                console.print("no LLM configured (BIOS_LLM_BACKEND / BIOS_LLM_BASE_URL): graph templates for stage 2")
             data = prepare_stage2(chunks, out, backend, find, knowledge, progress=not as_json)
     report = train_retriever(read_examples(data), out, config, device=device, checkpoint_every=checkpoint_every,
                              progress=not as_json)

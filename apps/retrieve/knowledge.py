@@ -94,11 +94,35 @@ class KnowledgeGraph:
         self.normalizer = Normalizer(store, threshold=0.0)
         self._terms: dict[str, list[str]] = {}
         self._neighbourhoods: dict[str, Neighbourhood] = {}
+        self._exact: dict[str, list[tuple[str, str]]] = {}
 
     def link(self, texts: Sequence[str], k: int = 3) -> list[list[str]]:
         """Per text, the ids of the concepts it names (best first; calibrated score >= min_score)."""
         results = self.normalizer.normalize_batch(list(texts), k=k, lang=self.lang)
         return [[c.concept_id for c in result.candidates if c.score >= self.min_score] for result in results]
+
+    def _exact_hits(self, text: str) -> list[tuple[str, str]]:
+        """(concept id, tty) of the graph terms whose normalized form is `text`'s, PT hits first, then by id."""
+        norm = normalize_term(text)
+        if norm not in self._exact:
+            rows = self.store.run(queries.LOOKUP_EXACT, norm=norm, lang=self.lang, limit=FETCH) if norm else []
+            self._exact[norm] = sorted({(row["id"], row["tty"] or "") for row in rows},
+                                       key=lambda hit: (hit[1] != "PT", hit[0]))
+        return self._exact[norm]
+
+    def concept_of_term(self, text: str) -> str | None:
+        """The one concept a term names, as DR.EHR's term2CUI keeps one: where it is preferred, else the smallest
+        id; None when the graph lacks the term."""
+        hits = self._exact_hits(text)
+        return hits[0][0] if hits else None
+
+    def abbreviation_expansions(self, tokens: Sequence[str]) -> dict[str, str]:
+        """Token -> the preferred term of the concept that holds it as an abbreviation term (tty AB; the smallest
+        id when several do)."""
+        owners = {token: min((cid for cid, tty in self._exact_hits(token) if tty == "AB"), default=None)
+                  for token in tokens}
+        names = self.terms(sorted({cid for cid in owners.values() if cid}))
+        return {token: names[cid][0] for token, cid in owners.items() if cid and names[cid]}
 
     def terms(self, ids: Sequence[str]) -> dict[str, list[str]]:
         missing = sorted({cid for cid in ids if cid not in self._terms})

@@ -1,25 +1,34 @@
-"""DR.EHR training (drehr.md §3-§6): chunk <-> entity bi-encoder, two stages, resumable.
+"""DR.EHR training: chunk <-> entity bi-encoder, two stages, resumable.
 
-Data (JSONL {"idx", "text", "entities"}, drehr.md §3.4), written to `out/` and reused when present:
-- stage 1, `train_entities_syn.jsonl`: the entities an extractor finds in each chunk (phrase and linked concept),
-  plus knowledge injection from the graph (knowledge.KnowledgeGraph.inject: 2 synonyms, 2 parents and 2 related
-  concepts with 2 terms each, seed 0); chunks without an entity are dropped;
+Data (JSONL {"idx", "text", "entities"}, an optional "pos" overriding "entities", as DR.EHR's files), written to
+`out/` and reused when present:
+- stage 1, `train_entities_syn.jsonl`: the entities an extractor finds in each chunk (phrase and linked concept;
+  DR.EHR matches BIOS terms with a trie instead), then the abbreviation step (abbreviations.py: mined by the
+  configured LLM with DR.EHR's instruction, else by rules; filtered as DR.EHR's clean_abbr; full names added,
+  the mined pairs kept in "abbr"), then knowledge injection from the graph (knowledge.KnowledgeGraph.inject:
+  2 synonyms, 2 parents and 2 related concepts with 2 terms each, seed 0); chunks without an entity are dropped;
 - stage 2, `stage2_entities.jsonl`: one LLM call per (chunk, entity type) for diagnosis, procedure and
-  prescription with DR.EHR's instruction (temperature 0.1, 512 tokens, truncated answers rejected), parsed as a
-  bulleted list; with no LLM configured, graph-driven templates instead: the preferred names of the concepts the
-  extractor found and did not find negated, and of their first IS_A parent.
+  prescription with DR.EHR's instruction (`PROMPT`, verbatim, sent as the user message), temperature 0.1, 512
+  tokens; an answer cut by the token limit or an error is retried, and a type that fails 3 times gives an empty
+  list, as DR.EHR's generate_all does; the answer is parsed as its bulleted list (`parse_entity_list`), the types'
+  lists joined without repeats; a chunk without any entity is not written. With no LLM configured, graph-driven
+  templates instead (this project's, not DR.EHR's): the preferred names of the concepts the extractor found and
+  did not find negated, and of their first IS_A parent.
 Both files are appended chunk by chunk, so an interrupted preparation resumes after the last complete line.
 
-Loss (§5, `loss="batch"`): per batch of B chunks with n positives each (the entity list repeated ceil(n / len)
+Loss (`loss="batch"`): per batch of B chunks with n positives each (the entity list repeated ceil(n / len)
 times, n sampled without replacement in order), s = cosine between chunks and the B·n entities; the hard-mining
 masks of embed.coder.losses.mine_multi_similarity (ε 0.1; the same rule as DR.EHR's), then
 L = ((1/α)·log(1 + Σ_P exp(−α(M⁺·s − λ))) + (1/β)·log(1 + Σ_N exp(β(M⁻·s − λ)))) / B over the whole batch,
 masked similarities multiplied (not dropped) as the released code does; α 2, β 50, λ 0.5. `loss="anchor"` is
 the per-anchor Multi-Similarity loss (embed.coder.losses.multi_similarity_loss), the deviation behind a flag.
-Training: AdamW lr 1e-4, linear warm-up over 10 % then decay, chunks 160 tokens, entities 16, the base encoder's
-pooling (DR.EHR-small uses CLS of bge-base; MiniLM's contract is mean pooling), seed 42. Checkpoints in
-`out/checkpoints/step-N/` (the newest two kept); a rerun with the same arguments resumes; the final model is saved
-in HF format with bios_encoder.json (embed.encoders.Encoder.save) and train_log.jsonl.
+Training, DR.EHR-small's settings: AdamW lr 1e-4, weight decay 0 (the Hugging Face Trainer's default, which
+DR.EHR's scripts keep), gradient norm clipped at 1.0, linear warm-up over 10 % then decay, chunks 160 tokens,
+entities 16, batch 32, seed 42; stage 1 128 positives and 3 epochs, stage 2 16 and 1 (`stage_config`). Pooling:
+the base encoder's contract by default, `pooling="cls"` for DR.EHR's (`last_hidden_state[:, 0]`; bge-base, DR.EHR-
+small's base, declares CLS itself). Checkpoints in `out/checkpoints/step-N/` (the newest two kept); a rerun with
+the same arguments resumes; the final model is saved in HF format with bios_encoder.json
+(embed.encoders.Encoder.save) and train_log.jsonl.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from transformers import get_linear_schedule_with_warmup
 
+from apps.retrieve.abbreviations import Miner, keep_pairs
 from apps.retrieve.chunking import Chunk
 from apps.retrieve.knowledge import Budget, KnowledgeGraph
 from embed.checkpoints import check_resumable, latest_checkpoint, load_state, rng_state, set_rng_state, write_checkpoint
@@ -53,11 +63,18 @@ LossKind = Literal["batch", "anchor"]
 STAGE1_FILE, STAGE2_FILE = "train_entities_syn.jsonl", "stage2_entities.jsonl"
 ENTITY_TYPES = ("diagnosis", "procedure", "prescription")
 LLM_TEMPERATURE, LLM_MAX_TOKENS, LLM_RETRIES = 0.1, 512, 3
-PROMPT = ("Here is a paragraph of a patient's medical record:\n{chunk}\n\nBriefly summarise the {entity_type} entities "
-          "that are explicitly mentioned or implicitly inferable from the record. Output standardised entity names "
-          "as a bulleted list starting with '- ', without reasons.")
-_BULLET = re.compile(r"^\s*(?:[-*•●]|\d+[.)])\s*(.+)$")
-_PARENS = re.compile(r"\([^)]*\)")
+PROMPT = """{note}
+
+Briefly summarize the {entity_type} explicitly mentioned or that can be implicitly inferred from the medical record above. Only output the entity names (in their standardized terms) in a list. Do not output the reasons.
+
+Output format:
+- Entity 1
+- Entity 2
+..."""  # noqa: E501 - DR.EHR's instruction, verbatim
+_BULLET = re.compile(r"^[-*\u2022\u25cf]+\s*(.+)$")
+_NUMBERED = re.compile(r"^\d+[.)]\s*(.+)$")
+_PARENS = re.compile(r"\(.*?\)")
+Pooling = Literal["base", "cls", "mean"]
 NEGATED = frozenset({"negated", "absent", "negative"})
 
 # (phrase, linked concept id or None, assertion status) per entity, per chunk
@@ -69,6 +86,7 @@ class Example:
     idx: str
     text: str
     entities: list[str]
+    abbr: dict[str, str] = field(default_factory=dict)  # stage 1: the mined (abbreviation, full name) pairs
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,8 @@ class TrainConfig:
     max_entity_length: int = 16
     loss: LossKind = "batch"
     seed: int = 42
+    weight_decay: float = 0.0
+    pooling: Pooling = "base"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "num_pos", "max_length", "max_entity_length"):
@@ -96,6 +116,21 @@ class TrainConfig:
             raise ParameterError("warmup_ratio", f"{self.warmup_ratio} is not in [0, 1)")
         if self.loss not in get_args(LossKind):
             raise ParameterError("loss", f"{self.loss!r} is not one of {', '.join(get_args(LossKind))}")
+        if not self.weight_decay >= 0:
+            raise ParameterError("weight_decay", f"{self.weight_decay} is negative")
+        if self.pooling not in get_args(Pooling):
+            raise ParameterError("pooling", f"{self.pooling!r} is not one of {', '.join(get_args(Pooling))}")
+
+
+STAGE_DEFAULTS = {1: {"num_pos": 128, "epochs": 3}, 2: {"num_pos": 16, "epochs": 1}}  # DR.EHR-small, Table III
+
+
+def stage_config(stage: int, **overrides: Any) -> TrainConfig:
+    """DR.EHR-small's settings for `stage` (module docstring), with the `overrides` that are not None."""
+    if stage not in STAGE_DEFAULTS:
+        raise ParameterError("stage", f"{stage} is not 1 or 2")
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return TrainConfig(**{**STAGE_DEFAULTS[stage], **given})
 
 
 @dataclass
@@ -149,12 +184,15 @@ def read_examples(path: Path) -> list[Example]:
 def _append(path: Path, examples: Sequence[Example]) -> None:
     with path.open("a", encoding="utf-8") as handle:
         for example in examples:
-            handle.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
+            row = {key: value for key, value in asdict(example).items() if key != "abbr" or value}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def prepare_stage1(chunks: Sequence[Chunk], find: EntityFinder, knowledge: KnowledgeGraph, out: Path,
-                   budget: Budget | None = None, seed: int = 0, batch: int = 64, progress: bool = True) -> Path:
-    """Stage-1 examples (module docstring) into out/train_entities_syn.jsonl; resumes."""
+                   budget: Budget | None = None, seed: int = 0, batch: int = 64, progress: bool = True,
+                   miner: Miner | None = None) -> Path:
+    """Stage-1 examples (module docstring) into out/train_entities_syn.jsonl; resumes. `miner`: the abbreviation
+    miner (abbreviations.llm_miner or rule_miner); None skips the abbreviation step."""
     budget = budget or Budget(children=0)
     path = Path(out) / STAGE1_FILE
     done = _done_ids(path)
@@ -164,25 +202,33 @@ def prepare_stage1(chunks: Sequence[Chunk], find: EntityFinder, knowledge: Knowl
         for start in range(0, len(todo), batch):
             part = todo[start:start + batch]
             found = find([chunk.text for chunk in part])
+            mined = miner([chunk.text for chunk in part]) if miner is not None else [{} for _ in part]
             rows = []
-            for chunk, entities in zip(part, found, strict=True):
+            for chunk, entities, abbr in zip(part, found, mined, strict=True):
                 pairs = [(phrase, concept) for phrase, concept, _ in entities]
-                if pairs:
-                    rows.append(Example(chunk.id, chunk.text, knowledge.inject(pairs, budget, rng)))
+                if not pairs:
+                    continue  # as DR.EHR: the abbreviation step only extends chunks the dictionary matched
+                known = {phrase for phrase, _ in pairs}
+                full_names = keep_pairs(chunk.text, abbr, lambda term: knowledge.concept_of_term(term) is not None)
+                pairs += [(full, knowledge.concept_of_term(full)) for full in full_names if full not in known]
+                rows.append(Example(chunk.id, chunk.text, knowledge.inject(pairs, budget, rng), abbr))
             _append(path, rows)
             bar.advance(task, len(part))
     return path
 
 
 def parse_entity_list(text: str) -> list[str]:
-    """DR.EHR's stage-2 parser: bullets -, *, •, ●, 1. or 1); (…) and trailing punctuation stripped; NA dropped."""
+    """DR.EHR's stage-2 parser: lines starting with bullets (-, *, •, ●, repeated) or numbers (1. or 1)); each
+    item without its (…) parts, stripped, then without trailing . , ; : (a space before them stays, as in
+    DR.EHR's); items starting with NA dropped; repeats kept (the types' lists are joined without repeats)."""
     items: list[str] = []
     for line in text.splitlines():
-        match = _BULLET.match(line)
+        line = line.strip()
+        match = _BULLET.match(line) or _NUMBERED.match(line)
         if not match:
             continue
-        item = _PARENS.sub("", match.group(1)).strip().rstrip(".,;:!?").strip()
-        if item and not item.upper().startswith("NA") and item not in items:
+        item = _PARENS.sub("", match.group(1)).strip().rstrip(".,;:")
+        if item and not item.upper().startswith("NA"):
             items.append(item)
     return items
 
@@ -209,22 +255,24 @@ def prepare_stage2(chunks: Sequence[Chunk], out: Path, backend: LLMBackend | Non
 def _llm_entities(backend: LLMBackend, chunks: Sequence[Chunk]) -> list[list[str]]:
     from apps.llm import LLMError
 
-    prompts = [PROMPT.format(chunk=c.text, entity_type=t) for c in chunks for t in ENTITY_TYPES]
+    prompts = [PROMPT.format(note=c.text, entity_type=t) for c in chunks for t in ENTITY_TYPES]
     answers: list[str | None] = [None] * len(prompts)
     for _ in range(LLM_RETRIES):
         pending = [i for i, answer in enumerate(answers) if answer is None]
         if not pending:
             break
-        generations = backend.generate([prompts[i] for i in pending], max_tokens=LLM_MAX_TOKENS,
-                                       temperature=LLM_TEMPERATURE)
+        try:
+            generations = backend.generate([prompts[i] for i in pending], max_tokens=LLM_MAX_TOKENS,
+                                           temperature=LLM_TEMPERATURE)
+        except LLMError:
+            continue  # every pending (chunk, type) used one of its tries
         for i, generation in zip(pending, generations, strict=True):
             if generation.finish_reason == "stop":
                 answers[i] = generation.text
-    if any(answer is None for answer in answers):
-        raise LLMError(f"{backend.name}:{backend.model} returned truncated answers {LLM_RETRIES} times")
-    per_type = len(ENTITY_TYPES)
-    return [list(dict.fromkeys(item for answer in answers[i * per_type:(i + 1) * per_type]
-                               for item in parse_entity_list(answer or ""))) for i in range(len(chunks))]
+    per_type = len(ENTITY_TYPES)  # a type still unanswered after its tries counts as an empty list
+    return [[item for item in dict.fromkeys(entity for answer in answers[i * per_type:(i + 1) * per_type]
+                                            for entity in parse_entity_list(answer or "")) if item]
+            for i in range(len(chunks))]
 
 
 def _template_entities(chunks: Sequence[Chunk], find: EntityFinder, knowledge: KnowledgeGraph) -> list[list[str]]:
@@ -283,9 +331,11 @@ def train_retriever(examples: Sequence[Example], out: Path, config: TrainConfig,
         encoder = load_encoder(checkpoint / "model", device=device)
     else:
         encoder = load_encoder(config.base, device=device)
+        if config.pooling != "base":
+            encoder.settings = replace(encoder.settings, pooling=config.pooling)
         torch.manual_seed(config.seed)
     settings = encoder.settings
-    optimizer = torch.optim.AdamW(encoder.model.parameters(), lr=config.lr)
+    optimizer = torch.optim.AdamW(encoder.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
     report = TrainReport(out, 0, 0, len(examples))
     if state:

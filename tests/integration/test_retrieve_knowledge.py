@@ -11,6 +11,7 @@ import pytest
 from apps.extract import OfflineExtractor
 from apps.extract.link import Linker
 from apps.normalize.normalizer import Normalizer
+from apps.retrieve.abbreviations import rule_miner
 from apps.retrieve.datasets import read_cliniq
 from apps.retrieve.engine import RetrievalIndex, build_index
 from apps.retrieve.evaluate import evaluate_retrieval
@@ -143,3 +144,32 @@ def test_stage1_injects_graph_knowledge_and_resumes(graph: GraphStore, tmp_path:
     assert path == tmp_path / STAGE1_FILE and [e.idx for e in examples] == ["CXR1_0", "CXR4_0"]  # no entity: dropped
     assert examples[0].entities[0] == "cardiomegaly" and "Abnormal heart morphology" in examples[0].entities
     assert examples[1].entities == ["pleural effusion", "Fluid around lungs"]  # the synonym; no parent, no relation
+
+
+ABBR_OBO = """format-version: 1.2
+ontology: tsa
+
+[Term]
+id: TSA:0000001
+name: Congestive heart failure
+synonym: "CHF" EXACT abbreviation []
+"""
+
+
+def test_stage1_adds_the_full_names_of_abbreviations_mined_by_rules(graph: GraphStore, tmp_path: Path) -> None:
+    from apps.retrieve.chunking import Chunk
+
+    path = tmp_path / "tsa.obo"
+    path.write_text(ABBR_OBO, encoding="utf-8")
+    load_source(get_reader("obo")(path, source_id="TSA", version="1", type_roots={"TSA:0000001": "T047"}), graph,
+                progress=False)
+    knowledge = KnowledgeGraph(graph)
+    assert knowledge.abbreviation_expansions(["CHF", "FAL"]) == {"CHF": "Congestive heart failure"}
+    assert knowledge.concept_of_term("Congestive  heart failure") == "TSA:0000001"
+    assert knowledge.concept_of_term("heart failure") is None
+    chunks = [Chunk("N1_0", "There is cardiomegaly. Known CHF, with fluid around lungs (FAL).")]
+    find = extractor_finder(OfflineExtractor.open(graph, languages=("en",)), Linker(Normalizer(graph)))
+    written = prepare_stage1(chunks, find, knowledge, tmp_path / "s1", progress=False, miner=rule_miner(knowledge))
+    row = json.loads(written.read_text(encoding="utf-8"))
+    assert row["abbr"] == {"FAL": "fluid around lungs", "CHF": "Congestive heart failure"}
+    assert "congestive heart failure" in row["entities"]  # the full name, lower-cased as DR.EHR adds it
