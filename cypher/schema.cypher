@@ -13,6 +13,8 @@ CREATE CONSTRAINT cluster_run_id IF NOT EXISTS FOR (r:ClusterRun) REQUIRE r.id I
 CREATE CONSTRAINT note_id IF NOT EXISTS FOR (n:Note) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT prediction_model_id IF NOT EXISTS FOR (m:PredictionModel) REQUIRE m.id IS UNIQUE;
 CREATE CONSTRAINT suggested_id IF NOT EXISTS FOR ()-[s:SUGGESTED]-() REQUIRE s.id IS UNIQUE;
+CREATE CONSTRAINT pending_relation_id IF NOT EXISTS FOR (p:PendingRelation) REQUIRE p.id IS UNIQUE;
+CREATE CONSTRAINT pending_alt_id IF NOT EXISTS FOR (p:PendingAltId) REQUIRE p.id IS UNIQUE;
 
 CREATE INDEX term_norm IF NOT EXISTS FOR (t:Term) ON (t.norm);
 CREATE INDEX concept_name IF NOT EXISTS FOR (c:Concept) ON (c.name);

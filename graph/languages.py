@@ -1,16 +1,23 @@
-"""Language codes: terms carry ISO 639-1 codes; sources use their own (BIOS ENG/CHS, UMLS LAT)."""
+"""Language codes: a term's `lang` is the language of a BCP 47 tag, normalized; sources use their own codes.
+
+Any valid BCP 47 tag is accepted (checked with `langcodes`, which reads the IANA subtag registry): its
+language subtag is stored in its shortest ISO 639 form (`fin` -> `fi`, `sme` -> `se`, `iw` -> `he`;
+three letters for languages without a two-letter code, like `smn` Inari Sami). Region, script and
+variant subtags are dropped: terms are keyed by language (`zh-CN` and `zh-Hant` are both `zh`). Tags
+that name no language (`und`, `zxx`, `mul`, `mis`, private use) are refused.
+"""
 
 from __future__ import annotations
 
+from functools import cache
+
+import langcodes
+
 from graph.errors import ConfigError
 
-# ISO 639-1 codes accepted on Term.lang.
-ISO_639_1 = frozenset(
-    "ar bg ca cs da de el en es et eu fa fi fr ga he hi hr hu hy id is it ja ka ko la lt lv ms nb nl nn "
-    "no pl pt ro ru sk sl sr sv sw th tr uk ur vi zh".split()
-)
+_NOT_A_LANGUAGE = frozenset({"und", "zxx", "mul", "mis"})
 
-# Source-specific codes mapped onto ISO 639-1 (UMLS LAT values, BIOS ENG/CHS, upper-case ISO codes).
+# Source-specific codes that are not BCP 47 tags of the language they mean (UMLS LAT values, BIOS ENG/CHS).
 SOURCE_LANGUAGE_CODES: dict[str, str] = {
     "ENG": "en",
     "CHS": "zh",
@@ -57,13 +64,25 @@ SOURCE_LANGUAGE_CODES: dict[str, str] = {
 }
 
 
+@cache
 def to_iso(code: str) -> str | None:
-    """Map a source language code (`ENG`, `CHS`, `en`, `ZH`, `zh-CN`) to ISO 639-1, or None if unknown."""
+    """The stored language code of a source code (`ENG`, `CHS`) or a BCP 47 tag (`en`, `zh-CN`, `se-FI`,
+    `en_US`); None when it names no language."""
     raw = code.strip()
     if raw.upper() in SOURCE_LANGUAGE_CODES:
         return SOURCE_LANGUAGE_CODES[raw.upper()]
-    base = raw.replace("_", "-").split("-")[0].lower()
-    return base if base in ISO_639_1 else None
+    tag = raw.replace("_", "-")
+    if not tag or not langcodes.tag_is_valid(tag):
+        return None
+    language = langcodes.Language.get(langcodes.standardize_tag(tag)).language
+    if not language or language in _NOT_A_LANGUAGE or not language.isalpha() or language.startswith("q"):
+        return None  # no language subtag, a special code, or private use (qaa-qtz)
+    return language
+
+
+def is_language(code: str) -> bool:
+    """Whether `code` is a language code as the graph stores it (`en`, `se`, `smn`; not `EN` or `zh-CN`)."""
+    return to_iso(code) == code
 
 
 def guess_language(text: str) -> str:
@@ -72,7 +91,7 @@ def guess_language(text: str) -> str:
 
 
 def language_filter(codes: list[str] | None, what: str) -> frozenset[str] | None:
-    """ISO 639-1 codes for a user's language filter (None: every language); ConfigError names `what` filters."""
+    """Stored language codes for a user's language filter (None: every language); ConfigError names `what` filters."""
     if codes is None:
         return None
     isos = set()

@@ -12,7 +12,7 @@ Each file starts with a header of `//` comment lines, then the statement:
 
 A parameter spec is its type, then `required`, `optional` (null when not given) or `default VALUE`, and
 optionally bounds `MIN..MAX`: the value of numbers, the length of strings, the item count of lists.
-Types: string, int, float, bool, lang (ISO 639-1 code), curie (folded by graph.curie), list[string],
+Types: string, int, float, bool, lang (a language code, graph.languages), curie (folded by graph.curie), list[string],
 list[curie]. Values come as text from the command line (`k=v`, lists comma-separated) or as JSON from the
 API. The statement's `$parameters` must be exactly the declared ones.
 
@@ -35,7 +35,7 @@ from neo4j.time import Date, DateTime, Duration, Time
 
 from graph.curie import normalize_curie
 from graph.errors import InputError, NotFoundError, ParameterError, QueryTimeoutError, ReadOnlyError
-from graph.languages import ISO_639_1
+from graph.languages import is_language
 from graph.store import GraphStore
 
 LIBRARY_DIR = Path(__file__).resolve().parents[1] / "cypher" / "library"
@@ -124,8 +124,9 @@ class Param:
         if not value.strip():
             raise ParameterError(self.name, "is empty")
         if kind == "lang":
-            if value.lower() not in ISO_639_1:
-                raise ParameterError(self.name, f"unknown language code {value!r} (expected ISO 639-1, e.g. en, zh)")
+            if not is_language(value.lower()):
+                raise ParameterError(self.name, f"unknown language code {value!r} (expected a language code, e.g. "
+                                                "en, zh, se)")
             return value.lower()
         if kind == "curie":
             try:

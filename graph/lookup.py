@@ -14,7 +14,7 @@ from typing import Any
 from graph import queries
 from graph.curie import normalize_curie
 from graph.errors import ParameterError
-from graph.languages import ISO_639_1
+from graph.languages import is_language
 from graph.store import GraphStore
 from graph.text import normalize_term
 
@@ -63,8 +63,8 @@ def check_query(text: str, lang: str | None, limit: int, offset: int = 0) -> Non
         raise ParameterError("q", "the search text is empty")
     if len(text) > MAX_QUERY_LENGTH:
         raise ParameterError("q", f"the search text is longer than {MAX_QUERY_LENGTH} characters")
-    if lang is not None and lang not in ISO_639_1:
-        raise ParameterError("lang", f"unknown language code {lang!r} (expected ISO 639-1, e.g. en, zh)")
+    if lang is not None and not is_language(lang):
+        raise ParameterError("lang", f"unknown language code {lang!r} (expected a language code, e.g. en, zh, se)")
     if not 1 <= limit <= MAX_LIMIT:
         raise ParameterError("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
     if not 0 <= offset <= MAX_OFFSET:

@@ -105,6 +105,48 @@ WITH r, h, t WHERE h IS NULL OR t IS NULL
 RETURN r.i AS i, CASE WHEN h IS NULL THEN r.head ELSE r.tail END AS missing
 """
 
+# Pending relations: a relation whose head or tail concept is not in the graph yet (a term of another
+# ontology, loaded later or never) is kept as a (:PendingRelation) node, not as a stand-in concept, and
+# becomes an edge when both concepts exist. Rows: {head, type, tail, rel_id, rid, props (JSON object)}.
+MERGE_PENDING_RELATIONS = f"""
+UNWIND $rows AS r
+MERGE (p:PendingRelation {{id: r.head + ' ' + r.type + ' ' + r.tail}})
+ON CREATE SET p.head = r.head, p.type = r.type, p.tail = r.tail, p.rel_id = r.rel_id, p.rid = r.rid,
+              p.source = $source, p.props = r.props
+SET {add_source("p")}
+"""
+
+# Pending relations whose two concepts are now in the graph, a page at a time (resolved ones are deleted).
+RESOLVABLE_PENDING_RELATIONS = """
+MATCH (p:PendingRelation)
+WHERE EXISTS { MATCH (:Concept {id: p.head}) } AND EXISTS { MATCH (:Concept {id: p.tail}) }
+RETURN p.id AS id, p.type AS type, p.head AS head, p.tail AS tail, p.rel_id AS rel_id, p.rid AS rid,
+       p.props AS props, p.source AS source, p.sources AS sources
+LIMIT $limit
+"""
+
+DELETE_PENDING_RELATIONS = "UNWIND $ids AS id MATCH (p:PendingRelation {id: id}) DELETE p"
+
+# Rows: {concept, ids}: alt ids of a concept that is not in the graph, kept until it is.
+MERGE_PENDING_ALT_IDS = f"""
+UNWIND $rows AS r
+WITH r WHERE NOT EXISTS {{ MATCH (:Concept {{id: r.concept}}) }}
+UNWIND r.ids AS alt
+MERGE (p:PendingAltId {{id: r.concept + ' ' + alt}})
+ON CREATE SET p.concept = r.concept, p.alt_id = alt
+SET {add_source("p")}
+"""
+
+RESOLVE_PENDING_ALT_IDS = """
+MATCH (p:PendingAltId)
+MATCH (c:Concept {id: p.concept})
+SET c.alt_ids = coalesce(c.alt_ids, []) + [x IN [p.alt_id] WHERE NOT x IN coalesce(c.alt_ids, [])]
+DELETE p
+RETURN count(*) AS n
+"""
+
+COUNT_PENDING_RELATIONS = "MATCH (p:PendingRelation) WHERE $source IS NULL OR $source IN p.sources RETURN count(p) AS n"
+
 
 def merge_relations(rel_type: str) -> str:
     """Rows: {head, tail, rel_id, rid}; one edge per (head, type, tail)."""

@@ -80,13 +80,25 @@ class Xref:
 
 
 @dataclass(frozen=True, slots=True)
+class AltId:
+    """An id the source retired into a concept (an OBO alt_id, or the id of an obsolete term replaced by it).
+
+    Added to the concept's `alt_ids` without creating the concept: when the concept is not in the graph
+    yet (the replacement of an obsolete term lives in another file), it is kept pending until it is.
+    """
+
+    concept_id: str
+    alt_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Definition:
     concept_id: str
     text: str
     lang: str = "en"
 
 
-Record = Concept | TermRecord | SemanticType | TypeAssignment | RelationType | Relation | Definition | Xref
+Record = Concept | TermRecord | SemanticType | TypeAssignment | RelationType | Relation | Definition | Xref | AltId
 
 
 @dataclass(slots=True)

@@ -38,7 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from graph import queries
 from graph.curie import normalize_curie
 from graph.errors import NotFoundError
-from graph.languages import ISO_639_1, guess_language
+from graph.languages import guess_language, is_language
 from graph.store import GraphStore
 from graph.text import normalize_term
 
@@ -241,7 +241,7 @@ def _preferred_names(names: list[list[Any]]) -> dict[str, str]:
     preferred = {}
     for key, value in names:
         lang = "en" if key == "name" else key.removeprefix("name_")
-        if lang in ISO_639_1 and isinstance(value, str) and value.strip():
+        if is_language(lang) and isinstance(value, str) and value.strip():
             preferred[lang] = value
     return preferred
 

@@ -16,8 +16,9 @@ from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction, unit_of_
 from graph import queries
 from graph.connection import open_driver
 from graph.curie import normalize_curie
-from graph.languages import ISO_639_1
+from graph.languages import is_language
 from graph.records import (
+    AltId,
     Concept,
     Definition,
     Record,
@@ -43,8 +44,8 @@ def _name_key(lang: str) -> str:
 
 
 def _check_lang(lang: str) -> str:
-    if lang not in ISO_639_1:
-        raise ValueError(f"unknown language code {lang!r} (expected ISO 639-1, e.g. en, zh)")
+    if not is_language(lang):
+        raise ValueError(f"unknown language code {lang!r} (expected a normalized language code, e.g. en, zh, se)")
     return lang
 
 
@@ -84,6 +85,9 @@ class Batch:
             self._concept(_require(record.id, "concept id")).update(props)
             for alt_id in record.alt_ids:
                 self.lists.setdefault((record.id, "alt_ids"), set()).add(normalize_curie(alt_id))
+        elif isinstance(record, AltId):
+            concept_id = _require(record.concept_id, "concept id")
+            self.lists.setdefault((concept_id, "alt_ids"), set()).add(normalize_curie(record.alt_id))
         elif isinstance(record, Xref):
             concept_id = _require(record.concept_id, "concept id")
             self.lists.setdefault((concept_id, "xrefs"), set()).add(normalize_curie(record.target))
@@ -127,8 +131,12 @@ class Batch:
             "concept": record.concept_id, "term": tid, "tty": record.tty or "SY", "source_id": record.source_id,
             "fallback_name": text if lang == "en" else None})
 
-    def drop_relations(self, indices: set[int]) -> None:
+    def drop_relations(self, indices: set[int]) -> list[dict[str, Any]]:
+        """Remove the relation rows `indices` from the batch; returns them as pending-relation rows."""
+        dropped = [{**row, "type": t} for t, row in self.relations if row["i"] in indices]
         self.relations = [(t, row) for t, row in self.relations if row["i"] not in indices]
+        return dropped
+
 
     def __len__(self) -> int:
         return self.records
@@ -253,6 +261,38 @@ class GraphStore:
         return {record["i"]: record["missing"] for record in tx.run(queries.MISSING_RELATION_ENDS, rows=rows)}
 
     @staticmethod
+    def write_pending_relations(tx: Tx, rows: list[dict[str, Any]], source_id: str) -> None:
+        """Keep relations an end of which is not in the graph yet: rows {head, type, tail, rel_id, rid, props}."""
+        if rows:
+            tx.run(queries.MERGE_PENDING_RELATIONS, source=source_id, rows=[
+                {**row, "props": json.dumps(row.get("props") or {}, sort_keys=True)} for row in rows]).consume()
+
+    def resolve_pending_alt_ids(self) -> int:
+        """Add every pending alt id whose concept now exists to the concept; returns how many."""
+        return int(self.run(queries.RESOLVE_PENDING_ALT_IDS)[0]["n"])
+
+    def resolve_pending_relations(self, page: int = 10_000) -> int:
+        """Turn every pending relation whose two concepts now exist into its edge; returns how many joined."""
+        joined = 0
+        while rows := self.run(queries.RESOLVABLE_PENDING_RELATIONS, limit=page):
+            groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            for row in rows:
+                edge = {"head": row["head"], "tail": row["tail"], "rel_id": row["rel_id"], "rid": row["rid"],
+                        "props": json.loads(row["props"] or "{}")}
+                for source in [row["source"], *(s for s in row["sources"] or [] if s != row["source"])]:
+                    groups[(row["type"], source)].append(edge)
+            with self.transaction() as tx:
+                for (rel_type, source), edges in groups.items():
+                    tx.run(queries.merge_relations(rel_type), rows=edges, source=source).consume()
+                tx.run(queries.DELETE_PENDING_RELATIONS, ids=[row["id"] for row in rows]).consume()
+            joined += len(rows)
+        return joined
+
+    def count_pending_relations(self, source_id: str | None = None) -> int:
+        """Pending relations stated by `source_id` (None: by any source)."""
+        return int(self.run(queries.COUNT_PENDING_RELATIONS, source=source_id)[0]["n"])
+
+    @staticmethod
     def write_nodes(tx: Tx, batch: Batch, source_id: str) -> None:
         """Everything of the batch except concept–concept relations, in dependency order."""
 
@@ -270,6 +310,10 @@ class GraphStore:
         for key in ("alt_ids", "xrefs"):
             run(queries.add_to_concept_list(key), [{"concept": cid, "ids": sorted(ids)}
                                                    for (cid, list_key), ids in batch.lists.items() if list_key == key])
+        # Alt ids of a concept not in the graph yet are kept pending (see resolve_pending).
+        run(queries.MERGE_PENDING_ALT_IDS, [{"concept": cid, "ids": sorted(ids)}
+                                            for (cid, list_key), ids in batch.lists.items() if list_key == "alt_ids"])
+
 
     @staticmethod
     def write_relations(tx: Tx, batch: Batch, source_id: str) -> None:

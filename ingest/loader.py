@@ -4,6 +4,10 @@ Each batch is one explicit transaction that also advances the source's checkpoin
 reader items consumed), so a load that is killed resumes after the last committed batch when it is
 run again on the same files. A bad row either stops the load (the failing batch is rolled back and
 nothing of it is stored) or, with on_error="skip", is written to the rejects file with its reason.
+
+A relation whose head or tail concept is not in the graph (a term of an ontology loaded later, or
+never) is kept as a pending relation in the same transaction; after every load, the pending relations
+of every source whose two concepts now exist become edges. Load order therefore does not matter.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from queue import Full, Queue
 from typing import Literal, TextIO
 
 from graph.errors import InputError
-from graph.records import Relation, Source
+from graph.records import Source
 from graph.store import Batch, GraphStore
 from ingest.progress import LineProgress
-from ingest.readers.base import Parsed, Rejected, SourceReader
+from ingest.readers.base import Rejected, SourceReader
 
 OnError = Literal["stop", "skip"]
 DEFAULT_BATCH_SIZE = 5000
@@ -37,6 +41,10 @@ class LoadReport:
     resumed_from: int = 0
     skipped_unchanged: bool = False
     xrefs_linked: int = 0
+    relations_pending: int = 0  # relations of this source kept until a concept of theirs is loaded
+    relations_joined: int = 0  # pending relations (of any source) that became edges after this load
+    dropped: Counter[str] = field(default_factory=Counter)  # rows the reader's filters left out, by kind
+    warnings: list[str] = field(default_factory=list)  # what the reader kept in a way worth knowing
     seconds: float = 0.0
 
     @property
@@ -47,6 +55,8 @@ class LoadReport:
         return {"source": self.source, "version": self.version, "records": dict(self.records),
                 "rejected": self.rejected, "resumed_from": self.resumed_from,
                 "skipped_unchanged": self.skipped_unchanged, "xrefs_linked": self.xrefs_linked,
+                "relations_pending": self.relations_pending, "relations_joined": self.relations_joined,
+                "dropped": dict(self.dropped), "warnings": self.warnings,
                 "seconds": round(self.seconds, 3),
                 "rows_per_second": round(self.rows_per_second, 1)}
 
@@ -100,7 +110,7 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
             for chunk in prefetch(_chunks(reader, skip, batch_size, bar)):
                 for rejected in chunk.rejected:
                     reject(rejected, on_error, rejects_writer)
-                _commit(store, source.id, chunk, on_error, rejects_writer, report)
+                _commit(store, source.id, chunk, report)
     except InputError as exc:
         store.fail_source(source.id, str(exc))
         raise
@@ -108,6 +118,10 @@ def load_source(reader: SourceReader, store: GraphStore, *, batch_size: int = DE
         rejects_writer.close()
     report.rejected = rejects_writer.count
     report.xrefs_linked = store.link_xrefs()
+    report.relations_joined = store.resolve_pending_relations()
+    store.resolve_pending_alt_ids()
+    report.relations_pending = store.count_pending_relations(source.id)
+    reader_notes(reader, report)
     report.seconds = time.perf_counter() - started
     store.finish_source(source.id, {**report.records, "rejected": report.rejected})
     return report
@@ -120,8 +134,10 @@ def reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
     writer.write(item.file, item.line, item.reason, item.raw)
 
 
-def missing_concept_reason(concept_id: str) -> str:
-    return f"relation refers to concept {concept_id} that is not in the graph"
+def reader_notes(reader: SourceReader, report: LoadReport) -> None:
+    """Copy what the reader dropped by its filters and its warnings (both optional) into the report."""
+    report.dropped.update(getattr(reader, "dropped", {}))
+    report.warnings.extend(getattr(reader, "warnings", []))
 
 
 @dataclass
@@ -129,7 +145,6 @@ class _Chunk:
     """One batch's worth of reader items, grouped for writing, and the reader position after it."""
 
     batch: Batch = field(default_factory=Batch)
-    relation_items: list[Parsed] = field(default_factory=list)  # aligned with the batch's relation rows
     rejected: list[Rejected] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
     consumed: int = 0
@@ -151,8 +166,6 @@ def _chunks(reader: SourceReader, skip: int, batch_size: int, bar: LineProgress)
             chunk.rejected.append(Rejected(item.file, item.line, str(exc), repr(item.record)))
             continue
         chunk.kinds[type(item.record).__name__] += 1
-        if isinstance(item.record, Relation):
-            chunk.relation_items.append(item)
         if len(chunk.batch) >= batch_size:
             yield chunk
             chunk = _Chunk(consumed=consumed)
@@ -191,19 +204,14 @@ def prefetch(chunks: Iterator[_Chunk], depth: int = 2) -> Iterator[_Chunk]:
         worker.join(timeout=5)
 
 
-def _commit(store: GraphStore, source_id: str, chunk: _Chunk, on_error: OnError, writer: RejectsWriter,
-            report: LoadReport) -> None:
+def _commit(store: GraphStore, source_id: str, chunk: _Chunk, report: LoadReport) -> None:
     """Write one batch and the new checkpoint in a single transaction."""
     batch, kinds = chunk.batch, chunk.kinds
     with store.transaction() as tx:
         store.write_nodes(tx, batch, source_id)
         missing = store.missing_relation_ends(tx, batch)
-        for index, concept_id in sorted(missing.items()):
-            item = chunk.relation_items[index]
-            reject(Rejected(item.file, item.line, missing_concept_reason(concept_id), repr(item.record)),
-                   on_error, writer)
-            kinds["Relation"] -= 1
-        batch.drop_relations(set(missing))
+        if missing:
+            store.write_pending_relations(tx, batch.drop_relations(set(missing)), source_id)
         store.write_relations(tx, batch, source_id)
         store.set_checkpoint(tx, source_id, chunk.consumed)
     report.records.update(kinds)

@@ -14,6 +14,7 @@ of its own line; the term's other tags still come through.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 from graph.curie import normalize_curie
 from graph.errors import ConfigError, InputError
 from graph.records import (
+    AltId,
     Concept,
     Definition,
     Record,
@@ -36,6 +38,7 @@ from graph.records import (
 )
 from graph.semantic_types import semantic_type
 from graph.vocabulary import canonical_relation, inverse_name
+from ingest.ids import to_curie, xref_target
 from ingest.packages import package_data_path
 from ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
 
@@ -59,6 +62,11 @@ SYNONYM_TYPE_TTY: dict[str, str | None] = {
 LEGACY_SYNONYM_TAGS = {"exact_synonym": "EXACT", "related_synonym": "RELATED", "broad_synonym": "BROAD",
                        "narrow_synonym": "NARROW"}
 RELATION_NAMES_ZH = {"IS_A": "是一种"}
+# `property_value: skos:<x>Match <id>`: exact and close matches are cross-references (the same thing in
+# another terminology); broad, narrow and related matches are relations to that term.
+XREF_MATCHES = frozenset({"exactMatch", "closeMatch"})
+RELATION_MATCHES: dict[str, str] = {"broadMatch": "broader", "narrowMatch": "narrower", "relatedMatch": "related_to"}
+_SKOS = ("skos:", "http://www.w3.org/2004/02/skos/core#")
 
 HPO_TYPE_ROOTS: dict[str, str] = {
     "HP:0000118": "T033",  # Phenotypic abnormality: Finding
@@ -119,13 +127,15 @@ def _quoted(body: str, what: str) -> tuple[str, str]:
 
 
 def _curie(token: str, what: str) -> str:
+    """A CURIE or an IRI as the graph's CURIE (ingest.ids); RowProblem naming `what` otherwise."""
     try:
-        curie = normalize_curie(token)
+        return to_curie(token)
     except ValueError as exc:
-        raise RowProblem(f"{what} {token!r} is not a CURIE (expected PREFIX:id)") from exc
-    if curie.split(":", 1)[1].startswith("//"):
-        raise RowProblem(f"{what} {token!r} is a URL, not a CURIE")
-    return curie
+        raise RowProblem(f"{what} {token!r}: {exc}") from None
+
+
+class _Skipped(Exception):
+    """A tag that is left out on purpose; counted in the reader's `dropped` by its reason."""
 
 
 def _first_token(body: str, what: str) -> str:
@@ -194,7 +204,9 @@ class OboReader:
             self.type_roots = {normalize_curie(root): semantic_type(tui) for root, tui in (type_roots or {}).items()}
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"invalid OBO type root: {exc}") from None
-        self.skipped_obsolete = 0  # obsolete terms without a live replacement, counted by read()
+        self.skipped_obsolete = 0  # obsolete terms without a replacement, counted by read()
+        self.dropped: Counter[str] = Counter()  # tags left out on purpose, by reason (read() counts them)
+        self.warnings: list[str] = []  # what read() kept in a way the user should know about
 
     # -- provenance ----------------------------------------------------------------------------
     def _check_file(self) -> None:
@@ -309,6 +321,7 @@ class OboReader:
     # -- records -------------------------------------------------------------------------------
     def read(self) -> Iterator[Item]:
         ontology = self._parse()
+        self.skipped_obsolete, self.dropped, self.warnings = 0, Counter(), []
         yield from ontology.rejected
         live = {term_id: term for term_id, term in ontology.terms.items() if not term.obsolete}
         obsolete = {term_id: term for term_id, term in ontology.terms.items() if term.obsolete}
@@ -319,18 +332,13 @@ class OboReader:
             for tag in term.tags:
                 if tag.name == "alt_id":
                     yield self._item(tag, partial(_alt_id, term))
-        self.skipped_obsolete = 0
         for term in obsolete.values():
-            replaced_by = next((tag for tag in term.tags if tag.name == "replaced_by"), None)
-            item = self._item(replaced_by, partial(_replacement, term, live, obsolete)) if replaced_by else None
-            if not isinstance(item, Parsed):
-                self.skipped_obsolete += 1
-            if item is not None:
-                yield item
+            yield from self._retired(term, live, obsolete)
         described: set[str] = set()  # relationship types already described by a RelationType
         for term in live.values():
             for tag in term.tags:
-                if tag.name in ("is_a", "relationship"):
+                if tag.name in ("is_a", "relationship") or (
+                        tag.name == "property_value" and (_match(tag) or ("",))[0] in RELATION_MATCHES):
                     item = self._item(tag, partial(_relation, term, ontology.relation_names))
                     record = item.record if isinstance(item, Parsed) else None
                     if isinstance(record, Relation) and record.type not in described:
@@ -344,6 +352,33 @@ class OboReader:
         except RowProblem as problem:
             return Rejected(self.file, tag.line, problem.reason, tag.raw)
 
+    def _retired(self, term: _Term, live: dict[str, _Term], obsolete: dict[str, _Term]) -> Iterator[Item]:
+        """An obsolete term's id and alt ids, as alt ids of the live term it is replaced by (following
+        replaced_by chains). A replacement that is not a live term of this file (it lives in the full
+        ontology, or in another one) still gets them, when it is loaded; a warning says so."""
+        replaced_by = next((tag for tag in term.tags if tag.name == "replaced_by"), None)
+        if replaced_by is None:
+            self.skipped_obsolete += 1
+            return
+        try:
+            target, seen = _curie(_first_token(replaced_by.body, "replaced_by"), "replaced_by"), {term.id}
+            while target in obsolete and target not in seen:
+                seen.add(target)
+                chained = next((t for t in obsolete[target].tags if t.name == "replaced_by"), None)
+                if chained is None:
+                    break
+                target = _curie(_first_token(chained.body, "replaced_by"), "replaced_by")
+            alt_ids = [_curie(_first_token(t.body, "alt_id"), "alt_id") for t in term.tags if t.name == "alt_id"]
+        except RowProblem as problem:
+            self.skipped_obsolete += 1
+            yield Rejected(self.file, replaced_by.line, problem.reason, replaced_by.raw)
+            return
+        if target not in live:
+            self.warnings.append(f"{self.file}:{replaced_by.line}: obsolete {term.id} is replaced by {target}, which "
+                                 f"is not a live term of this file: kept as an alt id of {target} once it is loaded")
+        for alt_id in (term.id, *alt_ids):
+            yield Parsed(AltId(target, alt_id), self.file, replaced_by.line)
+
     def _term_items(self, term: _Term, types: _TypeIndex) -> Iterator[Item]:
         """A live term's concept, names, synonyms, definitions, xrefs and semantic types."""
         name_tag = next((tag for tag in term.tags if tag.name == "name"), None)
@@ -354,6 +389,9 @@ class OboReader:
                 record = _tag_record(term.id, tag, tag is name_tag)
             except RowProblem as problem:
                 yield Rejected(self.file, tag.line, problem.reason, tag.raw)
+                continue
+            except _Skipped as skipped:
+                self.dropped[str(skipped)] += 1
                 continue
             if record is not None:
                 yield Parsed(record, self.file, tag.line)
@@ -376,44 +414,64 @@ def _tag_record(term_id: str, tag: _Tag, first_name: bool) -> Record | None:
     if tag.name == "def":
         return Definition(term_id, _quoted(tag.body, "definition")[0], "en")
     if tag.name == "xref":
-        return Xref(term_id, _curie(_first_token(tag.body, "xref"), "xref"))
+        return Xref(term_id, _xref(_first_token(tag.body, "xref")))
+    if tag.name == "property_value" and (match := _match(tag)) and match[0] in XREF_MATCHES:
+        return Xref(term_id, _xref(match[1]))
     if tag.name == "synonym" or tag.name in LEGACY_SYNONYM_TAGS:
         return _synonym(term_id, tag)
     return None
 
 
-def _alt_id(term: _Term, tag: _Tag) -> Concept:
-    return Concept(term.id, alt_ids=(_curie(_first_token(tag.body, "alt_id"), "alt_id"),))
+def _alt_id(term: _Term, tag: _Tag) -> AltId:
+    return AltId(term.id, _curie(_first_token(tag.body, "alt_id"), "alt_id"))
 
 
-def _replacement(term: _Term, live: dict[str, _Term], obsolete: dict[str, _Term], tag: _Tag) -> Concept:
-    """The live term an obsolete one is replaced by (following replaced_by chains), holding its ids."""
-    target, seen = _curie(_first_token(tag.body, "replaced_by"), "replaced_by"), {term.id}
-    while target in obsolete and target not in seen:
-        seen.add(target)
-        chained = next((t for t in obsolete[target].tags if t.name == "replaced_by"), None)
-        if chained is None:
-            break
-        target = _curie(_first_token(chained.body, "replaced_by"), "replaced_by")
-    if target not in live:
-        raise RowProblem(f"obsolete {term.id} is replaced by {target}, which is not a live term of this file")
-    alt_ids = [_curie(_first_token(t.body, "alt_id"), "alt_id") for t in term.tags if t.name == "alt_id"]
-    return Concept(target, alt_ids=(term.id, *alt_ids))
+def _xref(token: str) -> str:
+    """The CURIE of a cross-reference; _Skipped for a datatype annotation or a link (ingest.ids.xref_target)."""
+    try:
+        target = xref_target(token)
+    except ValueError as exc:
+        raise RowProblem(f"xref {token!r}: {exc}") from None
+    if target is None:
+        raise _Skipped("xrefs naming no term (a datatype or a link)")
+    return target
+
+
+def _match(tag: _Tag) -> tuple[str, str] | None:
+    """(match kind, target) of `property_value: skos:<kind>Match <target>`, else None."""
+    words = tag.body.split(None, 1)
+    if len(words) < 2:
+        return None
+    prop = next((words[0][len(ns):] for ns in _SKOS if words[0].startswith(ns)), None)
+    if prop not in XREF_MATCHES and prop not in RELATION_MATCHES:
+        return None
+    value = words[1].strip()
+    try:
+        target = _quoted(value, "match target")[0] if value.startswith('"') else _unescape(value.split()[0])
+    except RowProblem:
+        return None  # not a match statement this reader understands; property values are not loaded
+    return prop, target
 
 
 def _relation(term: _Term, relation_names: dict[str, str], tag: _Tag) -> Relation:
     if tag.name == "is_a":
         parent = _curie(_first_token(tag.body, "is_a"), "is_a parent")
         return Relation(head=term.id, type="IS_A", tail=parent, rel_id="is_a")
-    words = [_unescape(word) for word in tag.body.split()]
-    if len(words) < 2:
-        raise RowProblem("expected `relationship: <relation> <id>`")
-    rel, target = words[0], _curie(words[1], "relationship target")
+    if tag.name == "property_value":  # a broad, narrow or related match (see RELATION_MATCHES)
+        kind, target = _match(tag) or ("", "")
+        rel, target = RELATION_MATCHES[kind], _curie(target, f"skos:{kind} target")
+    else:
+        words = [_unescape(word) for word in tag.body.split()]
+        if len(words) < 2:
+            raise RowProblem("expected `relationship: <relation> <id>`")
+        rel, target = words[0], _curie(words[1], "relationship target")
     try:  # a relation named by a Typedef id like RO:0002200 is read by the Typedef's name
         rel_type, swapped = canonical_relation(relation_names.get(rel, rel) if ":" in rel else rel)
     except ConfigError as exc:
         raise RowProblem(str(exc)) from None
     head, tail = (target, term.id) if swapped else (term.id, target)
+    if inverse_name(rel_type) is None:  # symmetric: one edge per pair
+        head, tail = sorted((head, tail))
     return Relation(head=head, type=rel_type, tail=tail, rel_id=rel)
 
 

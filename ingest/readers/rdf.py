@@ -8,20 +8,25 @@ What becomes what (graph/skos.py writes the BIOS flavour of the same vocabulary)
 | skos:prefLabel, else rdfs:label: the first per language | TermRecord, preferred, tty PT |
 | further prefLabel / rdfs:label, skos:altLabel | TermRecord, tty SY |
 | skos:hiddenLabel | TermRecord, tty HL |
-| oboInOwl:hasExactSynonym / Related / Broad / Narrow | TermRecord, tty SY / RSY / BSY / NSY |
+| oboInOwl:hasExactSynonym / Related / Broad / Narrow | TermRecord, tty SY / RT / BT / NT (the OBO reader's codes) |
 | `tty:<TTY> "label"` (BIOS export) | that label's tty instead of the default |
 | skos:definition, obo:IAO_0000115 | Definition |
-| skos:exactMatch, skos:closeMatch, oboInOwl:hasDbXref | Xref |
-| oboInOwl:hasAlternativeId; obo:IAO_0100001 (replaced by) of an obsolete class | the concept's alt_ids |
+| skos:exactMatch, skos:closeMatch, oboInOwl:hasDbXref | Xref (not a datatype or a link: ingest.ids.xref_target) |
+| skos:broadMatch, skos:narrowMatch (inverted), skos:relatedMatch | Relation BROADER, BROADER, RELATED_TO |
+| oboInOwl:hasAlternativeId; obo:IAO_0100001 (replaced by) of an obsolete class | AltId (also outside the file) |
 | owl:deprecated true | owl:Class: skipped, with relations to it; skos:Concept: Concept.obsolete |
 | skos:broader, skos:narrower (inverted), rdfs:subClassOf a named class | Relation IS_A |
 | skos:related | Relation RELATED_TO, once per pair |
 | rel:T (BIOS export); rel:T declared with rdfs:label | Relation T; RelationType |
 | bios:semanticType; a bios:SemanticType | TypeAssignment; SemanticType |
 
-An untagged literal takes its language from its script (Han -> zh, else en). Skipped: rdfs:subClassOf a
-class expression (restriction), an owl:Class with nothing but its declaration (an imported class an axiom
-mentions), skos:broadMatch / narrowMatch / relatedMatch, OBO synonym types and axiom annotations.
+IRIs become CURIEs through ingest.ids (the graph's namespaces, the Bioregistry, then the file's prefix
+bindings, also when bound without their trailing `/`). A literal's language tag may be any BCP 47 tag
+(graph.languages); an untagged literal takes its language from its script (Han -> zh, else en). Skipped:
+rdfs:subClassOf a class expression (restriction), an owl:Class with nothing but its declaration (an imported
+class an axiom mentions), OBO synonym types and axiom annotations, and labels on resources that are not
+concepts (counted in `dropped`). A file with no statements, or with no concept, is an InputError, as is
+an OBO Graphs JSON file (read by the `obographs` reader).
 
 Every item has line 0: RDF parsers report no positions. A rejection's raw text is the offending triple in
 N-Triples, which can be searched for in the file. The whole file is parsed into memory by rdflib before
@@ -31,6 +36,8 @@ is an InputError naming it.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote
@@ -42,10 +49,10 @@ from rdflib.plugin import get as get_plugin
 from rdflib.term import Node
 from rdflib.util import guess_format
 
-from graph.curie import normalize_curie
 from graph.errors import ConfigError, InputError
 from graph.languages import guess_language, to_iso
 from graph.records import (
+    AltId,
     Concept,
     Definition,
     Record,
@@ -57,10 +64,12 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.skos import BIOS, OBO, OBOINOWL, REL, TTY, iri_to_curie
+from graph.skos import BIOS, OBO, OBOINOWL, REL, TTY
 from graph.text import normalize_term
 from graph.vocabulary import validate_relationship_type
+from ingest.ids import compact_iri, to_curie, xref_target
 from ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from ingest.readers.obo import SCOPE_TTY
 
 FORMAT_ALIASES = {"ttl": "turtle", "owl": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "jsonld": "json-ld"}
 
@@ -68,16 +77,33 @@ PREFERRED = (SKOS.prefLabel, RDFS.label)
 SYNONYM_TTYS: dict[URIRef, str] = {
     SKOS.altLabel: "SY",
     SKOS.hiddenLabel: "HL",
-    OBOINOWL.hasExactSynonym: "SY",
-    OBOINOWL.hasRelatedSynonym: "RSY",
-    OBOINOWL.hasBroadSynonym: "BSY",
-    OBOINOWL.hasNarrowSynonym: "NSY",
+    OBOINOWL.hasExactSynonym: SCOPE_TTY["EXACT"],
+    OBOINOWL.hasRelatedSynonym: SCOPE_TTY["RELATED"],
+    OBOINOWL.hasBroadSynonym: SCOPE_TTY["BROAD"],
+    OBOINOWL.hasNarrowSynonym: SCOPE_TTY["NARROW"],
 }
 DEFINITIONS = (SKOS.definition, OBO.IAO_0000115)
 XREFS = (SKOS.exactMatch, SKOS.closeMatch, OBOINOWL.hasDbXref)
+MATCHES = (SKOS.broadMatch, SKOS.narrowMatch, SKOS.relatedMatch)
+# Relations read from predicates: type, and whether the object is the head.
+RELATION_PREDICATES: dict[URIRef, tuple[str, bool]] = {
+    SKOS.broader: ("IS_A", False), RDFS.subClassOf: ("IS_A", False), SKOS.narrower: ("IS_A", True),
+    SKOS.related: ("RELATED_TO", False), SKOS.broadMatch: ("BROADER", False),
+    SKOS.narrowMatch: ("BROADER", True), SKOS.relatedMatch: ("RELATED_TO", False),
+}
 REPLACED_BY = OBO.IAO_0100001
 # Statements that only a concept may carry: on an undeclared subject they are rejected.
 CONCEPT_ONLY = (SKOS.prefLabel, *SYNONYM_TTYS, *DEFINITIONS)
+
+
+def _is_obo_graphs(path: Path) -> bool:
+    """Whether a JSON file is OBO Graphs JSON (a top-level `graphs` list) rather than JSON-LD."""
+    try:
+        with path.open("rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return False  # rdflib reports what is wrong with it
+    return isinstance(data, dict) and isinstance(data.get("graphs"), list)
 
 
 def _rdflib_format(name: str) -> str:
@@ -122,7 +148,7 @@ def _names(labels: Iterable[Node], fallback: str) -> tuple[str, str | None]:
 
 
 class _Ids:
-    """IRI -> CURIE with the file's @prefix bindings and the caller's prefixes, memoized."""
+    """IRI -> CURIE (ingest.ids) with the file's @prefix bindings and the caller's prefixes, memoized."""
 
     def __init__(self, graph: Graph, prefixes: Mapping[str, str]) -> None:
         self.namespaces = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix} | dict(prefixes)
@@ -131,7 +157,7 @@ class _Ids:
     def of_iri(self, iri: Node) -> str | None:
         key = str(iri)
         if key not in self._cache:
-            self._cache[key] = iri_to_curie(key, self.namespaces)
+            self._cache[key] = compact_iri(key, self.namespaces)
         return self._cache[key]
 
     def of(self, node: Node) -> str | None:
@@ -140,13 +166,16 @@ class _Ids:
             return self.of_iri(node)
         if not isinstance(node, Literal):
             return None
-        text = str(node).strip()
-        if text.startswith(("http://", "https://")):
-            return self.of_iri(URIRef(text))
         try:
-            return normalize_curie(text)
+            return to_curie(str(node), self.namespaces)
         except ValueError:
             return None
+
+    def xref(self, node: Node) -> str | None:
+        """The CURIE a cross-reference names; None for a datatype or a link; ValueError for anything else."""
+        if isinstance(node, URIRef):
+            return self.of_iri(node)
+        return xref_target(str(node), self.namespaces)
 
 
 @register_reader("rdf")
@@ -173,6 +202,8 @@ class RdfReader:
         self.version = version
         self.prefixes = dict(prefixes or {})
         self._graph: Graph | None = None
+        self.dropped: Counter[str] = Counter()  # statements left out on purpose, by reason (read() counts them)
+        self.warnings: list[str] = []  # what read() kept in a way the user should know about
 
     # -- file --------------------------------------------------------------------------------------------
     def _parse(self) -> Graph:
@@ -182,11 +213,16 @@ class RdfReader:
             fmt = self.format or guess_format(str(self.path))
             if fmt is None:
                 raise InputError(str(self.path), None, "unknown RDF format: name it (turtle, xml, nt, json-ld)")
+            if fmt == "json-ld" and _is_obo_graphs(self.path):
+                raise InputError(str(self.path), None, "an OBO Graphs JSON file, not JSON-LD: load it with "
+                                 "`bios ingest obographs`")
             graph = Graph(bind_namespaces="none")
             try:
                 graph.parse(self.path, format=fmt)
             except Exception as exc:  # rdflib's parsers raise syntax, XML, JSON and decoding errors of their own
                 raise InputError(str(self.path), None, f"not valid {fmt}: {exc}") from exc
+            if not len(graph):
+                raise InputError(str(self.path), None, f"no RDF statements read as {fmt}")
             self._graph = graph
         return self._graph
 
@@ -234,16 +270,26 @@ class RdfReader:
 
     def read(self) -> Iterator[Item]:
         graph = self._parse()
+        self.dropped, self.warnings = Counter(), []
         ids = _Ids(graph, self.prefixes)
         concepts: dict[Node, str] = {}
         skipped: set[Node] = set()  # obsolete classes and bare declarations
         retired: dict[str, set[str]] = {}  # replacement concept -> ids of the obsolete classes it replaces
         yield from self._find_concepts(graph, ids, concepts, skipped, retired)
-        yield from self._orphan_labels(graph, concepts, skipped)
+        if not concepts and not skipped and (None, RDF.type, BIOS.SemanticType) not in graph:
+            raise InputError(str(self.path), None, "no skos:Concept or owl:Class in this file")
+        self._orphan_labels(graph, concepts, skipped)
         yield from self._semantic_types(graph, ids)
         yield from self._relation_types(graph)
         for iri, concept_id in sorted(concepts.items(), key=lambda item: item[1]):
-            yield from self._concept(graph, ids, iri, concept_id, retired.get(concept_id, set()))
+            yield from self._concept(graph, ids, iri, concept_id)
+        live = set(concepts.values())
+        for concept_id, old_ids in sorted(retired.items()):
+            if concept_id not in live:
+                self.warnings.append(f"{self.display}: obsolete {', '.join(sorted(old_ids))} replaced by {concept_id}, "
+                                     f"which is not a concept of this file: kept as alt ids of it once it is loaded")
+            for old_id in sorted(old_ids):
+                yield self._parsed(AltId(concept_id, old_id))
         yield from self._relations(graph, ids, concepts, skipped)
 
     def _find_concepts(self, graph: Graph, ids: _Ids, concepts: dict[Node, str], skipped: set[Node],
@@ -277,12 +323,13 @@ class RdfReader:
             else:
                 retired.setdefault(new, set()).add(old)
 
-    def _orphan_labels(self, graph: Graph, concepts: dict[Node, str], skipped: set[Node]) -> Iterator[Item]:
+    def _orphan_labels(self, graph: Graph, concepts: dict[Node, str], skipped: set[Node]) -> None:
+        """Count the labels and definitions of resources that are not concepts (a scheme, a collection, a
+        property, an undeclared resource): they are not loaded, and do not stop the load."""
         for predicate in CONCEPT_ONLY:
-            for subject, obj in sorted(graph.subject_objects(predicate), key=_key):
-                if subject not in concepts and subject not in skipped and (subject, RDF.type, None) not in graph:
-                    yield self._rejected(f"label or definition on {subject.n3()}, which is not declared a "
-                                         "skos:Concept or owl:Class", subject, predicate, obj)
+            for subject in graph.subjects(predicate, None):
+                if subject not in concepts and subject not in skipped:
+                    self.dropped["labels and definitions of resources that are not concepts"] += 1
 
     def _semantic_types(self, graph: Graph, ids: _Ids) -> Iterator[Item]:
         for subject in sorted(graph.subjects(RDF.type, BIOS.SemanticType), key=_n3):
@@ -307,24 +354,25 @@ class RdfReader:
             inverse = graph.value(subject, BIOS.inverseName)
             yield self._parsed(RelationType(rel_type, name, name_zh, str(inverse) if inverse is not None else None))
 
-    def _concept(self, graph: Graph, ids: _Ids, iri: Node, concept_id: str, retired: set[str]) -> Iterator[Item]:
-        alt_ids = set(retired)
-        problems: list[Rejected] = []
-        for obj in graph.objects(iri, OBOINOWL.hasAlternativeId):
+    def _concept(self, graph: Graph, ids: _Ids, iri: Node, concept_id: str) -> Iterator[Item]:
+        yield self._parsed(Concept(concept_id, obsolete=_deprecated(graph, iri)))
+        for obj in sorted(graph.objects(iri, OBOINOWL.hasAlternativeId), key=_n3):
             if (alt_id := ids.of(obj)) is None:
-                problems.append(self._rejected("alternative id is not a CURIE", iri, OBOINOWL.hasAlternativeId, obj))
+                yield self._rejected("alternative id is not a CURIE", iri, OBOINOWL.hasAlternativeId, obj)
             else:
-                alt_ids.add(alt_id)
-        yield self._parsed(Concept(concept_id, alt_ids=tuple(sorted(alt_ids)), obsolete=_deprecated(graph, iri)))
-        yield from problems
+                yield self._parsed(AltId(concept_id, alt_id))
         yield from self._terms(graph, iri, concept_id)
         yield from self._definitions(graph, iri, concept_id)
         seen: set[str] = set()
         for predicate in XREFS:
             for obj in _literals(graph, iri, predicate):
-                target = ids.of(obj)
+                try:
+                    target = ids.xref(obj)
+                except ValueError as exc:
+                    yield self._rejected(f"cross-reference is not a CURIE or an IRI: {exc}", iri, predicate, obj)
+                    continue
                 if target is None:
-                    yield self._rejected("cross-reference is not a CURIE or a known IRI", iri, predicate, obj)
+                    self.dropped["xrefs naming no term (a datatype or a link)"] += 1
                 elif target != concept_id and target not in seen:
                     seen.add(target)
                     yield self._parsed(Xref(concept_id, target))
@@ -378,10 +426,9 @@ class RdfReader:
         seen: set[tuple[str, str, str]] = set()
         for iri, concept_id in sorted(concepts.items(), key=lambda item: item[1]):
             for predicate, obj in sorted(graph.predicate_objects(iri), key=_key):
-                if predicate in (SKOS.broader, RDFS.subClassOf, SKOS.narrower):
-                    rel_type = "IS_A"
-                elif predicate == SKOS.related:
-                    rel_type = "RELATED_TO"
+                object_is_head = False
+                if isinstance(predicate, URIRef) and predicate in RELATION_PREDICATES:
+                    rel_type, object_is_head = RELATION_PREDICATES[predicate]
                 elif str(predicate).startswith(str(REL)):
                     try:
                         rel_type = validate_relationship_type(str(predicate)[len(REL):])
@@ -392,11 +439,12 @@ class RdfReader:
                     continue
                 if (isinstance(obj, BNode) and predicate == RDFS.subClassOf) or obj == OWL.Thing or obj in skipped:
                     continue  # a restriction, the top class, or an obsolete class
-                other = concepts.get(obj) or (ids.of_iri(obj) if isinstance(obj, URIRef) else None)
+                # mapping predicates (skos:*Match) often hold a CURIE literal, as OBO-derived files write them
+                other = concepts.get(obj) or (ids.of(obj) if isinstance(obj, URIRef) or predicate in MATCHES else None)
                 if other is None:
                     yield self._rejected("relation target is not an IRI with a CURIE", iri, predicate, obj)
                     continue
-                head, tail = (other, concept_id) if predicate == SKOS.narrower else (concept_id, other)
+                head, tail = (other, concept_id) if object_is_head else (concept_id, other)
                 if rel_type == "RELATED_TO":
                     head, tail = sorted((head, tail))
                 if head != tail and (head, rel_type, tail) not in seen:

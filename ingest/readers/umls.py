@@ -8,11 +8,26 @@ Direction in MRREL: "REL is the relationship of the second concept to the first"
 PAR -> (CUI1)-[:IS_A]->(CUI2), CHD -> (CUI2)-[:IS_A]->(CUI1), RB -> (CUI1)-[:BROADER]->(CUI2)
 (SKOS sense: CUI2 is the broader one), RN -> (CUI2)-[:BROADER]->(CUI1), RO/RQ/RL/RU -> RELATED_TO.
 SY, SIB, AQ, QB, XR and DEL rows and self-loops are skipped.
+
+MRREL states every relation twice, once per direction (`has_ingredient` and `ingredient_of`). Each
+RELA is folded onto one member of its inverse pair, so both rows give one edge: the pairs the release
+declares in MRDOC.RRF (`RELA|<name>|rela_inverse|<inverse>`) or, without MRDOC, the built-in
+RELA_INVERSES and the `has_X`/`X_of` and `inverse_X`/`X` spellings. The graph vocabulary's forward name
+wins (`isa`, `part_of`, `may_treat`), else the member that is not spelled as an inverse (`has_…`,
+`inverse_…`, `…_by`, `…_from`), else the first in alphabetical order. A symmetric relation (its own
+inverse, or RELATED_TO) is stored once per pair, with the smaller CUI as head.
+
+Suppression: without `include_suppressed`, atoms whose SUPPRESS flag is O, E or Y are left out, and so
+is every concept left without an atom (after the SAB and language filters too): its MRSTY, MRDEF and
+MRREL rows are left out with it, and `dropped` counts what each filter left out.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +64,37 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "RG", "DIR", "SUPPRESS", "CVF",
     ),
     "MRDEF.RRF": ("CUI", "AUI", "ATUI", "SATUI", "SAB", "DEF", "SUPPRESS", "CVF"),
+    "MRDOC.RRF": ("DOCKEY", "VALUE", "TYPE", "EXPL"),
 }
+
+# RELA inverse pairs for releases without MRDOC.RRF (pairs the spelling rules below do not find).
+RELA_INVERSES: dict[str, str] = {
+    "isa": "inverse_isa",
+    "Subsumes": "Subsumed_By",
+    "Concept_In_Subset": "Subset_Includes_Concept",
+    "use": "used_for",
+    "see": "see_from",
+    "mapped_to": "mapped_from",
+    "contains": "contained_in",
+    "includes": "included_in",
+    "constitutes": "consists_of",
+    "measures": "measured_by",
+    "may_treat": "may_be_treated_by",
+    "may_prevent": "may_be_prevented_by",
+    "may_diagnose": "may_be_diagnosed_by",
+    "induces": "induced_by",
+    "classifies": "classified_as",
+    "contraindicated_with_disease": "has_contraindicated_drug",
+    "Role_Has_Domain": "Kind_Is_Domain_Of",
+    "Role_Has_Range": "Kind_Is_Range_Of",
+    "Role_Has_Parent": "Role_Is_Parent_Of",
+    "Has_NICHD_Parent": "Parent_Is_NICHD",
+    "Chemotherapy_Regimen_Has_Component": "Is_Component_Of_Chemotherapy_Regimen",
+    "Anatomic_Structure_Is_Physical_Part_Of": "Has_Physical_Part_Of_Anatomic_Structure",
+    "Gene_Encodes_Gene_Product": "Gene_Product_Encoded_By_Gene",
+    "Gene_Plays_Role_In_Process": "Process_Involves_Gene",
+}
+_INVERSE_SPELLING = re.compile(r"^(?:has_|inverse_)|_by$|_from$", re.IGNORECASE)
 
 # REL without RELA -> (relationship type, True when CUI1 is the head).
 REL_TYPES: dict[str, tuple[str, bool]] = {
@@ -65,6 +110,59 @@ REL_TYPES: dict[str, tuple[str, bool]] = {
 SKIPPED_RELS = frozenset({"SY", "SIB", "AQ", "QB", "XR", "DEL"})
 
 Row = dict[str, str]
+
+
+class _CuiSet:
+    """A set of CUIs: a bitmap over the numbers of `C` + 7-digit CUIs (1.25 MB for all of UMLS), a set
+    for any other spelling."""
+
+    def __init__(self) -> None:
+        self.bits = bytearray(10**7 // 8 + 1)
+        self.other: set[str] = set()
+        self.size = 0
+
+    @staticmethod
+    def _number(cui: str) -> int | None:
+        return int(cui[1:]) if len(cui) == 8 and cui[0] == "C" and cui[1:].isdigit() else None
+
+    def add(self, cui: str) -> None:
+        if cui in self:
+            return
+        self.size += 1
+        number = self._number(cui)
+        if number is None:
+            self.other.add(cui)
+        else:
+            self.bits[number >> 3] |= 1 << (number & 7)
+
+    def __contains__(self, cui: str) -> bool:
+        number = self._number(cui)
+        return cui in self.other if number is None else bool(self.bits[number >> 3] & (1 << (number & 7)))
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _forward(rela: str, inverse: str) -> str:
+    """The member of an inverse pair that names the stored relation (see the module docstring)."""
+    for name, other in ((rela, inverse), (inverse, rela)):
+        with suppress(ConfigError):
+            if canonical_relation(name)[1] is False and canonical_relation(other) == (canonical_relation(name)[0],
+                                                                                     True):
+                return name
+    return min(rela, inverse, key=lambda name: (bool(_INVERSE_SPELLING.search(name)), name))
+
+
+def _spelled_inverse(rela: str) -> str | None:
+    """The inverse a RELA's spelling implies: has_X <-> X_of, inverse_X <-> X."""
+    lower = rela.lower()
+    if lower.startswith("has_"):
+        return rela[4:] + "_of"
+    if lower.endswith("_of"):
+        return "has_" + rela[:-3]
+    if lower.startswith("inverse_"):
+        return rela[8:]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +203,10 @@ class UmlsReader:
         self.include_suppressed = include_suppressed
         self.version = version
         self.licence = licence
+        self.dropped: Counter[str] = Counter()  # rows the filters left out, by what and why (read() counts them)
+        self.inverses: dict[str, str] = {}  # RELA -> its inverse (MRDOC, else the built-in pairs)
+        self._kept = _CuiSet()  # concepts with a kept atom
+        self._seen = _CuiSet()  # concepts of MRCONSO
 
     # -- files ---------------------------------------------------------------------------------
     def _path(self, name: str) -> Path | None:
@@ -150,7 +252,11 @@ class UmlsReader:
 
     def read(self) -> Iterator[Item]:
         files = self.files()
+        self.dropped, self._kept, self._seen = Counter(), _CuiSet(), _CuiSet()
+        self.inverses = self._mrdoc(files["MRDOC.RRF"]) if "MRDOC.RRF" in files else self._builtin_inverses()
         yield from self._mrconso(files["MRCONSO.RRF"])
+        if len(self._seen) > len(self._kept):
+            self.dropped["MRCONSO concepts without a kept atom"] = len(self._seen) - len(self._kept)
         if "MRSTY.RRF" in files:
             yield from self._mrsty(files["MRSTY.RRF"])
         if "MRREL.RRF" in files:
@@ -181,25 +287,55 @@ class UmlsReader:
         return parse_rows(self._rows(path), parse)
 
     def _keep(self, row: _RrfRow) -> bool:
-        """SAB and suppression filters (shared by MRCONSO, MRREL and MRDEF)."""
+        """SAB and suppression filters (shared by MRCONSO, MRREL and MRDEF); counts what they leave out."""
         if self.sabs is not None and row["SAB"] not in self.sabs:
+            self.dropped[f"{row.file} rows of other sources (SAB)"] += 1
             return False
-        return self.include_suppressed or row["SUPPRESS"] not in SUPPRESSED
+        if not self.include_suppressed and row["SUPPRESS"] in SUPPRESSED:
+            self.dropped[f"{row.file} rows suppressed (SUPPRESS {row['SUPPRESS']})"] += 1
+            return False
+        return True
+
+    def _known(self, row: _RrfRow, *columns: str) -> bool:
+        """Whether every CUI of `columns` kept an atom in MRCONSO; counts the rows it leaves out."""
+        if all(row[column] in self._kept for column in columns):
+            return True
+        self.dropped[f"{row.file} rows of concepts without a kept atom"] += 1
+        return False
+
+    def _mrdoc(self, path: Path) -> dict[str, str]:
+        """RELA -> inverse, as the release declares them (MRDOC rows `RELA|name|rela_inverse|inverse`)."""
+        inverses: dict[str, str] = {}
+        for row in self._rows(path):
+            if (isinstance(row, _RrfRow) and row["DOCKEY"] == "RELA" and row["TYPE"] == "rela_inverse"
+                    and row["VALUE"] and row["EXPL"]):
+                inverses[row["VALUE"]] = row["EXPL"]
+        return inverses
+
+    @staticmethod
+    def _builtin_inverses() -> dict[str, str]:
+        return {**RELA_INVERSES, **{inverse: rela for rela, inverse in RELA_INVERSES.items()}}
+
+    def _inverse(self, rela: str) -> str | None:
+        return self.inverses.get(rela) or _spelled_inverse(rela)
 
     def _mrconso(self, path: Path) -> Iterator[Item]:
         return self._parse(path, self._term)
 
     def _term(self, row: _RrfRow) -> Records:
         row.required("CUI")
+        self._seen.add(row["CUI"])
         if not self._keep(row):
             return ()
         lang = to_iso(row["LAT"])
         if lang is None:
             raise RowProblem(f"unknown language code {row['LAT']!r} (LAT)")
         if self.languages is not None and lang not in self.languages:
+            self.dropped[f"{row.file} rows of other languages (LAT)"] += 1
             return ()
         if not row["STR"].strip():
             raise RowProblem("empty term string (STR)")
+        self._kept.add(row["CUI"])
         record = TermRecord(
             concept_id=CONCEPT_PREFIX + row["CUI"],
             text=row["STR"],
@@ -215,6 +351,8 @@ class UmlsReader:
 
         def parse(row: _RrfRow) -> Records:
             row.required("CUI", "TUI")
+            if not self._known(row, "CUI"):
+                return ()
             type_id = TYPE_PREFIX + row["TUI"]
             assignment = TypeAssignment(CONCEPT_PREFIX + row["CUI"], type_id)
             if type_id in seen:
@@ -232,17 +370,28 @@ class UmlsReader:
             rel, rela = row["REL"], row["RELA"]
             if rel in SKIPPED_RELS or row["CUI1"] == row["CUI2"] or not self._keep(row):
                 return ()
+            if not self._known(row, "CUI1", "CUI2"):
+                return ()
+            inverse_of_type: str | None = None  # the inverse's name, for the RelationType
             if rela:
+                inverse = self._inverse(rela)
+                forward = _forward(rela, inverse) if inverse else rela
+                inverse_of_type = (inverse if forward == rela else rela) if inverse else None
                 try:
-                    rel_type, swapped = canonical_relation(rela)
+                    rel_type, swapped = canonical_relation(forward)
                 except ConfigError:
                     raise RowProblem(f"invalid relation name {rela!r} (RELA)") from None
-                cui1_is_head = swapped  # the row reads CUI2 RELA CUI1
+                cui1_is_head = swapped != (forward != rela)  # the row reads CUI2 RELA CUI1
+                symmetric = inverse == rela or inverse_name(rel_type) is None
+                rela = forward
             elif rel in REL_TYPES:
                 rel_type, cui1_is_head = REL_TYPES[rel]
+                symmetric = rel_type == "RELATED_TO"
             else:
                 raise RowProblem(f"unknown relationship {rel!r} (REL)")
             head, tail = (row["CUI1"], row["CUI2"]) if cui1_is_head else (row["CUI2"], row["CUI1"])
+            if symmetric:
+                head, tail = sorted((head, tail))
             relation = Relation(
                 head=CONCEPT_PREFIX + head,
                 type=rel_type,
@@ -254,7 +403,8 @@ class UmlsReader:
                 return (relation,)
             emitted.add(rel_type)
             name = rel_type.lower()
-            return RelationType(rel_type, name, inverse=inverse_name(name)), relation
+            inverse_text = None if symmetric else (inverse_of_type.lower() if inverse_of_type else inverse_name(name))
+            return RelationType(rel_type, name, inverse=inverse_text), relation
 
         return self._parse(path, parse)
 
@@ -263,7 +413,7 @@ class UmlsReader:
 
     def _definition(self, row: _RrfRow) -> Records:
         row.required("CUI")
-        if not self._keep(row):
+        if not self._keep(row) or not self._known(row, "CUI"):
             return ()
         if not row["DEF"].strip():
             raise RowProblem("empty definition (DEF)")

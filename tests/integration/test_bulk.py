@@ -156,21 +156,23 @@ def _bad_relation_release(root: Path) -> int:
     return len(BIOS_RELATIONS) + 1
 
 
-def test_bad_relationship_stops_and_leaves_an_empty_database(tmp_path: Path, bulk: LocalNeo4j) -> None:
+def test_relation_to_missing_concept_is_kept_pending(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
     root = tmp_path / "bios"
-    line = _bad_relation_release(root)
+    _bad_relation_release(root)
     reader = get_reader("bios")(root)
-    with pytest.raises(InputError, match=rf"/bios/Relations\.txt:{line}: relation refers to concept BIOS:CN99999999"):
-        bulk_load(reader, bulk, progress=False)
-    assert bulk.status().running
+    report = bulk_load(reader, bulk, progress=False)
+    tx_report = load_source(reader, store, progress=False)
+    assert report.relations_pending == tx_report.relations_pending == 1
+    assert report.records == tx_report.records and report.rejected == 0
     with _store(bulk) as bulk_store:
-        assert bulk_store.run("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
-    assert not (bulk.home / "import" / "bulk-BIOS").exists()
+        assert bulk_store.run("MATCH (p:PendingRelation) RETURN p.head AS head, p.tail AS tail, p.rid AS rid") == [
+            {"head": "BIOS:CN00000001", "tail": "BIOS:CN99999999", "rid": "R99"}]
+    _assert_same_graph(store, bulk)
 
 
 def test_bad_rows_skipped_go_to_the_rejects_file(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
     root = tmp_path / "bios"
-    line = _bad_relation_release(root)
+    _bad_relation_release(root)
     with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:
         handle.write("CN00000001|S9|Unreadable language|XXX|SY\n")
     reader = get_reader("bios")(root)
@@ -179,11 +181,9 @@ def test_bad_rows_skipped_go_to_the_rejects_file(tmp_path: Path, store: GraphSto
     tx_rejects = tmp_path / "tx-rejects.tsv"
     tx_report = load_source(reader, store, on_error="skip", rejects=tx_rejects, progress=False)
 
-    assert report.rejected == 2 and report.records == tx_report.records
+    assert report.rejected == 1 and report.records == tx_report.records
     rows = [row.split("\t") for row in rejects.read_text(encoding="utf-8").splitlines()]
     assert sorted(rows) == sorted(row.split("\t") for row in tx_rejects.read_text(encoding="utf-8").splitlines())
-    assert ["Relations.txt", str(line), "relation refers to concept BIOS:CN99999999 that is not in the graph"] in \
-        [row[:3] for row in rows]
     assert any(row[0] == "ConceptTerms.txt" and "unknown language code 'XXX'" in row[2] for row in rows)
     _assert_same_graph(store, bulk)
 

@@ -109,34 +109,45 @@ def test_bad_row_stops_and_rolls_back_the_failing_batch(store: GraphStore, tmp_p
     assert store.source("BIOS")["status"] == "failed"  # type: ignore[index]
 
 
-def test_relation_to_missing_concept_names_file_and_line(store: GraphStore, tmp_path: Path) -> None:
+def test_relation_to_missing_concept_is_pending_until_the_concept_is_loaded(store: GraphStore,
+                                                                             tmp_path: Path) -> None:
     release = tmp_path / "release"
     write_bios_release(release)
     lines = (release / "Relations.txt").read_text(encoding="utf-8").splitlines()
     lines.insert(2, "R9999|CN00000002|CN99999999|1|is_a")
     (release / "Relations.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"Relations\.txt:3: relation refers to concept BIOS:CN99999999"):
-        load_source(get_reader("bios")(release), store, progress=False)
+    report = load_source(get_reader("bios")(release), store, progress=False)
+    assert (report.relations_pending, report.relations_joined, report.rejected) == (1, 0, 0)
     assert store.run("MATCH (c:Concept {id: 'BIOS:CN99999999'}) RETURN count(c) AS n")[0]["n"] == 0
+    pending = store.run("MATCH (p:PendingRelation) RETURN p.head AS head, p.type AS type, p.tail AS tail, "
+                        "p.rid AS rid, p.sources AS sources")
+    assert pending == [{"head": "BIOS:CN00000002", "type": "IS_A", "tail": "BIOS:CN99999999", "rid": "R9999",
+                        "sources": ["BIOS"]}]
+
+    later = tmp_path / "later.obo"
+    later.write_text("format-version: 1.2\nontology: later\n\n[Term]\nid: BIOS:CN99999999\nname: Late concept\n",
+                     encoding="utf-8")
+    report = load_source(get_reader("obo")(later), store, progress=False)
+    assert (report.relations_pending, report.relations_joined) == (0, 1)
+    assert store.count_pending_relations() == 0
+    edge = store.run("MATCH (:Concept {id: 'BIOS:CN00000002'})-[e:IS_A]->(:Concept {id: 'BIOS:CN99999999'}) "
+                     "RETURN e.source AS source, e.rid AS rid, e.sources AS sources")
+    assert edge == [{"source": "BIOS", "rid": "R9999", "sources": ["BIOS"]}]
 
 
 def test_skip_mode_writes_rejects_and_loads_the_rest(store: GraphStore, tmp_path: Path) -> None:
     release = tmp_path / "release"
     expected = write_bios_release(release)
     _break_line(release / "ConceptTerms.txt", 20, "CN00000005|S0000020|ASA|XXX|AB")  # unknown language
-    with (release / "Relations.txt").open("a", encoding="utf-8") as handle:
-        handle.write("R9999|CN00000002|CN99999999|1|is_a\n")
     with (release / "ConceptTerms.txt").open("ab") as handle:
         handle.write(b"CN00000005|S0000099|Aspirin \xff\xfe|ENG|SY\n")
     rejects = tmp_path / "rejects.tsv"
     report = load_source(get_reader("bios")(release), store, progress=False, on_error="skip", rejects=rejects)
     rows = [line.split("\t") for line in rejects.read_text(encoding="utf-8").splitlines()]
     reasons = {(row[0], int(row[1])): row[2] for row in rows}
-    assert report.rejected == 3 == len(rows)
+    assert report.rejected == 2 == len(rows)
     assert "XXX" in reasons[("ConceptTerms.txt", 20)]
     assert "UTF-8" in reasons[("ConceptTerms.txt", expected["term_rows"] + 1)]
-    last_relation_line = len((release / "Relations.txt").read_text(encoding="utf-8").splitlines())
-    assert "CN99999999" in reasons[("Relations.txt", last_relation_line)]
     counts = graph_counts(store, "BIOS")
     assert counts["relations"] == expected["relations"]
     assert counts["has_term"] == expected["has_term"] - 1  # the ASA abbreviation row was rejected

@@ -10,6 +10,7 @@ import pytest
 
 from graph.errors import ConfigError, InputError
 from graph.records import (
+    AltId,
     Concept,
     Definition,
     Record,
@@ -52,6 +53,14 @@ exact_synonym: "Heart anomaly" []
 xref: not a curie
 xref: ICD-10:Q24.9 "Congenital malformation of heart"
 xref: MSH:D006331
+xref: SNOMEDCT_US_2025_09_01:49601007
+xref: value-type:xsd\:float "The allowed value-type for this CV term."
+xref: Image:http\://upload.wikimedia.org/heart.png
+property_value: skos:exactMatch "NCI:C1234" xsd:string
+property_value: skos:closeMatch http://purl.obolibrary.org/obo/UBERON_0000948
+property_value: skos:broadMatch "MIM:609322" xsd:string
+property_value: skos:relatedMatch TST:0000001
+property_value: IAO:0000233 "https://github.com/x/issues/1" xsd:string
 alt_id: TST:0000090
 is_a: TST:0000001 ! All
 relationship: has_part TST:0000003 ! Valve
@@ -170,14 +179,19 @@ def test_synonym_ttys(small: tuple[OboReader, list[Item]]) -> None:
 
 
 def test_xrefs_normalized_and_bad_ones_rejected_with_their_line(small: tuple[OboReader, list[Item]]) -> None:
-    _, items = small
-    assert set(_records(items, Xref)) == {Xref("TST:0000001", "UMLS:C0000001"), Xref("TST:0000002", "ICD10:Q24.9"),
-                                          Xref("TST:0000002", "MESH:D006331")}
+    reader, items = small
+    assert set(_records(items, Xref)) == {
+        Xref("TST:0000001", "UMLS:C0000001"), Xref("TST:0000002", "ICD10:Q24.9"), Xref("TST:0000002", "MESH:D006331"),
+        Xref("TST:0000002", "SNOMEDCT:49601007"),  # the dated prefix, read without its date
+        Xref("TST:0000002", "NCIT:C1234"),  # property_value skos:exactMatch; NCI is the registry's NCIT
+        Xref("TST:0000002", "UBERON:0000948"),  # skos:closeMatch to an IRI
+    }
     rejected = {r.line: r for r in items if isinstance(r, Rejected)}
     bad = rejected[_line(SMALL, "xref: not a curie")]
     assert (bad.file, bad.raw) == ("tst.obo", "xref: not a curie") and "not a CURIE" in bad.reason
-    assert "URL" in rejected[_line(SMALL, "xref: http://")].reason
-    assert len(rejected) == 4  # bad xref, URL xref, unknown scope, replaced_by an unknown id
+    assert len(rejected) == 2  # the bad xref and the unknown synonym scope
+    # a datatype (PSI-MS value-type), a link (Image:http://…) and a URL outside the registry name no term
+    assert reader.dropped == Counter({"xrefs naming no term (a datatype or a link)": 3})
 
 
 def test_relations_with_swap_and_typedef_names(small: tuple[OboReader, list[Item]]) -> None:
@@ -193,27 +207,32 @@ def test_relations_with_swap_and_typedef_names(small: tuple[OboReader, list[Item
         ("TST:0000004", "IS_A", "TST:0000005", "is_a"),
         ("TST:0000005", "IS_A", "TST:0000001", "is_a"),
         ("TST:0000006", "IS_A", "TST:0000002", "is_a"),
+        ("TST:0000002", "BROADER", "OMIM:609322", "broader"),  # skos:broadMatch, to a term of another ontology
+        ("TST:0000001", "RELATED_TO", "TST:0000002", "related_to"),  # skos:relatedMatch: symmetric, once
     }
     types = {t.id: t for t in _records(items, RelationType)}
     assert types["IS_A"] == RelationType("IS_A", "is_a", "是一种", "reverse_is_a")
-    assert types["PART_OF"].inverse == "has_part" and set(types) == {"IS_A", "PART_OF", "HAS_PHENOTYPE"}
+    assert types["PART_OF"].inverse == "has_part"
+    assert set(types) == {"IS_A", "PART_OF", "HAS_PHENOTYPE", "BROADER", "RELATED_TO"}
     swap = next(item for item in items if isinstance(item, Parsed) and getattr(item.record, "rel_id", "") == "has_part")
     assert swap.line == _line(SMALL, "relationship: has_part")
 
 
 def test_obsolete_replaced_by_and_alt_ids(small: tuple[OboReader, list[Item]]) -> None:
     reader, items = small
-    retired = {(c.id, c.alt_ids) for c in _records(items, Concept) if c.alt_ids}
-    assert retired == {
-        ("TST:0000002", ("TST:0000090",)),
-        ("TST:0000006", ("TST:0000091",)),
-        ("TST:0000006", ("TST:0000050",)),  # replaced_by chain 50 -> 51 -> 6
-        ("TST:0000006", ("TST:0000051",)),
+    assert set(_records(items, AltId)) == {
+        AltId("TST:0000002", "TST:0000090"),
+        AltId("TST:0000006", "TST:0000091"),
+        AltId("TST:0000006", "TST:0000050"),  # replaced_by chain 50 -> 51 -> 6
+        AltId("TST:0000006", "TST:0000051"),
+        AltId("TST:0009999", "TST:0000053"),  # the replacement is not in this file: kept, with a warning
     }
-    assert not {c.id for c in _records(items, Concept)} & {"TST:0000050", "TST:0000051", "TST:0000052", "TST:0000053"}
-    gone = next(r for r in items if isinstance(r, Rejected) and r.line == _line(SMALL, "replaced_by: TST:0009999"))
-    assert "not a live term" in gone.reason
-    assert reader.skipped_obsolete == 2  # no replaced_by (52), replaced by an unknown id (53)
+    assert not {c.id for c in _records(items, Concept)} & {"TST:0000050", "TST:0000051", "TST:0000052", "TST:0000053",
+                                                           "TST:0009999"}
+    assert reader.warnings == [f"tst.obo:{_line(SMALL, 'replaced_by: TST:0009999')}: obsolete TST:0000053 is replaced "
+                               "by TST:0009999, which is not a live term of this file: kept as an alt id of "
+                               "TST:0009999 once it is loaded"]
+    assert reader.skipped_obsolete == 1  # no replaced_by (52)
     assert "TST:INST1" not in {c.id for c in _records(items, Concept)}
 
 
@@ -224,11 +243,11 @@ def test_load_order_and_line_numbers(small: tuple[OboReader, list[Item]]) -> Non
     first_relation = kinds.index(Relation) if Relation in kinds else len(kinds)
     assert all(kind in (Relation, RelationType) for kind in kinds[first_relation - 1 :])
     last_named = max(i for i, item in enumerate(parsed) if isinstance(item.record, Concept) and item.record.name)
-    first_retired = min(i for i, item in enumerate(parsed) if isinstance(item.record, Concept) and item.record.alt_ids)
+    first_retired = min(i for i, item in enumerate(parsed) if isinstance(item.record, AltId))
     assert last_named < first_retired < first_relation
     by_record = {item.record: item.line for item in parsed}
     assert by_record[Concept("TST:0000006", "Late heart")] == _line(SMALL, "id: TST:0000006")
-    assert by_record[Concept("TST:0000006", alt_ids=("TST:0000050",))] == _line(SMALL, "replaced_by: TST:0000051")
+    assert by_record[AltId("TST:0000006", "TST:0000050")] == _line(SMALL, "replaced_by: TST:0000051")
     assert by_record[Xref("TST:0000002", "ICD10:Q24.9")] == _line(SMALL, "xref: ICD-10:Q24.9")
 
 
@@ -326,7 +345,7 @@ def test_hpo_seizure(hpo: tuple[OboReader, list[Item]]) -> None:
     assert TypeAssignment("HP:0001250", "UMLS_STY:T033") in seizure
     (definition,) = [r for r in seizure if isinstance(r, Definition)]
     assert definition.text.startswith("A seizure is an intermittent abnormality of nervous system physiology")
-    assert Concept("HP:0001250", alt_ids=("HP:0001275",)) in seizure
+    assert AltId("HP:0001250", "HP:0001275") in seizure
 
 
 def test_hpo_counts(hpo: tuple[OboReader, list[Item]]) -> None:
@@ -334,7 +353,7 @@ def test_hpo_counts(hpo: tuple[OboReader, list[Item]]) -> None:
     assert not [item for item in items if isinstance(item, Rejected)]
     concepts = _records(items, Concept)
     assert sum(1 for c in concepts if c.name) == 19034  # 19,484 [Term]s minus 450 obsolete
-    assert sum(len(c.alt_ids) for c in concepts) == 4188  # 3,832 alt_id + 356 replaced_by
+    assert len(_records(items, AltId)) == 4188  # 3,832 alt_id + 356 replaced_by
     assert reader.skipped_obsolete == 94
     assert Counter(t.tty for t in _records(items, TermRecord)) == {
         "PT": 19034, "SY": 12161, "LAY": 7164, "UK": 1014, "RT": 978, "AB": 571, "RT_LAY": 425, "BT_LAY": 338,
