@@ -1,4 +1,5 @@
-"""Notes -> ~100-word chunks, as CliniQ's preprocess.py and DR.EHR's preprocessing do (cliniq.md §3.2).
+"""Notes -> ~100-word chunks, as CliniQ's preprocess.py builds its corpus (DR.EHR splits the same way but cleans
+more: runs of "___" and of repeated non-word characters, notes under 50 words dropped; not done here).
 
 CliniQ splits with LangChain's `CharacterTextSplitter(separator=" ", chunk_size=100, chunk_overlap=10,
 length_function=<word count>)` after cleaning. With a word-count length the separator counts 0, so the splitter
@@ -33,7 +34,8 @@ class Chunk:
 
 
 def clean_note(text: str) -> str:
-    """CliniQ's cleaning: drop [...] brackets, newlines to spaces, collapse spaces, strip."""
+    """CliniQ's cleaning: drop [...] brackets (within a line), newlines to spaces, collapse spaces, strip; here tabs
+    and carriage returns become spaces too (CliniQ's keeps them inside a chunk)."""
     return _SPACES.sub(" ", _BRACKETS.sub("", text)).strip()
 
 

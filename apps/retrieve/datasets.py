@@ -79,7 +79,8 @@ def read_cliniq(folder: Path, name: str | None = None) -> Benchmark:
     corpus_file = folder / "corpus.jsonl"
     if not corpus_file.is_file():
         raise InputError(str(corpus_file), None, "no corpus: CliniQ ships HADM_IDs only; build corpus.jsonl from "
-                                                 "MIMIC-III NOTEEVENTS with CliniQ's preprocessing (cliniq.md §3.2)")
+                                                 "MIMIC-III NOTEEVENTS as CliniQ's preprocess.py does "
+                                                 "(apps.retrieve.chunking.chunk_notes)")
     corpus = read_corpus(corpus_file)
     docs = {chunk.id for chunk in corpus}
     query_files = sorted(folder.glob("queries_*.jsonl"))

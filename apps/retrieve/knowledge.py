@@ -1,4 +1,4 @@
-"""Knowledge injection from the graph (drehr.md §3.2 step 4, §8): the neighbourhood of linked concepts.
+"""Knowledge injection from the graph (DR.EHR's stage-1 `add_syn` step): the neighbourhood of linked concepts.
 
 Two uses of the same neighbourhoods:
 - training (DR.EHR's `add_syn`, setting syn2_up22_rel22): for each entity of a chunk linked to a concept, up to
