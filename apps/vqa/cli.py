@@ -111,16 +111,20 @@ def train_command(
     retrieval_count: Annotated[int | None, typer.Option(help="Retrieved pairs per question (0: no retrieval).")] = None,
     knowledge: Annotated[bool, typer.Option(help="Enrich questions and captions with the concepts of "
                                                  "concepts.json beside --data (bios vqa link).")] = False,
+    published: Annotated[bool, typer.Option("--published", help="RAMM's released code: V2 retrieval attention "
+                                            "added to CLS (cls + LN(cls + attn)), one classifier over all answers, "
+                                            "n + 1 hits per index with the top one dropped.")] = False,
     epochs: Epochs = 10, batch_size: BatchSize = 16, lr: Lr = 1e-4, vision_lr: VisionLr = 1e-4, seed: Seed = 0,
     device: Device = "auto", threads: Threads = None, resume: Resume = True,
 ) -> None:
-    """Fine-tune for VQA with retrieved image-text pairs (closed and open answer heads)."""
+    """Fine-tune for VQA with retrieved image-text pairs (closed and open answer heads, or RAMM's one classifier
+    with --published)."""
     from apps.vqa.train import TrainArgs, train
 
     _threads(threads)
     args = TrainArgs(epochs=epochs, batch_size=batch_size, lr=lr, vision_lr=vision_lr, seed=seed)
     _print(train(data, out, pretrained, args, fusion=fusion, retrieval_count=retrieval_count, knowledge=knowledge,
-                 image_dir=image_dir, device=device, resume=resume))
+                 image_dir=image_dir, device=device, resume=resume, published=published))
 
 
 @vqa_app.command("eval")

@@ -14,6 +14,11 @@
 - Heads: text pooler (CLS -> dense -> tanh) and image pooler (mean of the query image tokens -> dense -> tanh),
   concatenated; a CLOSED head and an OPEN head over their answer lists, and a question-type head choosing which
   one answers.
+- `published` (RAMM's released code, `model/meter_fusion.py`): V2's retrieval attention is a BERT attention block
+  (LN(cls + attention)) whose output is *added* to the CLS state, cls + LN(cls + attention), where the default
+  replaces the CLS state with LN(cls + attention); one classifier over all answers (CLOSED then OPEN) on
+  [text pooler; image pooler] instead of the two heads and the type head; and the retrieval of
+  apps/vqa/retrieval.py as published (n + 1 hits per index, the top one dropped).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class ModelConfig:
     embed_dim: int = 128
     dropout: float = 0.1
     knowledge: bool = False  # captions and questions enriched with linked concept names (concepts.json)
+    published: bool = False  # RAMM's code: V2 residual added, one classifier, its retrieval (module docstring)
 
     def __post_init__(self) -> None:
         if self.fusion not in get_args(Fusion):
@@ -147,8 +153,9 @@ class Retriever(nn.Module):
 class StreamLayer(nn.Module):
     """Self-attention -> cross-attention to the other stream -> [retrieval attention over CLS] -> FFN."""
 
-    def __init__(self, hidden: int, heads: int, dropout: float, retrieval: bool) -> None:
+    def __init__(self, hidden: int, heads: int, dropout: float, retrieval: bool, add_retrieval: bool = False) -> None:
         super().__init__()
+        self.add_retrieval = add_retrieval  # RAMM's code: cls + LN(cls + attention); else LN(cls + attention)
         self.self_attn = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
         self.cross_attn = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
         self.retrieval_attn = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True) \
@@ -168,7 +175,8 @@ class StreamLayer(nn.Module):
             batch, pairs = pair_pad.shape
             cls = x[:, 0].reshape(batch, pairs, -1)
             attended = self.retrieval_attn(cls, cls, cls, key_padding_mask=pair_pad, need_weights=False)[0]
-            cls = self.norms[2](cls + self.drop(attended)).reshape(batch * pairs, 1, -1)
+            block = self.norms[2](cls + self.drop(attended))
+            cls = (cls + block if self.add_retrieval else block).reshape(batch * pairs, 1, -1)
             x = torch.cat([cls, x[:, 1:]], 1)
         return self.norms[3](x + self.drop(self.ffn(x)))  # type: ignore[no-any-return]
 
@@ -185,10 +193,10 @@ class RetrievalFusion(nn.Module):
             return nn.Sequential(nn.Linear(dim, hidden), nn.LayerNorm(hidden, eps=1e-12), nn.Dropout(config.dropout))
 
         self.text_fc, self.visual_fc = project(text_dim), project(config.vision_dim)
-        self.text_layers = nn.ModuleList(StreamLayer(hidden, config.fusion_heads, config.dropout, retrieval)
-                                         for _ in range(config.fusion_layers))
-        self.image_layers = nn.ModuleList(StreamLayer(hidden, config.fusion_heads, config.dropout, retrieval)
-                                          for _ in range(config.fusion_layers))
+        self.text_layers = nn.ModuleList(StreamLayer(hidden, config.fusion_heads, config.dropout, retrieval,
+                                                     config.published) for _ in range(config.fusion_layers))
+        self.image_layers = nn.ModuleList(StreamLayer(hidden, config.fusion_heads, config.dropout, retrieval,
+                                                      config.published) for _ in range(config.fusion_layers))
         if self.mode == "v1":
             self.token_type = nn.Embedding(2, hidden)
             self.retrieve_id = nn.Embedding(MAX_PAIRS, hidden)
@@ -223,6 +231,7 @@ class Answers(NamedTuple):
     closed: torch.Tensor  # [B, closed answers]
     open: torch.Tensor  # [B, open answers]
     closed_type: torch.Tensor  # [B]: logit that the question is CLOSED
+    single: bool = False  # one classifier: closed and open are slices of one softmax (RAMM's code)
 
 
 class RAMM(nn.Module):
@@ -248,9 +257,12 @@ class RAMM(nn.Module):
             self.fusion = RetrievalFusion(config, text_dim)
             self.text_pooler = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh())
             self.image_pooler = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh())
-            self.closed_head = nn.Linear(2 * hidden, max(answers[0], 1))
-            self.open_head = nn.Linear(2 * hidden, max(answers[1], 1))
-            self.type_head = nn.Linear(2 * hidden, 1)
+            if config.published:
+                self.classifier = nn.Linear(2 * hidden, max(answers[0] + answers[1], 1))
+            else:
+                self.closed_head = nn.Linear(2 * hidden, max(answers[0], 1))
+                self.open_head = nn.Linear(2 * hidden, max(answers[1], 1))
+                self.type_head = nn.Linear(2 * hidden, 1)
         self.to(torch.device(device))
 
     def saved_state(self) -> dict[str, torch.Tensor]:
@@ -340,6 +352,11 @@ class RAMM(nn.Module):
         vision = vision.view(batch, pairs, *vision.shape[1:])
         text_cls, image_mean = self.fusion(states, mask, vision, pair_mask)
         pooled = torch.cat([self.text_pooler(text_cls), self.image_pooler(image_mean)], -1)
+        if self.config.published:
+            assert self.answers is not None
+            logits = self.classifier(pooled)
+            closed, opened = logits[:, :self.answers[0]], logits[:, self.answers[0]:]
+            return Answers(closed, opened, closed.logsumexp(-1) - opened.logsumexp(-1), single=True)
         return Answers(self.closed_head(pooled), self.open_head(pooled), self.type_head(pooled).squeeze(-1))
 
 

@@ -2,10 +2,12 @@
 
 With the pretrained model, every pair's image is embedded with z_v and its caption with z_t into two faiss
 IndexFlatIP files (row i = pair i). A VQA image queries both with its z_v for k+1 hits; hits on the query's own
-image (same image id) are dropped (the spec drops the top 1, which is the image itself when it was pretrained on;
-an image that was not keeps all its hits) and each list is cut to k; the 2k candidates are deduplicated by pair,
-keeping the higher similarity, with probability ∝ similarity. Training samples `n` pairs without replacement by
-probability each time an example is drawn; evaluation takes the top n.
+image (same image id) are dropped (RAMM's code drops the top 1, which is the image itself when it was pretrained
+on; an image that was not keeps all its hits) and each list is cut to k; the 2k candidates are deduplicated by
+pair, keeping the higher similarity, with probability ∝ similarity. Training samples `n` pairs without
+replacement by probability each time an example is drawn; evaluation takes the top n. The default searches
+k = 2n; RAMM's code (`drop_top`, ModelConfig.published) k = n and drops each list's top hit whatever it is.
+Similarities below 1e-6 count as 1e-6 so that the probabilities stay valid.
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ class RetrievalIndex:
             raise ConfigError(f"{folder}: {images.ntotal} image and {texts.ntotal} text vectors for {len(pairs)} pairs")
         return cls(pairs, images, texts)
 
-    def candidates(self, queries: np.ndarray, image_ids: Sequence[str], k: int) -> list[Candidates]:
-        """Per query z_v: up to 2k (pair, probability) candidates, best first, without the query's own image."""
+    def candidates(self, queries: np.ndarray, image_ids: Sequence[str], k: int,
+                   drop_top: bool = False) -> list[Candidates]:
+        """Per query z_v: up to 2k (pair, probability) candidates, best first, without the query's own image
+        (`drop_top`: without each list's top hit instead, as RAMM's code)."""
         depth = min(k + 1, len(self.pairs))
         found = [index.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
                  for index in (self.images, self.texts)]
@@ -64,7 +68,8 @@ class RetrievalIndex:
             best: dict[int, float] = {}
             for scores, rows in found:
                 hits = [(int(pair), float(score)) for pair, score in zip(rows[row], scores[row], strict=True)
-                        if pair >= 0 and self.pairs[pair].image_id != image_id][:k]
+                        if pair >= 0 and (drop_top or self.pairs[pair].image_id != image_id)]
+                hits = hits[1:k + 1] if drop_top else hits[:k]
                 for pair, score in hits:
                     best[pair] = max(score, best.get(pair, -1.0))
             weights = {pair: max(score, 1e-6) for pair, score in best.items()}

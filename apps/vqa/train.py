@@ -49,7 +49,8 @@ from graph.errors import ConfigError, ParameterError
 
 META_FILE, MODEL_FILE, RETRIEVER_FILE, CHECKPOINT_FILE, INDEX_DIR = (
     "vqa.json", "model.pt", "retriever.pt", "checkpoint.pt", "index")
-HEADS = ("fusion.", "text_pooler.", "image_pooler.", "closed_head.", "open_head.", "type_head.")  # not pretrained
+HEADS = ("fusion.", "text_pooler.", "image_pooler.", "closed_head.", "open_head.", "type_head.",
+         "classifier.")  # not pretrained
 NO_DECAY = ("bias", "LayerNorm.weight", "norm", "temp")
 
 
@@ -260,8 +261,16 @@ def _targets(vocab: AnswerVocab, examples: Sequence[VQAExample], device: torch.d
 
 
 def vqa_loss(output: Any, examples: Sequence[VQAExample], vocab: AnswerVocab) -> torch.Tensor:
+    """Two heads: the question type's BCE plus each head's CE on its questions. One classifier (RAMM's code):
+    soft CE over all answers, an answer missing from the vocabulary giving an all-zero target."""
     device = output.closed.device
     target = _targets(vocab, examples, device)
+    if output.single:
+        logits = torch.cat([output.closed, output.open], -1)
+        gold = torch.zeros_like(logits)
+        for kind, offset in (("CLOSED", 0), ("OPEN", output.closed.shape[-1])):
+            gold[target[f"{kind}_rows"], target[f"{kind}_labels"] + offset] = 1.0
+        return soft_cross_entropy(logits, gold)
     loss = F.binary_cross_entropy_with_logits(
         output.closed_type, torch.tensor([e.answer_type == "CLOSED" for e in examples], device=device).float())
     for kind, logits in (("CLOSED", output.closed), ("OPEN", output.open)):
@@ -275,8 +284,9 @@ def vqa_loss(output: Any, examples: Sequence[VQAExample], vocab: AnswerVocab) ->
 def train(train_file: Path, out: Path, pretrained: Path | None, args: TrainArgs, fusion: str | None = None,
           retrieval_count: int | None = None, knowledge: bool = False, image_dir: Path | None = None,
           config: ModelConfig | None = None, device: str = "auto", resume: bool = True,
-          progress: bool = True) -> dict[str, Any]:
-    """Fine-tune for VQA from a pretrained folder (or from scratch with `config` and no retrieval)."""
+          progress: bool = True, published: bool = False) -> dict[str, Any]:
+    """Fine-tune for VQA from a pretrained folder (or from scratch with `config` and no retrieval); `published`:
+    RAMM's released fusion, classifier and retrieval (apps.vqa.model)."""
     out = Path(out)
     done = _finished(out, "finetune")
     if done is not None:
@@ -291,7 +301,7 @@ def train(train_file: Path, out: Path, pretrained: Path | None, args: TrainArgs,
         config = ModelConfig.from_dict(meta["config"])
     elif config is None:
         config = ModelConfig(retrieval_count=0)
-    overrides: dict[str, Any] = {"knowledge": knowledge}
+    overrides: dict[str, Any] = {"knowledge": knowledge, "published": published}
     if fusion is not None:
         overrides["fusion"] = fusion
     if retrieval_count is not None:
@@ -364,7 +374,13 @@ def _candidates(config: ModelConfig, retriever_state: dict[str, torch.Tensor] | 
     by_image = {example.image_id: example.image for example in examples}
     ids = list(by_image)
     vectors = embed_images(retriever, device, [by_image[image_id] for image_id in ids], images)
-    return dict(zip(ids, index.candidates(vectors, ids, 2 * config.retrieval_count), strict=True))
+    return dict(zip(ids, index.candidates(vectors, ids, *_depth(config)), strict=True))
+
+
+def _depth(config: ModelConfig) -> tuple[int, bool]:
+    """Hits kept per index and whether the top hit is dropped: RAMM's code keeps n and drops the top one (the
+    query image itself when it was pretrained on); the default keeps 2n without the query's own image."""
+    return (config.retrieval_count, True) if config.published else (2 * config.retrieval_count, False)
 
 
 class VQAModel:
@@ -404,7 +420,7 @@ class VQAModel:
         chosen: list[list[int]] = [[] for _ in questions]
         if self.index is not None and self.retriever is not None:
             vectors = self.retriever(queries.to(device)).cpu().numpy()
-            found = self.index.candidates(vectors, image_ids, 2 * self.config.retrieval_count)
+            found = self.index.candidates(vectors, image_ids, *_depth(self.config))
             chosen = [choose(candidates, self.config.retrieval_count, None) for candidates in found]
         images, texts, mask = self.batcher(queries, questions, chosen)
         output = self.model(images.to(device), texts, mask.to(device))
@@ -412,6 +428,9 @@ class VQAModel:
         out = []
         for row, rows in enumerate(chosen):
             kind: AnswerType = "CLOSED" if closed_p[row] >= 0.5 else "OPEN"
+            if output.single:  # the argmax over all answers decides the kind
+                kind = "CLOSED" if output.closed.shape[-1] and (not output.open.shape[-1] or output.closed[row].max()
+                                                                 >= output.open[row].max()) else "OPEN"
             if not self.vocab.answers(kind):
                 kind = "OPEN" if kind == "CLOSED" else "CLOSED"
             logits = output.closed[row] if kind == "CLOSED" else output.open[row]

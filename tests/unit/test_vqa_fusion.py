@@ -104,3 +104,25 @@ def test_vision_weights_load_from_a_local_file(tmp_path: Path) -> None:
     (tmp_path / "broken.pt").write_bytes(b"nope")
     with pytest.raises(ConfigError, match="not a readable weights file"):
         load_vision_weights(target, tmp_path / "broken.pt")
+
+
+@pytest.mark.parametrize("published", [False, True])
+def test_v2_retrieval_attention_replaces_or_adds_to_cls(published: bool) -> None:
+    # RAMM's code adds the attention block's output to CLS: cls + LN(cls + attn); the default replaces CLS
+    torch.manual_seed(0)
+    layer = StreamLayer(16, 2, 0.0, retrieval=True, add_retrieval=published).eval()
+    seen: dict[str, torch.Tensor] = {}
+    layer.norms[1].register_forward_hook(lambda _m, _i, out: seen.__setitem__("cross", out))
+    layer.norms[3].register_forward_pre_hook(lambda _m, args: seen.__setitem__("before_ffn_norm", args[0]))
+    with torch.no_grad():  # zero FFN: the last norm's input is the state after the retrieval attention
+        layer.ffn[-1].weight.zero_()
+        layer.ffn[-1].bias.zero_()
+        x, other = torch.randn(B * R, T, 16), torch.randn(B * R, P, 16)
+        pair_pad = torch.tensor([[False, False, False], [False, False, True]])
+        layer(x, torch.zeros(B * R, T, dtype=torch.bool), other, torch.zeros(B * R, P, dtype=torch.bool), pair_pad)
+        cls = seen["cross"][:, 0].reshape(B, R, 16)
+        attended = layer.retrieval_attn(cls, cls, cls, key_padding_mask=pair_pad, need_weights=False)[0]
+        block = layer.norms[2](cls + attended)
+        expected = (cls + block) if published else block
+    torch.testing.assert_close(seen["before_ffn_norm"][:, 0], expected.reshape(B * R, 16))
+    torch.testing.assert_close(seen["before_ffn_norm"][:, 1:], seen["cross"][:, 1:])  # other tokens untouched

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import apps.vqa.train as training
-from apps.vqa.data import load_image, read_examples, read_pairs
+from apps.vqa.data import AnswerVocab, VQAExample, load_image, read_examples, read_pairs
+from apps.vqa.model import Answers
 from apps.vqa.retrieval import RetrievalIndex, choose
 from apps.vqa.train import (
     CHECKPOINT_FILE,
@@ -23,6 +24,7 @@ from apps.vqa.train import (
     question_prior,
     read_meta,
     train,
+    vqa_loss,
 )
 from graph.errors import ConfigError
 from tests.unit.vqa_helpers import tiny_config, tiny_dataset, tiny_model, tiny_text_encoder
@@ -72,6 +74,47 @@ def test_fine_tuned_model_answers_and_evaluates(root: Path) -> None:
     assert set(retriever) == {key for key in pretrained if key.startswith(("vision.", "vision_proj."))}
     assert all(torch.equal(retriever[key], pretrained[key]) for key in retriever)  # the pretrained image side
     assert not torch.equal(fine_tuned["vision.patch.weight"], pretrained["vision.patch.weight"])
+
+
+def test_published_retrieval_drops_each_lists_top_hit_and_keeps_n(root: Path) -> None:
+    index = RetrievalIndex.load(root / "pre" / INDEX_DIR)
+    query = np.stack([index.images.reconstruct(0)])
+    # a query image that was not pretrained on: the default keeps pair 0 (its best hit), RAMM's code drops it
+    kept = index.candidates(query, ["new image"], k=2)[0]
+    dropped = index.candidates(query, ["new image"], k=1, drop_top=True)[0]
+    assert 0 in {pair for pair, _ in kept}
+    image_hits = index.images.search(query, 2)[1][0].tolist()
+    text_hits = index.texts.search(query, 2)[1][0].tolist()
+    assert {pair for pair, _ in dropped} == {image_hits[1], text_hits[1]}  # n + 1 per index, the top one dropped
+    assert sum(p for _, p in dropped) == pytest.approx(1.0)
+
+
+def test_published_model_has_one_classifier_and_trains(root: Path) -> None:
+    data = root / "data"
+    out = root / "vqa-published"
+    train(data / "train.json", out, root / "pre", TrainArgs(epochs=1, batch_size=4), retrieval_count=1,
+          device="cpu", progress=False, published=True)
+    model = VQAModel(out)
+    assert model.config.published
+    assert not hasattr(model.model, "type_head") and model.model.classifier.out_features == len(
+        model.vocab.closed) + len(model.vocab.open)
+    test = read_examples(data / "test.json", test=True)
+    result = evaluate(model, test, progress=False)
+    for prediction in result["predictions"]:
+        assert prediction["answer"] in model.vocab.answers(prediction["answer_type"])
+        assert len(prediction["retrieved"]) == 1
+
+
+def test_single_classifier_loss_is_soft_cross_entropy_over_all_answers() -> None:
+    vocab = AnswerVocab(["no", "yes"], ["ct", "mri", "xray"])
+    examples = [VQAExample("q1", Path("a.png"), "is it ct", "yes", "CLOSED", "a"),
+                VQAExample("q2", Path("a.png"), "which modality", "mri", "OPEN", "a"),
+                VQAExample("q3", Path("a.png"), "which organ", "liver", "OPEN", "a")]  # not in the vocabulary
+    logits = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+    output = Answers(logits[:, :2], logits[:, 2:], logits[:, :2].logsumexp(-1) - logits[:, 2:].logsumexp(-1), True)
+    log_p = logits.log_softmax(-1)
+    expected = -(log_p[0, 1] + log_p[1, 3]) / 3  # the unknown answer's all-zero target adds nothing
+    torch.testing.assert_close(vqa_loss(output, examples, vocab), expected)
 
 
 def test_accuracy_counts_by_type_and_concept() -> None:
