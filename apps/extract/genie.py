@@ -3,7 +3,7 @@ generated phrase located in the note.
 
 - Prompt: the chunk itself as `{query}` in the model's template (apps.llm.models.render_prompt), no instruction
   text. The template is the served model's when the registry knows it, else GENIE's English or Chinese one by the
-  chunk's script.
+  chunk's script (where those templates come from: apps.llm.models; GENIE has no code repository).
 - Chunks: notes longer than `max_chars` (default 4,000) are split at a paragraph break, else a sentence end, else
   white space, with about `overlap` (200) characters shared by neighbours; entities found twice in an overlap
   are kept once.

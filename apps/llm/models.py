@@ -39,6 +39,10 @@ class ModelEntry:
         return self.template is None
 
 
+# GENIE's templates: there is no GENIE code repository. The English one is the template of the model card's vLLM
+# example as recorded in the project's notes and of every third-party vLLM script found (several, independent);
+# the Chinese one (a trailing newline) rests on its model card alone. Neither card could be re-read offline.
+# Temperature 0 and 4096 new tokens are this project's defaults (truncated JSON below ~2k), not GENIE's.
 MODELS: dict[str, ModelEntry] = {entry.id: entry for entry in (
     ModelEntry("THUMedInfo/GENIE_en_8b", "GENIE extraction, English", template="Human:\n{query}\n\n Assistant:",
                sampling=Sampling(temperature=0.0, max_tokens=4096), context_length=8192, aliases=("genie-en",)),
