@@ -194,6 +194,7 @@ def prepare_stage1(chunks: Sequence[Chunk], find: EntityFinder, knowledge: Knowl
     """Stage-1 examples (module docstring) into out/train_entities_syn.jsonl; resumes. `miner`: the abbreviation
     miner (abbreviations.llm_miner or rule_miner); None skips the abbreviation step."""
     budget = budget or Budget(children=0)
+    Path(out).mkdir(parents=True, exist_ok=True)
     path = Path(out) / STAGE1_FILE
     done = _done_ids(path)
     todo = [chunk for chunk in chunks if chunk.id not in done]
@@ -239,6 +240,7 @@ def prepare_stage2(chunks: Sequence[Chunk], out: Path, backend: LLMBackend | Non
     """Stage-2 examples (module docstring) into out/stage2_entities.jsonl, from `backend` or graph templates."""
     if backend is None and (find is None or knowledge is None):
         raise ParameterError("backend", "stage 2 needs an LLM backend, or an extractor and the graph for templates")
+    Path(out).mkdir(parents=True, exist_ok=True)
     path = Path(out) / STAGE2_FILE
     done = _done_ids(path)
     todo = [chunk for chunk in chunks if chunk.id not in done]

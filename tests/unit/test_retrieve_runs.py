@@ -114,3 +114,23 @@ def test_eval_scores_pmc_patients_runs_in_the_official_json_form(tmp_path: Path)
     bad = CliRunner().invoke(bios(), ["retrieve", "--benchmark", "pmc-patients", "--data", str(folder),
                                       "--run", str(tmp_path / "none.json")])
     assert bad.exit_code != 0 and "no such run file" in str(bad.exception)
+
+
+def test_search_exports_its_hits_as_a_run(tmp_path: Path) -> None:
+    from apps.retrieve.chunking import Chunk
+    from apps.retrieve.cli import retrieve_app
+    from apps.retrieve.engine import build_index
+
+    build_index([Chunk("1_0", "heart failure with edema"), Chunk("2_0", "aspirin given"), Chunk("3_0", "no edema")],
+                tmp_path / "idx", encoder=None, progress=False)
+    write_jsonl(tmp_path / "queries.jsonl", [{"_id": "q7", "text": "edema"}, {"_id": "q8", "text": "aspirin"}])
+    result = CliRunner().invoke(retrieve_app, ["search", "--index", str(tmp_path / "idx"), "--queries",
+                                               str(tmp_path / "queries.jsonl"), "--method", "bm25", "--run-out",
+                                               str(tmp_path / "run.trec"), "--run-format", "trec", "--json"])
+    assert result.exit_code == 0, result.output
+    run = read_run(tmp_path / "run.trec")
+    assert set(run) == {"q7", "q8"} and ranking(run["q8"]) == ["2_0"]
+    assert set(ranking(run["q7"])) == {"1_0", "3_0"}
+    both = CliRunner().invoke(retrieve_app, ["search", "--index", str(tmp_path / "idx"), "edema", "--queries",
+                                             str(tmp_path / "queries.jsonl")])
+    assert both.exit_code != 0 and "not both" in str(both.exception)
