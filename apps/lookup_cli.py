@@ -46,13 +46,17 @@ def serve_command(
                                               "vectors the graph holds; default: the graph's model, if any.")] = None,
     no_vector: Annotated[bool, typer.Option("--no-vector", help="Normalize with exact + full text only.")] = False,
     runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP}")] = "auto",
+    preload: Annotated[bool, typer.Option("--preload", help="Open the extractor, retrieval index and VQA model "
+                                          "(those configured) at start-up, not on first use.")] = False,
 ) -> None:
-    """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI; one JSON log line per request."""
+    """Start the HTTP API (OpenAPI docs at /docs) over the graph at NEO4J_URI; one JSON log line per request.
+    On shutdown, requests in flight get BIOS_SHUTDOWN_TIMEOUT_S seconds, and their work stops at its next check."""
     import uvicorn
 
     from apps.api.app import create_app
     from apps.api.middleware import log_requests_to_stderr
 
     log_requests_to_stderr()
-    app = create_app(model=model, vector=not no_vector, runtime=runtime)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    app = create_app(model=model, vector=not no_vector, runtime=runtime, preload=preload)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False,
+                timeout_graceful_shutdown=int(app.state.api_settings.shutdown_timeout_s))

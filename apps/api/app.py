@@ -9,6 +9,7 @@ take `Depends(apps.api.security.require_api_key)`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -17,14 +18,27 @@ from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable
+from starlette.concurrency import run_in_threadpool
 
 from apps.api.extract_routes import router as extract_router
+from apps.api.limits import stopping
 from apps.api.middleware import install
-from apps.api.models import ConceptHitOut, ConceptOut, HealthOut, SearchOut, SourceOut
+from apps.api.models import (
+    CURIE_PATTERN,
+    LANG_PATTERN,
+    NON_BLANK,
+    ConceptHitOut,
+    ConceptOut,
+    HealthOut,
+    SearchOut,
+    SourceOut,
+)
 from apps.api.normalize_routes import router as normalize_router
 from apps.api.problems import problem, problem_responses
 from apps.api.query_routes import router as query_router
+from apps.api.resources import preload as preload_resources
 from apps.api.retrieve_routes import router as retrieve_router
+from apps.api.security import KeyFirstRoute
 from apps.api.settings import ApiSettings
 from apps.api.suggestion_routes import router as suggestion_router
 from apps.api.vqa_routes import router as vqa_router
@@ -40,12 +54,15 @@ from graph.settings import Neo4jSettings
 from graph.store import GraphStore
 
 MAX_SOURCES_PAGE = 100
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings | None = None,
-               model: str | None = None, vector: bool = True, runtime: str = "auto") -> FastAPI:
+               model: str | None = None, vector: bool = True, runtime: str = "auto", preload: bool = False) -> FastAPI:
     """The API over the graph of `settings`; the normalizer serves `model` (default: the model whose vectors the
-    graph holds, if any) unless `vector` is off (exact + full text only); `runtime` is its encoder's engine."""
+    graph holds, if any) unless `vector` is off (exact + full text only); `runtime` is its encoder's engine.
+    `preload` opens every configured resource (extractor, retrieval index, VQA model) at start-up rather than on
+    first use."""
     settings = settings or Neo4jSettings.from_env()
 
     @asynccontextmanager
@@ -53,15 +70,19 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
         app.state.store = GraphStore.connect(settings)
         app.state.normalizer = open_normalizer(app.state.store, model=model, vector=vector,
                                                runtime=runtime)
+        if preload:
+            log.info("preloaded: %s", ", ".join(await run_in_threadpool(preload_resources, app)))
         try:
             with long_lived_heap():
                 yield
         finally:
+            stopping(app).set()  # work still in flight stops at its next deadline check
             app.state.store.close()
 
     app = FastAPI(title="BIOS-KG API", version="0.1.0", lifespan=lifespan,
                   description="Concepts, terms and relations of the BIOS-KG graph (Neo4j).",
                   responses=problem_responses(422, 500, 503))
+    app.router.route_class = KeyFirstRoute  # write routes check the API key before reading the body
     app.state.api_settings = api_settings or ApiSettings.from_env()
     app.state.library = Library()
     install(app, app.state.api_settings)
@@ -79,7 +100,7 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
 
     @app.exception_handler(QueryTimeoutError)
     async def timed_out(_: Request, exc: QueryTimeoutError) -> JSONResponse:
-        return problem(504, "Query timed out", str(exc))
+        return problem(504, "Timed out", str(exc))
 
     @app.exception_handler(BiosError)
     async def bios_error(_: Request, exc: BiosError) -> JSONResponse:
@@ -122,10 +143,10 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
     @app.get("/search", response_model=SearchOut, tags=["graph"], responses=problem_responses(400))
     def search(
         request: Request,
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="Term in any language.",
-                                examples=["seizure", "癫痫"])],
-        lang: Annotated[str | None, Query(max_length=8, description="Only terms of this ISO 639-1 language.",
-                                          examples=["zh"])] = None,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK,
+                                description="Term in any language.", examples=["seizure", "癫痫"])],
+        lang: Annotated[str | None, Query(pattern=LANG_PATTERN, description="Only terms of this ISO 639 language "
+                                          "(an unknown code is 400).", examples=["zh"])] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Hits per page.")] = 10,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Hits to skip (pages reach the "
                                                                        f"{MAX_OFFSET + MAX_LIMIT}th hit).")] = 0,
@@ -139,8 +160,8 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
              responses=problem_responses(400, 404))
     def concept(
         request: Request,
-        concept_id: Annotated[str, Path(max_length=300, description="A CURIE (it may contain /).",
-                                        examples=["HP:0001250"])],
+        concept_id: Annotated[str, Path(max_length=300, pattern=CURIE_PATTERN, description="A CURIE (it may "
+                                        "contain /).", examples=["HP:0001250"])],
         relations_per_type: Annotated[int, Query(ge=0, le=500)] = 50,
     ) -> ConceptOut:
         """Names by language, terms, semantic types, cross-references, definitions and relations."""

@@ -2,27 +2,30 @@
 
 The extractor is the app's `app.state.extractor` when set, else opened on the first request and kept: the
 configured LLM backend (GENIE) if any, else the offline dictionary extractor over the graph (its dictionary is
-built on that first request, a few seconds on the sample graph). Linking uses the app's normalizer
-(apps.api.normalize_routes.get_normalizer). Limits: at most MAX_NOTES notes of at most MAX_NOTE_CHARS characters
-each per request (413 beyond); a malformed body or repeated note ids are 422.
+built on that first request, a few seconds on the sample graph, or at start-up with `bios serve --preload`). Linking
+uses the app's normalizer (apps.api.normalize_routes.get_normalizer). Limits: at most MAX_NOTES notes of at most
+MAX_NOTE_CHARS characters each and MAX_REQUEST_CHARS in all per request (413 beyond); a malformed body or repeated
+note ids are 422. Notes are extracted and linked one at a time, the request's deadline checked before each (504).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from apps.api.models import example
+from apps.api.limits import Deadline
+from apps.api.models import NON_BLANK, example
 from apps.api.normalize_routes import get_normalizer
 from apps.api.problems import problem, problem_responses
-from apps.api.resources import shared
+from apps.api.resources import resource, shared
 from apps.extract.link import Linker
 from apps.extract.pipeline import Extractor, Note, extract_notes, open_extractor
 
 MAX_NOTES = 64
 MAX_NOTE_CHARS = 20_000
+MAX_REQUEST_CHARS = 100_000  # the work budget of one request: extraction and linking grow with the characters
 
 router = APIRouter(tags=["extract"])
 
@@ -33,18 +36,19 @@ _ENTITY = {"phrase": "pleural effusion", "start": 3, "end": 19, "semantic_type":
 
 
 class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] = Field(examples=["n1"])
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NON_BLANK)] = Field(examples=["n1"])
     text: str = Field(description=f"The note, at most {MAX_NOTE_CHARS} characters.",
                       examples=["No pleural effusion. Possible pneumonia in the right lower lobe."])
 
 
 class ExtractIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"notes": [{"id": "n1", "text": "No pleural effusion. Possible pneumonia in the right lower lobe."}]}]})
 
-    notes: list[NoteIn] = Field(min_length=1, description=f"At most {MAX_NOTES} notes.")
+    notes: list[NoteIn] = Field(min_length=1, description=f"At most {MAX_NOTES} notes, {MAX_REQUEST_CHARS} "
+                                                          "characters in all.")
     link: bool = Field(True, description="Link phrases and body locations to concepts (consistent semantic type).")
 
 
@@ -82,11 +86,16 @@ class ExtractOut(BaseModel):
     results: list[NoteOut] = Field(description="One per note, in order.")
 
 
+@resource("extractor")
+def _open_extractor(app: FastAPI) -> Extractor:
+    return open_extractor(app.state.store)
+
+
 def get_extractor(request: Request) -> Extractor:
-    return shared(request, "extractor", lambda: open_extractor(request.app.state.store))
+    return shared(request.app, "extractor")  # type: ignore[no-any-return]
 
 
-@router.post("/extract", response_model=ExtractOut, responses=problem_responses(400, 413))
+@router.post("/extract", response_model=ExtractOut, responses=problem_responses(400, 408, 413, 504))
 def extract(request: Request, body: ExtractIn) -> Any:
     """Entities of up to MAX_NOTES (64) notes: GENIE's 8 keys (phrase, semantic_type, assertion_status,
     body_location, modifier, value, unit, purpose) with character offsets and linked concepts."""
@@ -97,6 +106,10 @@ def extract(request: Request, body: ExtractIn) -> Any:
         if len(note.text) > MAX_NOTE_CHARS:
             return problem(413, "Note too long", f"notes[{index}] ({note.id!r}) has {len(note.text)} characters, at "
                            f"most {MAX_NOTE_CHARS} are allowed", parameter="text")
+    characters = sum(len(note.text) for note in body.notes)
+    if characters > MAX_REQUEST_CHARS:
+        return problem(413, "Request too large", f"the notes hold {characters} characters in all, at most "
+                       f"{MAX_REQUEST_CHARS} per request: send them in several requests", parameter="notes")
     ids = [note.id for note in body.notes]
     repeated = sorted({note_id for note_id in ids if ids.count(note_id) > 1})
     if repeated:
@@ -104,6 +117,12 @@ def extract(request: Request, body: ExtractIn) -> Any:
                        parameter="id")
     extractor = get_extractor(request)
     linker = Linker(get_normalizer(request)) if body.link else None
-    results = extract_notes([Note(note.id, note.text) for note in body.notes], extractor, linker)
+    deadline = Deadline.of(request)  # for the work, not for opening the extractor (bios serve --preload)
+    results = []
+    for index, result in enumerate(extract_notes([Note(note.id, note.text) for note in body.notes], extractor, linker,
+                                                 batch_size=1)):
+        results.append(result)
+        if index + 1 < len(body.notes):
+            deadline.check(f"notes[{index + 1}]")
     return ExtractOut(extractor=extractor.name, results=[NoteOut(**result.line(), problems=result.problems)
                                                          for result in results])

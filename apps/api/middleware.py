@@ -1,8 +1,10 @@
-"""Cross-cutting HTTP behaviour: a log line per request, a request body limit, CORS when configured, and
-problem documents for the errors FastAPI itself raises (unknown route 404, 405, 413) and for crashes (500)."""
+"""Cross-cutting HTTP behaviour: a log line per request, a request body limit and read timeout, CORS when
+configured, and problem documents for the errors FastAPI itself raises (unknown route 404, 405 with every method
+the path allows, 408, 413) and for crashes (500)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -12,12 +14,14 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.api.problems import problem
 from apps.api.security import API_KEY_HEADER
 from apps.api.settings import ApiSettings
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 access_log = logging.getLogger("bios.api.access")
 log = logging.getLogger(__name__)
 
@@ -67,11 +71,13 @@ class RequestLog:
 
 
 class BodyLimit:
-    """413 for a request body over `max_bytes`: from Content-Length up front, else counted as it is read."""
+    """413 for a request body over `max_bytes`: from Content-Length up front, else counted as it is read; 408 when
+    the rest of the body does not arrive within `timeout_s` (a client that sends less than its Content-Length)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,11 +87,18 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await self._too_large(int(length))(scope, receive, send)
             return
-        received = 0
+        received, body_done = 0, False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # later reads wait for the client to disconnect: no time limit
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout_s)
+            except TimeoutError:
+                raise HTTPException(408, f"the request body did not arrive within {self.timeout_s:g} s "
+                                         f"({received} bytes received)") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             received += len(message.get("body", b""))
             if received > self.max_bytes:  # FastAPI turns an HTTPException raised while reading into its response
                 raise HTTPException(413, self._detail(received))
@@ -100,9 +113,16 @@ class BodyLimit:
         return problem(413, "Request body too large", self._detail(size))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path (Starlette names only the first route's)."""
+    base = {"type": "http", "path": request.scope["path"], "root_path": request.scope.get("root_path", "")}
+    return [method for method in METHODS
+            if any(route.matches({**base, "method": method})[0] == Match.FULL for route in request.app.router.routes)]
+
+
 def install(app: FastAPI, settings: ApiSettings) -> None:
     """Middleware (outermost first: log, CORS, body limit) and the problem handlers for HTTP errors and crashes."""
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", API_KEY_HEADER], max_age=600)
@@ -113,9 +133,12 @@ def install(app: FastAPI, settings: ApiSettings) -> None:
         detail = exc.detail
         if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
             detail = f"no endpoint at {request.url.path}; the API is described at /docs"
-        elif exc.status_code == 405 and detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
-            detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405 and detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
+            allowed = allowed_methods(request)
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:

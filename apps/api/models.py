@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+# Patterns the server enforces, written the same in the OpenAPI schema. Python's str.strip() (the server's blank
+# test) also strips the separators \x1c-\x1f, which a JSON schema's `\s` does not cover: they are named here.
+NON_BLANK = r"[^\s\x1c-\x1f]"  # at least one character that is not white space
+CURIE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*:[^\s\x1c-\x1f]+$"  # PREFIX:local, no white space
+LANG_PATTERN = r"^[a-z]{2,3}$"  # an ISO 639 code as the graph stores it (unknown codes are 400)
+
+
+def _json_integer(value: Any) -> Any:
+    """A JSON number without a fraction (5.0 is the integer 5 in JSON Schema); anything else is left to fail."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer of a request body in a strict model: 5 and 5.0, never "5" or true.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 def example(value: dict[str, Any]) -> ConfigDict:

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from apps.api.models import example
+from apps.api.models import LANG_PATTERN, NON_BLANK, JsonInt, example
 from apps.api.problems import problem, problem_responses
-from apps.api.resources import shared
+from apps.api.resources import resource, shared
 from apps.normalize.normalizer import MAX_K, Normalizer, NormalizeResult, open_normalizer
 from graph.lookup import MAX_QUERY_LENGTH
 
 MAX_BATCH = 1000  # queries per POST /normalize
 MAX_FILTERS = 50  # semantic types or sources a request may filter on
-NON_BLANK = r"\S"
+MAX_WORK = 20_000  # queries x k per POST: the work budget of one request (413 beyond)
 
 router = APIRouter(tags=["normalize"])
 
@@ -69,13 +69,13 @@ class NormalizeOut(BaseModel):
 
 
 class NormalizeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"queries": ["heart attack", "癫痫"], "k": 5}]})
 
     queries: list[QueryText] = Field(min_length=1, description=f"Terms in any language, at most {MAX_BATCH}.")
-    k: int = Field(10, ge=1, le=MAX_K, description="Candidates per query.")
-    lang: str | None = Field(None, max_length=8, description="Only matches on terms of this ISO 639-1 language.",
-                             examples=["en"])
+    k: JsonInt = Field(10, ge=1, le=MAX_K, description="Candidates per query.")
+    lang: str | None = Field(None, pattern=LANG_PATTERN, description="Only matches on terms of this ISO 639 "
+                             "language.", examples=["en"])
     semantic_types: list[QueryText] | None = Field(None, max_length=MAX_FILTERS, examples=[["Finding"]],
                                                    description="Only concepts of these semantic types (ids or names).")
     sources: list[QueryText] | None = Field(None, max_length=MAX_FILTERS, examples=[["HPO"]],
@@ -91,8 +91,13 @@ class NormalizeBatchOut(BaseModel):
 _BATCH_JSON = TypeAdapter(dict[str, list[NormalizeResult]])
 
 
+@resource("normalizer")
+def _open_normalizer(app: FastAPI) -> Normalizer:
+    return open_normalizer(app.state.store)
+
+
 def get_normalizer(request: Request) -> Normalizer:
-    return shared(request, "normalizer", lambda: open_normalizer(request.app.state.store))
+    return shared(request.app, "normalizer")  # type: ignore[no-any-return]
 
 
 @router.get("/normalize", response_model=NormalizeOut, responses=problem_responses(400))
@@ -101,8 +106,8 @@ def normalize_one(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK,
                             description="Term in any language.", examples=["heart attack", "癫痫"])],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="Candidates to return.")] = 10,
-    lang: Annotated[str | None, Query(max_length=8, description="Only matches on terms of this ISO 639-1 language.",
-                                      examples=["en"])] = None,
+    lang: Annotated[str | None, Query(pattern=LANG_PATTERN, description="Only matches on terms of this ISO 639 "
+                                      "language.", examples=["en"])] = None,
     semantic_type: Annotated[list[QueryText] | None, Query(max_length=MAX_FILTERS, examples=["Finding"],
                                                            description="Only concepts of this semantic type (id or "
                                                                        "name; repeatable).")] = None,
@@ -116,13 +121,16 @@ def normalize_one(
 
 
 @router.post("/normalize", response_model=NormalizeBatchOut,
-             responses=problem_responses(400, 413))
+             responses=problem_responses(400, 408, 413))
 def normalize_many(request: Request, body: NormalizeIn) -> Any:
     """Normalize up to MAX_BATCH (1000) terms in one call (one encoder batch): one result per query, in order."""
     if len(body.queries) > MAX_BATCH:
 
         return problem(413, "Too many queries", f"at most {MAX_BATCH} queries per request, got {len(body.queries)}",
                        parameter="queries")
+    if len(body.queries) * body.k > MAX_WORK:
+        return problem(413, "Request too large", f"{len(body.queries)} queries x k={body.k} is more than "
+                       f"{MAX_WORK} candidates per request: lower k or send fewer queries", parameter="queries")
     results = get_normalizer(request).normalize_batch(body.queries, k=body.k, lang=body.lang,
                                                       semantic_types=body.semantic_types, sources=body.sources)
     # NormalizeBatchOut's JSON written straight from the results: building and re-validating the response model

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.api.models import JsonInt
 from apps.api.problems import problem, problem_responses
-from graph.errors import ParameterError, ReadOnlyError
+from graph.errors import NotFoundError, ParameterError, ReadOnlyError
 from graph.library import DEFAULT_LIMIT, MAX_ITEMS, MAX_LIMIT, MAX_OFFSET, Library, LibraryQuery
 
 router = APIRouter(tags=["queries"])
@@ -58,13 +59,13 @@ class QueryDetailOut(QueryOut):
 
 
 class QueryRunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"params": {"id": "HP:0001250", "max_depth": 2}, "offset": 0, "limit": 20}]})
 
     params: dict[str, Any] = Field(default_factory=dict, max_length=MAX_ITEMS,
                                    description="The query's parameters by name (see GET /queries).")
-    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Rows to skip.")
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Rows to return, at most {MAX_LIMIT}.")
+    offset: JsonInt = Field(0, ge=0, le=MAX_OFFSET, description="Rows to skip.")
+    limit: JsonInt = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Rows to return, at most {MAX_LIMIT}.")
 
 
 class QueryPageOut(BaseModel):
@@ -87,6 +88,14 @@ def library(request: Request) -> Library:
     return request.app.state.library  # type: ignore[no-any-return]
 
 
+def library_query(request: Request, name: str) -> LibraryQuery:
+    """The library's query `name`; a 404 that does not print where the library lives on disk."""
+    try:
+        return library(request).get(name)
+    except NotFoundError:
+        raise NotFoundError(f"no query {name!r} in the library; GET /queries lists them") from None
+
+
 @router.get("/queries", response_model=list[QueryOut])
 def list_queries(request: Request) -> list[QueryOut]:
     """Every query of the library (a few dozen, so unpaged), with its typed parameters and a working example."""
@@ -96,15 +105,16 @@ def list_queries(request: Request) -> list[QueryOut]:
 @router.get("/queries/{name}", response_model=QueryDetailOut, responses=problem_responses(404))
 def show_query(request: Request, name: QueryName) -> QueryDetailOut:
     """One query of the library, with its Cypher."""
-    query = library(request).get(name)
+    query = library_query(request, name)
     return QueryDetailOut(**QueryOut.of(query).model_dump(), cypher=query.cypher)
 
 
-@router.post("/queries/{name}", response_model=QueryPageOut, responses=problem_responses(403, 404, 504))
+@router.post("/queries/{name}", response_model=QueryPageOut, responses=problem_responses(403, 404, 408, 504))
 def run_query(request: Request, name: QueryName,
               body: Annotated[QueryRunIn, Body(openapi_examples=_EXAMPLES)]) -> Any:
     """Run a library query (read-only, in a read transaction) and return one page of its rows; `{}` runs it with
     its defaults. POST carries the typed parameters; it does not change the graph, so it needs no API key."""
+    library_query(request, name)
     try:
         page = library(request).run(request.app.state.store, name, body.params, offset=body.offset,
                                     limit=body.limit, timeout_s=request.app.state.api_settings.query_timeout_s)

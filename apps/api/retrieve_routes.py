@@ -12,12 +12,12 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from apps.api.models import example
+from apps.api.models import NON_BLANK, JsonInt, example
 from apps.api.problems import problem, problem_responses
-from apps.api.resources import shared
+from apps.api.resources import resource, shared
 
 MAX_BATCH = 100  # queries per POST /retrieve
 MAX_K = 100
@@ -26,18 +26,18 @@ ENV_INDEX = "BIOS_RETRIEVE_INDEX"
 
 router = APIRouter(tags=["retrieve"])
 
-QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")]
+QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NON_BLANK)]
 _HIT = {"id": "CXR1_0", "score": 0.0328, "text": "The cardiac silhouette and mediastinum size are within normal …"}
 
 
 class RetrieveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"queries": ["enlarged heart"], "method": "kg", "k": 5}]})
 
     queries: list[QueryText] = Field(min_length=1, description=f"Entity or free-text queries, at most {MAX_BATCH}.")
     method: Literal["bm25", "dense", "hybrid", "kg"] = Field(
         "hybrid", description="bm25, dense, hybrid (reciprocal rank fusion) or kg (hybrid + graph expansion).")
-    k: int = Field(10, ge=1, le=MAX_K, description="Chunks per query.")
+    k: JsonInt = Field(10, ge=1, le=MAX_K, description="Chunks per query.")
 
 
 class HitOut(BaseModel):
@@ -73,19 +73,22 @@ class RetrieveBatchOut(BaseModel):
     results: list[RetrieveOut] = Field(description="One per query, in order.")
 
 
+@resource("retrieval_index")
+def _open_index(_: FastAPI) -> Any:
+    """The index at $BIOS_RETRIEVE_INDEX; None (at once) when the variable is unset."""
+    if not os.environ.get(ENV_INDEX):
+        return None
+    from apps.retrieve.engine import RetrievalIndex
+
+    return RetrievalIndex(Path(os.environ[ENV_INDEX]))
+
+
 def get_index(request: Request) -> Any:
-    """The index at $BIOS_RETRIEVE_INDEX, opened once; None when the variable is unset."""
-    def open_index() -> Any:
-        if not os.environ.get(ENV_INDEX):
-            return None
-        from apps.retrieve.engine import RetrievalIndex
-
-        return RetrievalIndex(Path(os.environ[ENV_INDEX]))
-
-    return shared(request, "retrieval_index", open_index)
+    """The served retrieval index, opened once; None when none is configured."""
+    return shared(request.app, "retrieval_index")
 
 
-@router.post("/retrieve", response_model=RetrieveBatchOut, responses=problem_responses(413, 503))
+@router.post("/retrieve", response_model=RetrieveBatchOut, responses=problem_responses(408, 413, 503))
 def retrieve(request: Request, body: RetrieveIn) -> Any:
     """The top k chunks of the served index for up to MAX_BATCH (100) queries."""
     if len(body.queries) > MAX_BATCH:

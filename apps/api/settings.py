@@ -14,13 +14,18 @@ class ApiSettings:
     cors_origins: tuple[str, ...] = ()  # origins allowed to call from a browser; none: CORS off
     max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies get 413
     query_timeout_s: float = 30.0  # a library query running longer is stopped (504)
+    request_timeout_s: float = 30.0  # work of one request (extraction, linking) stops past this (504)
+    body_timeout_s: float = 10.0  # a request body not fully received within this is refused (408)
+    shutdown_timeout_s: float = 10.0  # on shutdown, requests in flight get this long before they are cancelled
 
     @classmethod
     def from_env(cls) -> ApiSettings:
-        """BIOS_API_KEYS and BIOS_CORS_ORIGINS (comma-separated), BIOS_MAX_BODY_BYTES, BIOS_QUERY_TIMEOUT_S."""
+        """BIOS_API_KEYS and BIOS_CORS_ORIGINS (comma-separated), BIOS_MAX_BODY_BYTES, BIOS_QUERY_TIMEOUT_S,
+        BIOS_REQUEST_TIMEOUT_S, BIOS_BODY_TIMEOUT_S, BIOS_SHUTDOWN_TIMEOUT_S."""
         max_body = int(_number("BIOS_MAX_BODY_BYTES", int, cls.max_body_bytes))
-        timeout = _number("BIOS_QUERY_TIMEOUT_S", float, cls.query_timeout_s)
-        return cls(frozenset(_list("BIOS_API_KEYS")), tuple(_list("BIOS_CORS_ORIGINS")), max_body, timeout)
+        timeouts = [_number(f"BIOS_{name.upper()}", float, getattr(cls, name))
+                    for name in ("query_timeout_s", "request_timeout_s", "body_timeout_s", "shutdown_timeout_s")]
+        return cls(frozenset(_list("BIOS_API_KEYS")), tuple(_list("BIOS_CORS_ORIGINS")), max_body, *timeouts)
 
 
 def _list(name: str) -> list[str]:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.api.problems import problem_responses
-from apps.api.security import require_api_key
+from apps.api.security import KeyFirstRoute, require_api_key
 from graph import suggestions
 from graph.store import GraphStore
 
-router = APIRouter(tags=["suggestions"])
+router = APIRouter(tags=["suggestions"], route_class=KeyFirstRoute)
 
 SuggestionId = Annotated[str, Path(pattern=r"^S[0-9a-f]{16}$", description="A suggestion id.",
                                    examples=["S1a2b3c4d5e6f7a8b"])]
@@ -34,6 +34,8 @@ class SuggestionOut(BaseModel):
 
 
 class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     curator: str | None = Field(None, max_length=200, description="Who reviewed; recorded on the edges.",
                                 examples=["curator@example.org"])
 
@@ -65,7 +67,7 @@ def list_suggestions(
 
 
 @router.post("/suggestions/{suggestion_id}/accept", response_model=ReviewOut, dependencies=[Depends(require_api_key)],
-             responses=problem_responses(401, 403, 404))
+             responses=problem_responses(401, 403, 404, 408))
 def accept(request: Request, suggestion_id: SuggestionId,
            body: Annotated[ReviewIn | None, Body()] = None) -> ReviewOut:
     """Create the typed relation the suggestion proposes (source: the model); idempotent."""
@@ -74,7 +76,7 @@ def accept(request: Request, suggestion_id: SuggestionId,
 
 
 @router.post("/suggestions/{suggestion_id}/reject", response_model=ReviewOut, dependencies=[Depends(require_api_key)],
-             responses=problem_responses(400, 401, 403, 404))
+             responses=problem_responses(400, 401, 403, 404, 408))
 def reject(request: Request, suggestion_id: SuggestionId,
            body: Annotated[ReviewIn | None, Body()] = None) -> ReviewOut:
     """Mark the suggestion rejected (400 when it was accepted); idempotent."""

@@ -13,13 +13,13 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from apps.api.models import example
+from apps.api.models import NON_BLANK, example
 from apps.api.problems import problem, problem_responses
-from apps.api.resources import shared
+from apps.api.resources import resource, shared
 from graph.errors import BiosError
 
 MODEL_ENV = "BIOS_VQA_MODEL"
@@ -60,29 +60,38 @@ class _Unavailable(Exception):
         self.detail = detail
 
 
+def _folder(app: FastAPI) -> str | None:
+    return getattr(app.state, "vqa_model_dir", None) or os.environ.get(MODEL_ENV)
+
+
+@resource("vqa_model")
+def _open_model(app: FastAPI) -> Any:
+    """The configured VQAModel (None when none is); _Unavailable when it cannot be loaded."""
+    folder = _folder(app)
+    if not folder:
+        return None
+    from apps.vqa.train import VQAModel
+
+    try:
+        return VQAModel(Path(folder), device="cpu")
+    except (BiosError, OSError) as error:
+        raise _Unavailable(f"the VQA model {Path(folder).name} cannot be loaded: {error}") from None
+
+
 def get_vqa_model(request: Request) -> Any:
     """The app's VQAModel, loaded once; _Unavailable when none is configured or it cannot be loaded."""
-    folder = getattr(request.app.state, "vqa_model_dir", None) or os.environ.get(MODEL_ENV)
-    if not folder:
+    model = shared(request.app, "vqa_model")
+    if model is None:
         raise _Unavailable(f"no VQA model is configured: set {MODEL_ENV} to a `bios vqa train` folder")
-
-    def load() -> Any:
-        from apps.vqa.train import VQAModel
-
-        try:
-            return VQAModel(Path(folder), device="cpu")
-        except (BiosError, OSError) as error:
-            raise _Unavailable(f"the VQA model {folder} cannot be loaded: {error}") from None
-
-    return shared(request, "vqa_model", load)
+    return model
 
 
-@router.post("/vqa", response_model=VQAOut, responses=problem_responses(413, 415, 422, 503))
+@router.post("/vqa", response_model=VQAOut, responses=problem_responses(408, 413, 415, 422, 503))
 async def ask(
     request: Request,
     image: Annotated[UploadFile, File(description=f"A PNG or JPEG image of at most {MAX_IMAGE_BYTES} bytes.",
                                       examples=["head-ct-0001.png"])],
-    question: Annotated[str, Form(min_length=1, max_length=MAX_QUESTION, pattern=r"\S",
+    question: Annotated[str, Form(min_length=1, max_length=MAX_QUESTION, pattern=NON_BLANK,
                                   description="The question, in English.",
                                   examples=["Which window is used for this CT image?"])],
 ) -> Any:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from apps.api.models import example
+from apps.api.models import CURIE_PATTERN, example
 from apps.api.problems import problem, problem_responses
 from graph.curie import normalize_curie
 from graph.errors import ParameterError
@@ -45,9 +45,9 @@ async def _check_cytoscape(_: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(lifespan=_check_cytoscape)
 
-ConceptId = Annotated[str, Path(max_length=300, description="A CURIE (it may contain /).",
+ConceptId = Annotated[str, Path(max_length=300, pattern=CURIE_PATTERN, description="A CURIE (it may contain /).",
                                 examples=["HP:0001250", "CMEKG:癫痫病"])]
-_PROBLEMS = problem_responses(400, 404)
+_PROBLEMS = problem_responses(400, 404, 504)
 
 
 class GraphNodeOut(BaseModel):
@@ -128,9 +128,11 @@ def concept_neighbourhood(
 @router.get("/paths", response_model=PathOut, tags=["browser"], responses=_PROBLEMS)
 def concept_path(
     request: Request,
-    source: Annotated[str, Query(alias="from", max_length=300, description="Concept id where the path starts.",
+    source: Annotated[str, Query(alias="from", max_length=300, pattern=CURIE_PATTERN,
+                                 description="Concept id where the path starts.",
                                  examples=["HP:0001250"])],
-    target: Annotated[str, Query(alias="to", max_length=300, description="Concept id where it ends.",
+    target: Annotated[str, Query(alias="to", max_length=300, pattern=CURIE_PATTERN,
+                                 description="Concept id where it ends.",
                                  examples=["CMEKG:癫痫病"])],
     max_length: Annotated[int, Query(ge=1, le=MAX_PATH_LENGTH, description="Most edges on the path.")] = 6,
 ) -> PathOut:

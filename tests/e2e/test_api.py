@@ -56,7 +56,7 @@ def test_retired_ids_redirect(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize(("path", "params", "status", "parameter"), [
     ("/concepts/HP:9999999", {}, 404, None),
-    ("/concepts/not-a-curie", {}, 400, "concept_id"),
+    ("/concepts/not-a-curie", {}, 422, "concept_id"),
     ("/concepts/HP:0001250", {"relations_per_type": -1}, 422, "relations_per_type"),
     ("/search", {}, 422, "q"),
     ("/search", {"q": ""}, 422, "q"),
@@ -64,11 +64,11 @@ def test_retired_ids_redirect(api: httpx.Client) -> None:
     ("/search", {"q": "seizure", "lang": "xx"}, 400, "lang"),
     ("/search", {"q": "seizure", "limit": 0}, 422, "limit"),
     ("/search", {"q": "seizure", "limit": "many"}, 422, "limit"),    ("/neighbourhood/HP:9999999", {}, 404, None),
-    ("/neighbourhood/not-a-curie", {}, 400, "concept_id"),
+    ("/neighbourhood/not-a-curie", {}, 422, "concept_id"),
     ("/neighbourhood/HP:0001250", {"limit": 0}, 422, "limit"),
     ("/neighbourhood/HP:0001250", {"limit": 201}, 422, "limit"),
     ("/paths", {"to": "HP:0001250"}, 422, "from"),
-    ("/paths", {"from": "HP:0001250", "to": "seizure"}, 400, "to"),
+    ("/paths", {"from": "HP:0001250", "to": "seizure"}, 422, "to"),
     ("/paths", {"from": "HP:0001250", "to": "HP:9999999"}, 404, None),
     ("/paths", {"from": "HP:0001250", "to": "HP:0012638", "max_length": 9}, 422, "max_length"),
     ("/paths", {"from": "HP:0001250", "to": "HP:0012638", "max_length": 0}, 422, "max_length"),

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+import uvicorn
+from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict
 
 from apps.api.app import create_app
+from apps.api.limits import Deadline
+from apps.api.resources import _LOCKS
 from apps.api.security import require_api_key
 from apps.api.settings import ApiSettings
+from graph.runtime import free_port
 from graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
@@ -24,15 +33,26 @@ pytestmark = pytest.mark.integration
 READ_ONLY_POSTS = {"/normalize", "/queries/{name}"}
 
 
+class Payload(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    n: int
+
+
 @pytest.fixture(scope="module")
 def guarded(sample_settings: Neo4jSettings) -> Iterator[httpx.Client]:
     """An app with API keys, CORS for one origin, a small body limit, and a write route only tests have."""
     app = create_app(sample_settings, ApiSettings(api_keys=frozenset({"key-1", "key-2"}),
-                                                  cors_origins=("https://curators.example",), max_body_bytes=2048))
+                                                  cors_origins=("https://curators.example",), max_body_bytes=2048,
+                                                  body_timeout_s=1.0))
 
     @app.post("/test-writes", dependencies=[Depends(require_api_key)])
     def write() -> dict[str, bool]:
         return {"written": True}
+
+    @app.post("/test-writes-body", dependencies=[Depends(require_api_key)])
+    def write_body(body: Payload) -> dict[str, int]:
+        return {"written": body.n}
 
     with served(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client
@@ -49,8 +69,10 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 def test_unknown_routes_and_methods_are_problems(api: httpx.Client) -> None:
     assert "/nothing-here" in assert_problem(api.get("/nothing-here"), 404)["detail"]
     wrong = api.delete("/health")
-    assert assert_problem(wrong, 405)["detail"] == "DELETE is not allowed on /health"
+    assert assert_problem(wrong, 405)["detail"] == "DELETE is not allowed on /health; allowed: GET"
     assert wrong.headers["allow"] == "GET"
+    assert assert_problem(api.options("/normalize"), 405).get("detail") and \
+        api.options("/normalize").headers["allow"] == "GET, POST"
     assert_problem(api.post("/normalize", content=b"{not json", headers={"content-type": "application/json"}), 422)
 
 
@@ -60,6 +82,15 @@ def test_writes_need_an_api_key(guarded: httpx.Client) -> None:
     assert missing.headers["www-authenticate"] == 'ApiKey header="X-API-Key"'
     assert_problem(guarded.post("/test-writes", headers={"X-API-Key": "key-3"}), 403)
     assert guarded.post("/test-writes", headers={"X-API-Key": "key-2"}).json() == {"written": True}
+
+
+def test_the_key_is_checked_before_the_body_is_read(guarded: httpx.Client) -> None:
+    json_type = {"content-type": "application/json"}
+    assert_problem(guarded.post("/test-writes-body", content=b"{not json", headers=json_type), 401)
+    assert_problem(guarded.post("/test-writes-body", content=b"{not json", headers={**json_type, "X-API-Key": "key-3"}),
+                   403)
+    assert_problem(guarded.post("/test-writes-body", json={"n": "5"}, headers={"X-API-Key": "key-1"}), 422)
+    assert guarded.post("/test-writes-body", json={"n": 5}, headers={"X-API-Key": "key-1"}).json() == {"written": 5}
 
 
 def test_writes_are_refused_when_no_key_is_configured(sample_settings: Neo4jSettings) -> None:
@@ -141,3 +172,102 @@ def test_openapi_has_examples_and_problems_everywhere(api: httpx.Client) -> None
             assert "422" in errors and all("application/problem+json" in r["content"] for r in errors.values())
     run = spec["paths"]["/queries/{name}"]["post"]["requestBody"]["content"]["application/json"]
     assert run["examples"]["ancestors"]["value"]["params"] == {"id": "HP:0001250", "max_depth": 30}
+
+
+def test_a_body_shorter_than_its_length_is_not_waited_on(guarded: httpx.Client) -> None:
+    address = urlsplit(str(guarded.base_url))
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(b"POST /normalize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 100\r\n\r\n{\"queries\": ")
+        started = time.monotonic()
+        answer = b""
+        while b"}" not in answer:  # the problem document's end
+            answer += connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in answer
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("path", "body", "parameter"), [
+    ("/extract", {"notes": [{"id": "n1", "text": "No effusion."}], "link": 0}, "link"),
+    ("/queries/ancestors", {"params": {"id": "HP:0001250"}, "limit": "5"}, "limit"),
+    ("/normalize", {"queries": ["seizure"], "k": "5"}, "k"),
+])
+def test_types_are_strict(api: httpx.Client, path: str, body: dict[str, Any], parameter: str) -> None:
+    assert assert_problem(api.post(path, json=body), 422)["parameter"] == parameter
+
+
+@pytest.mark.parametrize(("path", "params", "parameter"), [
+    ("/concepts/not a curie", {}, "concept_id"),
+    ("/search", {"q": "\x1f"}, "q"),  # str.strip() strips it: the schema says so too
+    ("/normalize", {"q": " \x1c "}, "q"),
+    ("/search", {"q": "seizure", "lang": "EN"}, "lang"),
+    ("/paths", {"from": "HP:0001250", "to": "HP 1"}, "to"),
+])
+def test_schema_constraints_are_the_servers(api: httpx.Client, path: str, params: dict[str, Any],
+                                             parameter: str) -> None:
+    assert assert_problem(api.get(path, params=params), 422)["parameter"] == parameter
+    spec = api.get("/openapi.json").json()
+    assert "400" in spec["paths"]["/search"]["get"]["responses"]  # a well-formed but unknown language
+
+
+def test_no_filesystem_path_in_problems(api: httpx.Client) -> None:
+    detail = assert_problem(api.get("/queries/no-such-query"), 404)["detail"]
+    assert "no-such-query" in detail and "cypher" not in detail and "/" not in detail.replace("GET /queries", "")
+
+
+def test_work_budgets_are_413(api: httpx.Client) -> None:
+    notes = [{"id": f"n{i}", "text": "No pleural effusion. " * 950} for i in range(6)]  # 6 x 19,950 characters
+    assert "characters in all" in assert_problem(api.post("/extract", json={"notes": notes}), 413)["detail"]
+    batch = {"queries": [f"term {i}" for i in range(1000)], "k": 100}
+    assert assert_problem(api.post("/normalize", json=batch), 413)["parameter"] == "queries"
+
+
+def test_work_past_the_deadline_is_504(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, ApiSettings(request_timeout_s=0.01))
+    notes = [{"id": f"n{i}", "text": "Small left pleural effusion. Mild cardiomegaly. " * 40} for i in range(3)]
+    with served(app) as url:
+        answer = httpx.post(f"{url}/extract", json={"notes": notes}, timeout=60)
+    assert "stopped before notes[1]" in assert_problem(answer, 504)["detail"]
+
+
+def test_an_unconfigured_resource_answers_while_another_loads(api: httpx.Client,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BIOS_RETRIEVE_INDEX", raising=False)
+    with _LOCKS["extractor"]:  # as while the extractor's dictionary is being built
+        started = time.monotonic()
+        assert_problem(api.post("/retrieve", json={"queries": ["cardiomegaly"]}), 503)
+        assert time.monotonic() - started < 2
+
+
+def test_preload_opens_the_extractor_at_start_up(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, preload=True)
+    with served(app):
+        assert app.state.extractor.name == "offline"
+
+
+def test_shutdown_finishes_with_a_request_in_flight(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, ApiSettings(request_timeout_s=600))
+
+    @app.get("/test-slow")
+    def slow(request: Request) -> dict[str, bool]:
+        deadline = Deadline.of(request)
+        while True:  # work in steps, as the extractor does
+            deadline.check("the next step")
+            time.sleep(0.05)
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    answers: list[int] = []
+    client = threading.Thread(target=lambda: answers.append(
+        httpx.get(f"http://127.0.0.1:{port}/test-slow", timeout=60).status_code), daemon=True)
+    client.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    server.should_exit = True
+    thread.join(timeout=15)
+    assert not thread.is_alive() and time.monotonic() - started < 10
