@@ -54,6 +54,13 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
         console.print(f"{report.source} {report.version}: {counts}; {report.rejected:,} rejected; "
                       f"{report.xrefs_linked:,} cross-references joined; "
                       f"{report.seconds:.1f}s ({report.rows_per_second:,.0f} records/s)")
+        if report.relations_pending or report.relations_joined:
+            console.print(f"relations: {report.relations_pending:,} of {report.source} wait for concepts not loaded "
+                          f"yet; {report.relations_joined:,} waiting ones joined")
+        for what, n in sorted(report.dropped.items()):
+            console.print(f"left out: {n:,} {what}")
+        for warning in report.warnings:
+            console.print(f"warning: {warning}")
 
 
 @ingest_app.command("bios")
@@ -209,6 +216,25 @@ def ingest_rdf(
         prefixes[name] = iri
     reader = get_reader("rdf")(path, source_id=source_id, format=rdf_format, licence=licence, version=version,
                                prefixes=prefixes or None)
+    _load(reader, batch_size, on_error, rejects, force, as_json)
+
+
+@ingest_app.command("obographs")
+def ingest_obographs(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OBO Graphs .json file.")],
+    source_id: Annotated[str | None, typer.Option(help="Source id (default: the ontology's file name).")] = None,
+    name: Annotated[str | None, typer.Option(help="Source name (default: the source id).")] = None,
+    licence: Annotated[str, typer.Option(help="Licence recorded on the Source.")] = "unknown",
+    url: Annotated[str | None, typer.Option(help="Home page recorded on the Source.")] = None,
+    version: VersionOption = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    on_error: OnErrorOption = "stop",
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load an ontology published as OBO Graphs JSON (as the OBO reader loads the .obo)."""
+    reader = get_reader("obographs")(path, source_id=source_id, name=name, version=version, licence=licence, url=url)
     _load(reader, batch_size, on_error, rejects, force, as_json)
 
 

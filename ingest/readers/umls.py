@@ -297,8 +297,9 @@ class UmlsReader:
         return True
 
     def _known(self, row: _RrfRow, *columns: str) -> bool:
-        """Whether every CUI of `columns` kept an atom in MRCONSO; counts the rows it leaves out."""
-        if all(row[column] in self._kept for column in columns):
+        """False when a CUI of `columns` lost every atom of MRCONSO to the filters (counting the row it
+        leaves out); a CUI MRCONSO does not list is kept (its relations wait for it as pending ones)."""
+        if all(row[column] in self._kept or row[column] not in self._seen for column in columns):
             return True
         self.dropped[f"{row.file} rows of concepts without a kept atom"] += 1
         return False
@@ -372,18 +373,20 @@ class UmlsReader:
                 return ()
             if not self._known(row, "CUI1", "CUI2"):
                 return ()
-            inverse_of_type: str | None = None  # the inverse's name, for the RelationType
+            inverse_of_type: str | None = None  # the inverse's name, for the RelationType, when the pair names it
             if rela:
                 inverse = self._inverse(rela)
                 forward = _forward(rela, inverse) if inverse else rela
-                inverse_of_type = (inverse if forward == rela else rela) if inverse else None
                 try:
+                    canonical_relation(rela)  # a name that may not be a relationship type (has_term) is refused
                     rel_type, swapped = canonical_relation(forward)
                 except ConfigError:
                     raise RowProblem(f"invalid relation name {rela!r} (RELA)") from None
                 cui1_is_head = swapped != (forward != rela)  # the row reads CUI2 RELA CUI1
                 symmetric = inverse == rela or inverse_name(rel_type) is None
-                rela = forward
+                other = (inverse if forward == rela else rela) if inverse else None
+                with suppress(ConfigError):  # the pair's name, where the vocabulary has no inverse of its own
+                    inverse_of_type = None if other is None or canonical_relation(other)[1] else other
             elif rel in REL_TYPES:
                 rel_type, cui1_is_head = REL_TYPES[rel]
                 symmetric = rel_type == "RELATED_TO"

@@ -278,7 +278,7 @@ UMLS_REL: list[tuple[str, str, str, str, str, str, str, tuple[str, str, str] | N
     ("C0014544", "RO", "C0042291", "may_treat", "R000010", "MED-RT", "N", ("C0042291", "MAY_TREAT", "C0014544")),
     ("C0027051", "RO", "C0018787", "", "R000011", "MSH", "N", ("C0018787", "RELATED_TO", "C0027051")),
     ("C0018787", "RO", "C0027051", "has_finding_site", "R000012", "SNOMEDCT_US", "N",
-     ("C0027051", "HAS_FINDING_SITE", "C0018787")),
+     ("C0018787", "FINDING_SITE_OF", "C0027051")),  # has_X is folded onto X_of, the pair's forward name
     ("C0011849", "SY", "C0011849", "", "R000013", "MSH", "N", None),
     ("C0014544", "SIB", "C0036572", "", "R000014", "MSH", "N", None),
     ("C0004057", "RO", "C0004057", "", "R000015", "MSH", "N", None),

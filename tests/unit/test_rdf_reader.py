@@ -275,3 +275,32 @@ def test_unbound_namespace_is_rejected_unless_given(tmp_path: Path) -> None:
         "no CURIE for the concept IRI http://example.org/x/1: bind a prefix for its namespace"]
     records, rejected = read(RdfReader(path, prefixes={"X": "http://example.org/x/"}))
     assert not rejected and TermRecord("X:1", "One", "en", "PT", preferred=True) in records
+
+
+def test_prefix_bound_without_trailing_slash_and_iri_xrefs(tmp_path: Path) -> None:
+    path = tmp_path / "thes.ttl"
+    path.write_text("""\
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix yso: <http://example.org/onto/yso> .
+<http://example.org/onto/yso/p123> a skos:Concept ; skos:prefLabel "kissa"@fi, "katt"@sv, "bussá"@se ;
+    skos:broader <http://example.org/onto/yso/p1> ;
+    skos:exactMatch <http://purl.obolibrary.org/obo/NCBITaxon_9685>, "SNOMEDCT_US_2025_09_01:388626009" .
+<http://example.org/onto/yso/p1> a skos:Concept ; skos:prefLabel "eläin"@fi .
+""", encoding="utf-8")
+    records, rejected = read(RdfReader(path))
+    assert not rejected
+    assert {r.id for r in records if isinstance(r, Concept)} == {"YSO:p123", "YSO:p1"}  # not YSO:/p123
+    assert Relation("YSO:p123", "IS_A", "YSO:p1") in records
+    assert {r.lang for r in records if isinstance(r, TermRecord)} == {"fi", "sv", "se"}
+    assert {r.target for r in records if isinstance(r, Xref)} == {"NCBITAXON:9685", "SNOMEDCT:388626009"}
+
+
+def test_a_file_without_statements_or_concepts_is_an_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.ttl"
+    empty.write_text("@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no RDF statements"):
+        list(RdfReader(empty).read())
+    scheme = tmp_path / "scheme.ttl"
+    scheme.write_text('<http://x.org/s> a <http://www.w3.org/2004/02/skos/core#ConceptScheme> .\n', encoding="utf-8")
+    with pytest.raises(InputError, match="no skos:Concept or owl:Class"):
+        list(RdfReader(scheme).read())

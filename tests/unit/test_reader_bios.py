@@ -317,7 +317,7 @@ def test_relations_tab_with_header(tmp_path: Path) -> None:
 
 def test_relation_rejections(tmp_path: Path) -> None:
     write(tmp_path, "ConceptTerms.txt", TERMS_2022)
-    write(tmp_path, "RelationNames.txt", "1|ENG|is_a\n3|ENG|has term\n4|KLI|foo\n5|ENG|\n")
+    write(tmp_path, "RelationNames.txt", "1|ENG|is_a\n3|ENG|has term\n4|QQQ|foo\n5|ENG|\n")  # QQQ: private use
     lines = [
         "R1|CN1|CN2|1|is_a",  # 1 ok
         "R2|CN1|CN2|3|has_term",  # 2 structural type: invalid
@@ -337,7 +337,7 @@ def test_relation_rejections(tmp_path: Path) -> None:
         ("Relations.txt", 6), ("Relations.txt", 7),
     ]
     reasons = [r.reason for r in bad]
-    assert "'KLI'" in reasons[0]
+    assert "'QQQ'" in reasons[0]
     assert reasons[1] == "empty REL"
     assert reasons[2] == "invalid relation name 'has term'"
     assert reasons[3] == "invalid relation name 'has_term'"

@@ -85,7 +85,7 @@ def test_fixture_records(tmp_path: Path) -> None:
         RelationType("BROADER", "broader", None, "narrower"),
         RelationType("MAY_TREAT", "may_treat", None, "may_be_treated_by"),
         RelationType("RELATED_TO", "related_to", None, None),
-        RelationType("HAS_FINDING_SITE", "has_finding_site", None, "reverse_has_finding_site"),
+        RelationType("FINDING_SITE_OF", "finding_site_of", None, "has_finding_site"),
     ]
     assert records(items, Definition)[0] == Definition(
         "UMLS:C0011849", "A heterogeneous group of disorders characterized by hyperglycemia.", "en"
@@ -129,9 +129,51 @@ def test_mrrel_direction(tmp_path: Path) -> None:
         ("UMLS:C2", "MAY_TREAT", "UMLS:C1", "may_treat", "R7"),
         ("UMLS:C1", "MAY_TREAT", "UMLS:C2", "may_be_treated_by", "R8"),
         ("UMLS:C1", "PART_OF", "UMLS:C2", "has_part", "R9"),
-        ("UMLS:C2", "RELATED_TO", "UMLS:C1", "RO", "R10"),
-        ("UMLS:C2", "RELATED_TO", "UMLS:C1", "RQ", "R11"),
+        ("UMLS:C1", "RELATED_TO", "UMLS:C2", "RO", "R10"),  # symmetric: the smaller CUI is the head
+        ("UMLS:C1", "RELATED_TO", "UMLS:C2", "RQ", "R11"),
     ]
+
+
+def test_both_directions_of_a_relation_give_one_edge(tmp_path: Path) -> None:
+    write_meta(tmp_path, MRREL=[
+        rel("C1", "RO", "C2", "has_ingredient", rui="R1"),  # C2 has_ingredient C1
+        rel("C2", "RO", "C1", "ingredient_of", rui="R2"),  # C1 ingredient_of C2: the same relation
+        rel("C1", "PAR", "C2", "Subsumes", rui="R3"),  # a pair of the built-in table
+        rel("C2", "CHD", "C1", "Subsumed_By", rui="R4"),
+        rel("C1", "RO", "C2", "related_to", rui="R5"),  # symmetric, stated both ways
+        rel("C2", "RO", "C1", "related_to", rui="R6"),
+    ])
+    got = {(r.head, r.type, r.tail) for r in records(read(tmp_path), Relation)}
+    assert got == {("UMLS:C1", "INGREDIENT_OF", "UMLS:C2"), ("UMLS:C2", "SUBSUMES", "UMLS:C1"),
+                   ("UMLS:C1", "RELATED_TO", "UMLS:C2")}
+
+
+def test_mrdoc_declares_the_inverse_pairs(tmp_path: Path) -> None:
+    write_meta(tmp_path, MRREL=[rel("C1", "RO", "C2", "treats_well", rui="R1"),
+                                rel("C2", "RO", "C1", "well_treated_by", rui="R2")],
+               MRDOC=["RELA|treats_well|rela_inverse|well_treated_by|",
+                      "RELA|well_treated_by|rela_inverse|treats_well|", "REL|PAR|rel_inverse|CHD|"])
+    relations = records(read(tmp_path), Relation)
+    assert {(r.head, r.type, r.tail) for r in relations} == {("UMLS:C2", "TREATS_WELL", "UMLS:C1")}
+    (described,) = records(read(tmp_path), RelationType)
+    assert described.inverse == "well_treated_by"
+
+
+def test_concepts_left_without_atoms_lose_their_other_rows_and_are_counted(tmp_path: Path) -> None:
+    write_meta(tmp_path, MRCONSO=[conso("C1", aui="A1"), conso("C2", aui="A2", suppress="O")],
+               MRSTY=["C1|T047|B2|Disease or Syndrome|AT1||", "C2|T047|B2|Disease or Syndrome|AT2||"],
+               MRREL=[rel("C1", "RO", "C2", rui="R1"), rel("C1", "RO", "C3", rui="R2")],
+               MRDEF=["C1|A1|AT1||MSH|One.|N||", "C2|A2|AT2||MSH|Two.|N||"])
+    reader = UmlsReader(tmp_path)
+    items = list(reader.read())
+    assert [t.concept_id for t in records(items, TypeAssignment)] == ["UMLS:C1"]
+    assert [d.concept_id for d in records(items, Definition)] == ["UMLS:C1"]
+    # C3 is not in MRCONSO at all: its relation is kept (it waits as a pending relation when loaded)
+    assert [(r.head, r.tail) for r in records(items, Relation)] == [("UMLS:C1", "UMLS:C3")]
+    assert reader.dropped == {"MRCONSO.RRF rows suppressed (SUPPRESS O)": 1, "MRCONSO concepts without a kept atom": 1,
+                              "MRSTY.RRF rows of concepts without a kept atom": 1,
+                              "MRREL.RRF rows of concepts without a kept atom": 1,
+                              "MRDEF.RRF rows of concepts without a kept atom": 1}
 
 
 def test_relation_types_emitted_once_before_first_use(tmp_path: Path) -> None:
@@ -161,8 +203,8 @@ def test_sab_filter_applies_to_terms_relations_and_definitions(tmp_path: Path) -
     assert {t.lang for t in records(items, TermRecord)} == {"zh"}
     assert {r.type for r in records(items, Relation)} == {"MAY_TREAT"}
     assert records(items, Definition) == []
-    # MRSTY has no SAB: types are kept
-    assert len(records(items, TypeAssignment)) == 13
+    # MRSTY has no SAB: the types of the concepts that keep an atom of those sources are kept
+    assert len(records(items, TypeAssignment)) == 11
 
 
 def test_suppressed_rows(tmp_path: Path) -> None:
