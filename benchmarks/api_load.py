@@ -11,7 +11,10 @@ from the mix (weights in MIX):
 - GET /normalize?q=term, POST /normalize with 10 terms, GET /concepts/{id}, GET /search?q=term,
 - POST /queries/{name}: a library query (concept-card, ancestors or terms-by-language) on a drawn concept;
 then, as the baseline, GET /health alone for --baseline-seconds at the same concurrency (the cost of the HTTP
-stack and one trivial Cypher round trip). Per endpoint: requests, throughput, p50/p99 latency, 4xx, 5xx and
+stack and one trivial Cypher round trip). With --hostile N, each level runs the mix a second time beside N more
+clients that send the largest extraction the API accepts, back to back (POST /extract: notes of real IU X-ray
+report text up to the request's character budget, linked), and the table compares each endpoint's p99 with the
+calm run's (the API should keep it within 2x). Per endpoint: requests, throughput, p50/p99 latency, 4xx, 5xx and
 transport errors. The client runs on the same machine, so the figures are what both together can do. Every loop
 is bounded by time; traffic goes to 127.0.0.1 only. Results: --out (JSON) and a Markdown table beside it; the
 exit status is 1 if any request got a 5xx or failed.
@@ -45,6 +48,9 @@ from graph.runtime import NEO4J_VERSION, free_port
 from graph.store import GraphStore
 
 HERE = Path(__file__).resolve().parent
+HOSTILE = "POST /extract (hostile)"
+NOTE_CHARS = 20_000  # one note, as long as the API allows
+HOSTILE_CHARS = 100_000  # per hostile request: the API's budget (apps.api.extract_routes.MAX_REQUEST_CHARS)
 MIX = {"GET /normalize": 30, "POST /normalize (10 terms)": 10, "GET /concepts/{id}": 20, "GET /search": 25,
        "POST /queries/{name}": 15}
 BASELINE = "GET /health (baseline)"
@@ -56,6 +62,7 @@ BATCH = 10
 class Inputs:
     terms: list[str]
     concepts: list[str]
+    hostile: dict[str, Any] = field(default_factory=dict)  # the body of a hostile extraction
 
 
 @dataclass
@@ -86,9 +93,19 @@ def draw_inputs(uri: str, n: int, seed: int) -> Inputs:
     return Inputs([row["text"] for row in rows], sorted({row["concept"] for row in rows}))
 
 
+def hostile_body() -> dict[str, Any]:
+    """The largest extraction the API accepts: real report text in notes of NOTE_CHARS, up to the request budget."""
+    from benchmarks.extract_scaling import long_note
+
+    text = long_note(NOTE_CHARS)
+    return {"notes": [{"id": f"n{i}", "text": text} for i in range(HOSTILE_CHARS // NOTE_CHARS)], "link": True}
+
+
 def request_for(kind: str, inputs: Inputs, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
     """(method, path, httpx keyword arguments) of one request of the mix."""
     term, concept = rng.choice(inputs.terms), rng.choice(inputs.concepts)
+    if kind == HOSTILE:
+        return "POST", "/extract", {"json": inputs.hostile}
     if kind == "GET /normalize":
         return "GET", "/normalize", {"params": {"q": term, "k": 10}}
     if kind == "POST /normalize (10 terms)":
@@ -103,10 +120,11 @@ def request_for(kind: str, inputs: Inputs, rng: random.Random) -> tuple[str, str
 
 
 async def run_level(url: str, kinds: list[str], weights: list[int], inputs: Inputs, concurrency: int,
-                    seconds: float, seed: int) -> tuple[dict[str, Tally], float]:
-    """`concurrency` tasks sending requests of the mix back to back until `seconds` have passed."""
-    tallies = {kind: Tally() for kind in kinds}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+                    seconds: float, seed: int, hostile: int = 0) -> tuple[dict[str, Tally], float]:
+    """`concurrency` tasks sending requests of the mix back to back until `seconds` have passed, beside `hostile`
+    tasks sending the hostile extraction."""
+    tallies = {kind: Tally() for kind in [*kinds, *([HOSTILE] if hostile else [])]}
+    limits = httpx.Limits(max_connections=concurrency + hostile, max_keepalive_connections=concurrency + hostile)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         started = time.perf_counter()
         deadline = started + seconds
@@ -114,7 +132,7 @@ async def run_level(url: str, kinds: list[str], weights: list[int], inputs: Inpu
         async def worker(index: int) -> None:
             rng = random.Random(seed * 1000 + index)
             while time.perf_counter() < deadline:
-                kind = rng.choices(kinds, weights)[0]
+                kind = HOSTILE if index >= concurrency else rng.choices(kinds, weights)[0]
                 method, path, kwargs = request_for(kind, inputs, rng)
                 sent = time.perf_counter()
                 try:
@@ -128,7 +146,7 @@ async def run_level(url: str, kinds: list[str], weights: list[int], inputs: Inpu
                 elif response.status_code >= 400:
                     tallies[kind].client_errors += 1
 
-        await asyncio.gather(*(worker(index) for index in range(concurrency)))
+        await asyncio.gather(*(worker(index) for index in range(concurrency + hostile)))
         return tallies, time.perf_counter() - started
 
 
@@ -142,9 +160,12 @@ def level_report(tallies: dict[str, Tally], seconds: float) -> dict[str, Any]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     inputs = draw_inputs(args.uri, args.inputs, args.seed)
+    if args.hostile:
+        inputs.hostile = hostile_body()
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "neo4j": NEO4J_VERSION, "cpus": os.cpu_count()},
-        "graph": args.uri, "mix": MIX, "seconds_per_level": args.seconds, "baseline_seconds": args.baseline_seconds,
+        "graph": args.uri, "mix": MIX, "hostile_clients": args.hostile, "hostile_characters": HOSTILE_CHARS,
+        "seconds_per_level": args.seconds, "baseline_seconds": args.baseline_seconds,
         "inputs": {"terms": len(inputs.terms), "concepts": len(inputs.concepts)}, "seed": args.seed, "levels": {}}
     port = free_port()
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--uri", args.uri],
@@ -155,6 +176,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             wait_ready(client, process)
             for text in inputs.terms[: args.warmup]:  # warm the plans and the page cache; not measured
                 client.get("/normalize", params={"q": text}).raise_for_status()
+            if args.hostile:  # the extractor's dictionary is opened before any measurement
+                client.post("/extract", json={"notes": [{"id": "n", "text": "No effusion."}]}, timeout=600)
         result["memory_after_start"] = process_memory_mib(process.pid)
         for level in args.concurrency:
             mix, mix_s = asyncio.run(run_level(url, list(MIX), list(MIX.values()), inputs, level, args.seconds,
@@ -162,6 +185,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             base, base_s = asyncio.run(run_level(url, [BASELINE], [1], inputs, level, args.baseline_seconds,
                                                  args.seed))
             result["levels"][str(level)] = {"mix": level_report(mix, mix_s), "baseline": level_report(base, base_s)}
+            if args.hostile:
+                hostile, hostile_s = asyncio.run(run_level(url, list(MIX), list(MIX.values()), inputs, level,
+                                                           args.seconds, args.seed, args.hostile))
+                result["levels"][str(level)]["hostile"] = level_report(hostile, hostile_s)
             total = result["levels"][str(level)]["mix"]["total"]
             print(f"concurrency {level}: {total['per_s']} req/s, p99 {total.get('p99_ms')} ms, 5xx {total['5xx']}",
                   file=sys.stderr)
@@ -170,7 +197,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         process.terminate()
         process.wait(timeout=30)
     result["server_errors"] = sum(level[part]["total"]["5xx"] + level[part]["total"]["failed"]
-                                  for level in result["levels"].values() for part in ("mix", "baseline"))
+                                  for level in result["levels"].values() for part in ("mix", "baseline", "hostile")
+                                  if part in level)
     return result
 
 
@@ -186,6 +214,18 @@ def markdown(result: dict[str, Any]) -> str:
         for name, s in rows:
             lines.append(f"| {level} | {name} | {s['requests']} | {s['per_s']} | {s.get('p50_ms', '-')} "
                          f"| {s.get('p99_ms', '-')} | {s['4xx']} | {s['5xx']} | {s['failed']} |")
+    if result.get("hostile_clients"):
+        lines += ["", f"Hostile mix: the same mix beside {result['hostile_clients']} client(s) sending the largest "
+                  "extraction the API accepts, back to back; p99 against the calm run's.", "",
+                  "| concurrency | endpoint | calm p99 ms | hostile p99 ms | ratio | hostile requests | 4xx | 5xx |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for level, runs in result["levels"].items():
+            calm, hostile = runs["mix"]["endpoints"], runs["hostile"]["endpoints"]
+            for name, s in hostile.items():
+                before = calm.get(name, {}).get("p99_ms")
+                ratio = round(s["p99_ms"] / before, 2) if before and s.get("p99_ms") else "-"
+                lines.append(f"| {level} | {name} | {before or '-'} | {s.get('p99_ms', '-')} | {ratio} "
+                             f"| {s['requests']} | {s['4xx']} | {s['5xx']} |")
     lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
     for name in ("memory_after_start", "memory_after_runs"):
         m = result[name]
@@ -202,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--inputs", type=int, default=500, help="Terms (and their concepts) drawn from the graph.")
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hostile", type=int, default=0, metavar="N",
+                        help="Also run each level beside N clients sending the largest extraction (0: off).")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "api_load.json")
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)

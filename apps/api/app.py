@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +34,7 @@ from apps.api.models import (
     SourceOut,
 )
 from apps.api.normalize_routes import router as normalize_router
-from apps.api.problems import problem, problem_responses
+from apps.api.problems import PROBLEM, problem, problem_responses
 from apps.api.query_routes import router as query_router
 from apps.api.resources import preload as preload_resources
 from apps.api.retrieve_routes import router as retrieve_router
@@ -174,6 +174,7 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
             raise NotFoundError(f"no concept {curie} in the graph")
         return ConceptOut(**card)
 
+    document_unparseable_bodies(app)
     app.include_router(normalize_router)
     app.include_router(extract_router)
     app.include_router(query_router)
@@ -182,3 +183,22 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
     app.include_router(web_router)
     app.include_router(vqa_router)
     return app
+
+
+def document_unparseable_bodies(app: FastAPI) -> None:
+    """Every operation that takes a body may answer 400 (a problem document) when the body cannot be parsed
+    (not JSON, broken multipart): FastAPI answers so before any route runs, and the OpenAPI document says so."""
+    generate = app.openapi
+    unparseable = {"description": "Bad Request (problem document): the body cannot be parsed, or a parameter's "
+                                  "value is not one the server knows.",
+                   "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for operations in generate()["paths"].values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault("400", unparseable)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
