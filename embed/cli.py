@@ -108,6 +108,9 @@ def embed_terms_command(
                                               "torch, onnx.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
+    engine: Annotated[str, typer.Option(help="local, or ray: encode on Ray workers (the distributed extra; "
+                                             "RAY_ADDRESS names a cluster, else a local one starts).")] = "local",
+    workers: Annotated[int, typer.Option(help="Encoder actors with --engine ray.")] = 1,
     """Embed every Term (and Concept) of the graph, keep the vector indexes current, write the faiss file.
 
     A rerun embeds only terms without a vector of the model (new ones, or those an interrupted run left).
@@ -116,7 +119,7 @@ def embed_terms_command(
 
     with GraphStore.connect() as store:
         report = embed_terms(store, model, batch_size=batch_size, replace=replace, concepts=not no_concepts,
-                             progress=not as_json, device=device, runtime=runtime)
+                             progress=not as_json, device=device, runtime=runtime, engine=engine, workers=workers)
     if as_json:
         print(json.dumps(report.as_dict()))
         return

@@ -1,25 +1,33 @@
-"""k-NN over the term vectors of one model: a faiss file when it is current for the graph, else Neo4j's index.
+"""k-NN over the term vectors of one model: a faiss file, its kind chosen by the number of vectors.
 
 The embedding job (embed/job.py) writes three files per model, under `$BIOS_HOME/indexes/<model id>/` (the id
-made file-safe) unless another folder is given:
+made file-safe) unless another folder is given, beside the term vectors themselves (embed/vector_store.py):
 
-- `terms.faiss`: exact `IndexFlatIP` up to 50,000 vectors, where a brute-force query still takes a few
-  milliseconds (it grows linearly: ~30 ms at 200,000 384-d vectors on 2 cores); above, `IndexHNSWFlat` (M=32,
-  efConstruction 80, efSearch 128, inner product: under 1 ms a query at 200,000);
+- `terms.faiss`, by size:
+  - up to 50,000 vectors `IndexFlatIP`, exact: a brute-force query still takes a few milliseconds;
+  - up to 500,000 `IndexHNSWFlat` (M=32, efConstruction 80, efSearch 128, inner product: under 1 ms a query;
+    its float vectors and links take ~1.7 KiB a vector, 0.8 GiB at 500,000);
+  - above, `IndexIVFScalarQuantizer` with 8-bit codes (a byte a dimension: 2.8 GiB for BIOS v2's 7.4M 384-d
+    vectors where float32 would take 11 GiB), nlist = 4·√N cells trained on a seeded sample of 40 vectors a cell,
+    nprobe 64 (recall@10 against exact search, measured on MiniLM term vectors, in README "Vectors at size").
+    It is memory-mapped when opened: the API holds the cell lists in the page cache, shared and evictable.
+  efSearch and nprobe are saved in the file, so every reader searches with the settings the job chose.
 - `terms.ids`: the term id of each row, one per line;
 - `terms.json`: model_id, dim, kind, count, the SHA-256 of the ids file, the graph fingerprint it was built
   from and created_at.
 
 Vectors are L2-normalized before they are added, so inner product is cosine. A file is current when its
 fingerprint equals the graph's now (`GraphStore.embedding_fingerprint`): the same database, the same number and
-id range of terms with this model's vectors, and the same Source loads (an ingest since makes it stale until the
-job runs again). Otherwise searches go to the Neo4j vector index `term_embedding`.
+id range of terms with this model's vectors, and the same Source loads. After an ingest the file is stale until
+the job runs again: it is still searched (terms added since are not found, and the caller is told so), as long as
+it was built from the same database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -35,11 +43,16 @@ from graph.errors import GraphError, ParameterError
 from graph.settings import data_home
 from graph.store import GraphStore
 
-IndexKind = Literal["flat", "hnsw"]
+IndexKind = Literal["flat", "hnsw", "ivf-sq8"]
 FLAT_MAX = 50_000
+HNSW_MAX = 500_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+IVF_TRAIN_PER_CELL = 40  # training vectors per cell (faiss warns below 39)
+IVF_TRAIN_ITERATIONS = 10  # k-means iterations of the coarse quantizer
+IVF_NPROBE = 64
+ADD_ROWS = 65_536  # vectors normalized and added per step: the build never copies the whole matrix
 INDEX_FILE, IDS_FILE, META_FILE = "terms.faiss", "terms.ids", "terms.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
@@ -49,7 +62,7 @@ def default_index_dir(model_id: str) -> Path:
 
 
 def choose_kind(count: int) -> IndexKind:
-    return "flat" if count <= FLAT_MAX else "hnsw"
+    return "flat" if count <= FLAT_MAX else "hnsw" if count <= HNSW_MAX else "ivf-sq8"
 
 
 def normalized(vectors: np.ndarray) -> np.ndarray:
@@ -60,19 +73,37 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+def _ivf_sq8(vectors: np.ndarray, seed: int = 0) -> faiss.Index:
+    """An empty 8-bit scalar-quantized IVF index (inner product) for the rows of `vectors`, trained on a seeded
+    sample of them (normalized)."""
+    count, dim = vectors.shape
+    nlist = max(1, min(int(4 * math.sqrt(count)), count // IVF_TRAIN_PER_CELL))
+    sample_size = min(count, nlist * IVF_TRAIN_PER_CELL)
+    rows = np.sort(np.random.default_rng(seed).choice(count, sample_size, replace=False))
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = IVF_TRAIN_ITERATIONS
+    index.train(normalized(vectors[rows]))
+    index.nprobe = min(IVF_NPROBE, nlist)  # saved with the index
+    return index
+
+
 def build_faiss(vectors: np.ndarray, kind: IndexKind | None = None) -> faiss.Index:
-    """An inner-product index over the normalized rows of `vectors`, flat or HNSW by size unless `kind` says."""
-    vectors = normalized(vectors)
+    """An inner-product index over the normalized rows of `vectors` (an array or a memory map), its kind by size
+    unless `kind` says; rows are normalized and added a slice at a time."""
     kind = kind or choose_kind(len(vectors))
     dim = vectors.shape[1]
     if kind == "flat":
         index: faiss.Index = faiss.IndexFlatIP(dim)
-    else:
+    elif kind == "hnsw":
         hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         hnsw.hnsw.efSearch = HNSW_EF_SEARCH  # saved with the index
         index = hnsw
-    index.add(vectors)
+    else:
+        index = _ivf_sq8(vectors)
+    for start in range(0, len(vectors), ADD_ROWS):
+        index.add(normalized(vectors[start:start + ADD_ROWS]))
     return index
 
 
@@ -154,7 +185,8 @@ class FaissTermIndex(TermIndex):
     @classmethod
     def load(cls, folder: Path, meta: IndexMeta, reason: str) -> FaissTermIndex:
         """Read the files of `folder` (checked by `current_index`)."""
-        index = faiss.read_index(str(folder / INDEX_FILE))
+        flags = faiss.IO_FLAG_MMAP if meta.kind == "ivf-sq8" else 0
+        index = faiss.read_index(str(folder / INDEX_FILE), flags)
         if index.ntotal != meta.count:
             raise GraphError(f"{folder / INDEX_FILE} holds {index.ntotal} vectors, {META_FILE} says {meta.count}: "
                              "run `bios embed terms` to rebuild it")
@@ -169,12 +201,12 @@ class FaissTermIndex(TermIndex):
 
 
 class Neo4jVectorIndex(TermIndex):
-    """A Neo4j vector index (`term_embedding` or `concept_embedding`) restricted to one model's vectors."""
+    """A Neo4j vector index (`concept_embedding`) restricted to one model's vectors."""
 
     kind = "neo4j"
 
     def __init__(self, store: GraphStore, model_id: str, reason: str,
-                 index_name: str = queries.TERM_VECTOR_INDEX) -> None:
+                 index_name: str = queries.CONCEPT_VECTOR_INDEX) -> None:
         super().__init__(model_id, reason)
         self.store = store
         self.index_name = index_name
@@ -218,41 +250,54 @@ def _neo4j_state(store: GraphStore, name: str, dim: int) -> str | None:
     return None
 
 
-def current_index(folder: Path, model_id: str, fingerprint: dict[str, Any]) -> tuple[IndexMeta | None, str]:
-    """(meta, reason): the meta of the files in `folder` when they are current for the graph, else None and why."""
+def _usable_meta(folder: Path, model_id: str, database: str) -> tuple[IndexMeta | None, str]:
+    """(meta, "") when `folder` holds complete index files of `model_id` built from `database`, else None and why."""
     meta = read_meta(folder)
     if meta is None:
         return None, f"no faiss file in {folder}"
     if meta.model_id != model_id:
         return None, f"{folder / META_FILE} is for {meta.model_id}"
-    if meta.fingerprint != fingerprint:
-        return None, (f"the faiss file in {folder} is stale (built for {meta.count:,} terms and the sources then "
-                      f"loaded; the graph has {fingerprint['terms']:,} terms with vectors of {model_id})")
+    if meta.fingerprint.get("database") != database:
+        return None, f"the faiss file in {folder} was built from another database"
     try:
         ids_sha = hashlib.sha256((folder / IDS_FILE).read_bytes()).hexdigest()
     except OSError:
         ids_sha = None
     if ids_sha != meta.ids_sha256 or not (folder / INDEX_FILE).is_file():
         return None, f"the index files in {folder} are incomplete or disagree with {META_FILE}"
+    return meta, ""
+
+
+def _stale(folder: Path, meta: IndexMeta, fingerprint: dict[str, Any]) -> str:
+    return (f"the faiss file in {folder} is stale (built for {meta.count:,} terms and the sources then loaded; the "
+            f"graph has {fingerprint['terms']:,} terms with vectors of {meta.model_id})")
+
+
+def current_index(folder: Path, model_id: str, fingerprint: dict[str, Any]) -> tuple[IndexMeta | None, str]:
+    """(meta, reason): the meta of the files in `folder` when they are current for the graph, else None and why."""
+    meta, problem = _usable_meta(folder, model_id, fingerprint["database"])
+    if meta is None:
+        return None, problem
+    if meta.fingerprint != fingerprint:
+        return None, _stale(folder, meta, fingerprint)
     return meta, f"faiss file {folder / INDEX_FILE} is current"
 
 
 def open_term_index(store: GraphStore, model_id: str | None = None, folder: Path | None = None) -> TermIndex:
-    """The faiss file of `model_id` (default: the graph's model) when current for the graph, else the Neo4j
-    vector index; GraphError when neither holds this model's vectors."""
-    model = graph_model(store, model_id)
-    model_id, dim = model["id"], int(model["dim"])
+    """The faiss file of `model_id` (default: the graph's model), current or stale (built from this database
+    before an ingest: the reason says so); GraphError when there is none."""
+    model_id = graph_model(store, model_id)["id"]
     folder = folder or default_index_dir(model_id)
     fingerprint = store.embedding_fingerprint(model_id)
-    meta, why = current_index(folder, model_id, fingerprint)
-    if meta is not None:
-        return FaissTermIndex.load(folder, meta, why)
-    problem = _neo4j_state(store, queries.TERM_VECTOR_INDEX, dim)
     if fingerprint["terms"] == 0:
-        problem = f"no term has a vector of {model_id}"
-    if problem:
-        raise GraphError(f"no k-NN index for {model_id}: {why}, and {problem}; run `bios embed terms`")
-    return Neo4jVectorIndex(store, model_id, f"{why}: using the Neo4j vector index {queries.TERM_VECTOR_INDEX}")
+        raise GraphError(f"no k-NN index for {model_id}: no term has a vector of it; run `bios embed terms`")
+    meta, problem = _usable_meta(folder, model_id, fingerprint["database"])
+    if meta is None:
+        raise GraphError(f"no k-NN index for {model_id}: {problem}; run `bios embed terms`")
+    if meta.fingerprint == fingerprint:
+        return FaissTermIndex.load(folder, meta, f"faiss file {folder / INDEX_FILE} is current")
+    return FaissTermIndex.load(folder, meta, f"{_stale(folder, meta, fingerprint)}: terms embedded since are not "
+                                             "searched until `bios embed terms` rebuilds it")
 
 
 def open_concept_index(store: GraphStore, model_id: str | None = None) -> Neo4jVectorIndex:

@@ -1,13 +1,17 @@
-"""`bios embed terms`: a vector for every Term and Concept of the graph, the vector indexes and a faiss file.
+"""`bios embed terms`: a vector for every Term and Concept of the graph, the concept vector index and a faiss file.
 
-One model's vectors live in the graph at a time (`Term.embedding` + `Term.embedding_model`, the model id, and
-an `EmbeddingModel` node with the encoder's settings). Embedding with another model is refused until the user
-says `--replace`: the old vector indexes are dropped and the old vectors removed in batches first.
+One model's vectors belong to the graph at a time: `Term.embedding_model` (the model id) marks the embedded
+terms, an `EmbeddingModel` node holds the encoder's settings, and `Concept.embedding` the concept vectors.
+Embedding with another model is refused until the user says `--replace`: the old vector indexes are dropped and
+the old vectors removed in batches first.
 
-Terms are read in pages in id order (keyset, from the unique index) among those without a vector of this model,
-encoded, and written back in batches as float32 vectors (`db.create.setNodeVectorProperty`) while the next page
-is encoded. What is written is skipped by the next run, so an interrupted job resumes where it stopped and a run
-after an ingest embeds only the new terms.
+Term vectors are kept in a vector file per graph beside the faiss file (embed/vector_store.py), not in Neo4j:
+sending them to the server cost as much CPU as encoding them. Terms are read in pages in id order (keyset, from
+the unique index) among those without a vector of this model, encoded a page at a time (sorted by length, so
+batches carry little padding), appended to the vector file and marked in the graph; the next page is read and the
+previous one written while a page is encoded. Marked terms are skipped by the next run, so an interrupted job
+resumes where it stopped and a run after an ingest embeds only the new terms. Memory stays bounded: a page of
+terms in flight, and the vector file memory-mapped.
 
 Concept vectors are the L2-normalized mean of the concept's normalized term vectors, every language included:
 a concept is then near each of its names (English, Chinese, synonyms, abbreviations) rather than near its
@@ -15,9 +19,9 @@ preferred name only, and concept-level search needs no separate encoder pass. A 
 has no vector of this model or the number of its embedded terms changed (a term embedded or a HAS_TERM edge
 added since), which covers every change the loaders make.
 
-Then the vector indexes `term_embedding` and `concept_embedding` (cosine, the model's dimension) are created if
-absent and awaited, and the faiss file is rebuilt from every term vector of this model (those of this run kept
-in memory, the rest read back from the graph) and tagged with the graph's fingerprint (embed/index.py).
+Then the vector index `concept_embedding` (cosine, the model's dimension) is created if absent and awaited, and
+the faiss file is rebuilt from every term vector of this model, its kind chosen by size, and tagged with the
+graph's fingerprint (embed/index.py).
 """
 
 from __future__ import annotations
@@ -36,12 +40,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from embed.encoders import DEFAULT_ENCODER, INT8, Encoder, load_encoder
 from embed.index import current_index, default_index_dir, normalized, save_term_index
+from embed.vector_store import TermVectorStore, graph_folder
 from graph import queries
 from graph.errors import GraphError, ParameterError
 from graph.store import GraphStore
 
 DEFAULT_BATCH_SIZE = 512
-READ_BATCH = 2000  # term vectors read back per query
+READ_PAGE = 8192  # terms read per query and encoded together (sorted by length: little padding)
+MARK_BATCH = 8192  # terms marked embedded per write
+ENGINES = ("local", "ray")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -75,7 +82,7 @@ def _phase(report: EmbedReport, name: str) -> Iterator[None]:
         report.seconds[name] = time.perf_counter() - started
 
 
-def _progress(enabled: bool) -> Progress:
+def progress_bar(enabled: bool) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     disable=not enabled)
 
@@ -83,14 +90,17 @@ def _progress(enabled: bool) -> Progress:
 def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, replace: bool = False, concepts: bool = True,
                 progress: bool = True, index_dir: Path | None = None, device: str = "auto",
-                runtime: str = "auto") -> EmbedReport:
+                runtime: str = "auto", engine: str = "local", workers: int = 1) -> EmbedReport:
     """Embed the terms (and concepts) of the graph that lack a vector of `model`; see the module docstring.
 
     `model`: a registered encoder name, a model folder, or a loaded Encoder; `runtime`: its inference engine
-    (embed/onnx_runtime.py). `index_dir`: where the faiss files go (default `$BIOS_HOME/indexes/<model id>`).
+    (embed/onnx_runtime.py). `index_dir`: where the faiss and vector files go (default
+    `$BIOS_HOME/indexes/<model id>`). `engine` "ray" encodes on `workers` Ray actors (embed/distributed.py).
     """
     if batch_size < 1:
         raise ParameterError("batch_size", f"{batch_size} is not a positive integer")
+    if engine not in ENGINES:
+        raise ParameterError("engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
     if runtime == INT8 or (isinstance(model, Encoder) and model.runtime == INT8):
         raise ParameterError("runtime", f"{INT8} approximates the model's vectors; the graph stores exact ones: "
                                         "use auto, onnx or torch (int8 is for query encoding)")
@@ -99,23 +109,31 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
     with _phase(report, "prepare"):
         _prepare(store, report, replace)
         store.merge_embedding_model(encoder.record())
-    with _phase(report, "terms"):
-        fresh_ids, fresh = _embed_new_terms(store, encoder, batch_size, progress, report)
     folder = index_dir or default_index_dir(report.model_id)
+    database = store.embedding_fingerprint(report.model_id)["database"]
+    vectors = TermVectorStore(graph_folder(folder, database), encoder.dim)
+    with _phase(report, "terms"):
+        if engine == "ray":
+            from embed.distributed import embed_new_terms_ray  # ray loads only for this engine
+
+            embed_new_terms_ray(store, encoder, vectors, batch_size, progress, report, workers,
+                                max(batch_size, READ_PAGE), gpus_per_worker=1 if encoder.device.type == "cuda" else 0)
+        else:
+            _embed_new_terms(store, encoder, vectors, batch_size, progress, report)
     fingerprint = store.embedding_fingerprint(report.model_id)
     report.terms_total = int(fingerprint["terms"])
     current, _ = current_index(folder, report.model_id, fingerprint)
-    term_vectors = _TermVectors(store, report.model_id, fresh_ids, fresh, progress, report)
+    term_vectors = _TermVectors(store, report.model_id, vectors, report)
     if concepts:
         with _phase(report, "concepts"):
             report.concepts_embedded = _embed_concepts(store, term_vectors, batch_size, progress)
     with _phase(report, "vector_indexes"):
-        for name in (queries.TERM_VECTOR_INDEX, *([queries.CONCEPT_VECTOR_INDEX] if concepts else [])):
-            store.create_vector_index(name, report.dim)
+        if concepts:
+            store.create_vector_index(queries.CONCEPT_VECTOR_INDEX, report.dim)
     if current is None and report.terms_total:
-        ids, vectors = term_vectors.get()
+        ids, matrix = term_vectors.get()
         with _phase(report, "faiss"):
-            current = save_term_index(folder, report.model_id, ids, vectors, fingerprint)
+            current = save_term_index(folder, report.model_id, ids, matrix, fingerprint)
     if current is not None:
         report.index = {"path": str(folder), "kind": current.kind, "count": current.count,
                         "created_at": current.created_at}
@@ -125,7 +143,8 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
 
 def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
     """Refuse to mix models; with `replace`, drop the old indexes and vectors. A vector index of another dimension
-    with no other model's vectors in the graph indexes nothing: it is dropped, to be recreated."""
+    with no other model's vectors in the graph indexes nothing: it is dropped, to be recreated; so is a term vector
+    index left by a version that kept term vectors in Neo4j."""
     others = store.other_embedding_models(report.model_id)
     if others and not replace:
         raise GraphError(f"the graph holds vectors of {', '.join(others)}; embedding with {report.model_id} would "
@@ -133,82 +152,66 @@ def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
                          f"with {report.model_id}")
     for name in queries.VECTOR_INDEXES:
         info = store.vector_index(name)
-        if info is not None and (others or info["dim"] != report.dim):
+        if info is not None and (others or info["dim"] != report.dim or name == queries.TERM_VECTOR_INDEX):
             store.drop_vector_index(name)
     if others:
         store.clear_other_embeddings(report.model_id)
         report.replaced = others
 
 
-def _embed_new_terms(store: GraphStore, encoder: Encoder, batch_size: int, progress: bool,
-                     report: EmbedReport) -> tuple[list[str], np.ndarray]:
-    """Encode and write every term without a vector of this model; returns their ids and vectors."""
+def encode_page(encoder: Encoder, texts: list[str], batch_size: int) -> np.ndarray:
+    """The stored vectors of a page of terms: normalized float32 rows (pure: what a distributed engine maps)."""
+    return normalized(encoder.encode(texts, batch_size=batch_size))
+
+
+def write_page(store: GraphStore, vectors: TermVectorStore, model_id: str, ids: list[str], page: np.ndarray) -> int:
+    """Append a page's vectors to the vector file, then mark its terms embedded; returns how many."""
+    vectors.append(ids, page)
+    for start in range(0, len(ids), MARK_BATCH):
+        store.mark_terms_embedded(model_id, ids[start:start + MARK_BATCH])
+    return len(ids)
+
+
+def _embed_new_terms(store: GraphStore, encoder: Encoder, vectors: TermVectorStore, batch_size: int,
+                     progress: bool, report: EmbedReport) -> None:
+    """Encode every term without a vector of this model, append the vectors to the store and mark the terms.
+
+    Three stages overlap: the next page is read from the graph and the previous page written (vector file, then
+    the graph's marks) while this page is encoded, so the encoder is the only stage the job waits on."""
     model_id = report.model_id
     total = store.count_terms_to_embed(model_id)
-    ids: list[str] = []
-    chunks: list[np.ndarray] = []
-    with _progress(progress) as bar, ThreadPoolExecutor(1, thread_name_prefix="bios-embed-writer") as writer:
+    page_size = max(batch_size, READ_PAGE)
+    with progress_bar(progress) as bar, ThreadPoolExecutor(2, thread_name_prefix="bios-embed-io") as io:
         task = bar.add_task(f"{encoder.name} terms", total=total)
-        pending: tuple[Future[None], int] | None = None
-        after = ""
-        while rows := store.terms_to_embed(model_id, after, batch_size):
-            vectors = encoder.encode([row["text"] for row in rows], batch_size=batch_size)
-            page_ids = [row["id"] for row in rows]
-            if pending:  # the previous page's write ran while this page was encoded
-                pending[0].result()
-                bar.advance(task, pending[1])
-            writes = [{"id": term_id, "v": vector} for term_id, vector in zip(page_ids, vectors.tolist(), strict=True)]
-            pending = (writer.submit(store.set_term_vectors, model_id, writes), len(rows))
-            ids += page_ids
-            chunks.append(vectors)
-            after = page_ids[-1]
+        next_rows = io.submit(store.terms_to_embed, model_id, "", page_size)
+        pending: Future[int] | None = None
+        while rows := next_rows.result():
+            next_rows = io.submit(store.terms_to_embed, model_id, rows[-1]["id"], page_size)
+            page = encode_page(encoder, [row["text"] for row in rows], batch_size)
+            if pending:
+                bar.advance(task, pending.result())
+            pending = io.submit(write_page, store, vectors, model_id, [row["id"] for row in rows], page)
+            report.terms_embedded += len(rows)
         if pending:
-            pending[0].result()
-            bar.advance(task, pending[1])
-    report.terms_embedded = len(ids)
-    return ids, np.concatenate(chunks) if chunks else np.zeros((0, encoder.dim), dtype=np.float32)
+            bar.advance(task, pending.result())
 
 
 class _TermVectors:
-    """Every term vector of the model, normalized, in term id order, read once when first needed: this run's
-    from memory, the rest back from the graph."""
+    """Every term vector of the model in term id order (the store compacted to the graph's marked terms), read
+    once when first needed."""
 
-    def __init__(self, store: GraphStore, model_id: str, fresh_ids: list[str], fresh: np.ndarray, progress: bool,
-                 report: EmbedReport) -> None:
-        self.store, self.model_id, self.progress, self.report = store, model_id, progress, report
-        self.fresh_ids, self.fresh = fresh_ids, fresh
+    def __init__(self, store: GraphStore, model_id: str, vectors: TermVectorStore, report: EmbedReport) -> None:
+        self.store, self.model_id, self.vectors, self.report = store, model_id, vectors, report
         self.loaded: tuple[list[str], np.ndarray] | None = None
         self.row_of: dict[str, int] = {}
 
     def get(self) -> tuple[list[str], np.ndarray]:
         if self.loaded is None:
             with _phase(self.report, "read_back"):
-                self.loaded = self._read()
-            self.row_of = {term_id: row for row, term_id in enumerate(self.loaded[0])}
+                ids = self.store.embedded_term_ids(self.model_id)
+                self.loaded = ids, self.vectors.compact(ids)
+            self.row_of = {term_id: row for row, term_id in enumerate(ids)}
         return self.loaded
-
-    def _read(self) -> tuple[list[str], np.ndarray]:
-        ids = self.store.embedded_term_ids(self.model_id)
-        vectors = np.zeros((len(ids), self.fresh.shape[1]), dtype=np.float32)
-        fresh_row = {term_id: row for row, term_id in enumerate(self.fresh_ids)}
-        missing: list[int] = []
-        for row, term_id in enumerate(ids):
-            if (source := fresh_row.get(term_id)) is None:
-                missing.append(row)
-            else:
-                vectors[row] = self.fresh[source]
-        with _progress(self.progress and bool(missing)) as bar:
-            task = bar.add_task("reading term vectors", total=len(missing))
-            for start in range(0, len(missing), READ_BATCH):
-                rows = missing[start:start + READ_BATCH]
-                got = self.store.term_vectors(self.model_id, [ids[row] for row in rows])
-                lost = [ids[row] for row in rows if ids[row] not in got]
-                if lost:
-                    raise GraphError(f"term {lost[0]} lost its vector of {self.model_id} while the job ran; "
-                                     "run it again")
-                vectors[rows] = np.asarray([got[ids[row]] for row in rows], dtype=np.float32)
-                bar.advance(task, len(rows))
-        return ids, normalized(vectors) if ids else vectors
 
 
 def _embed_concepts(store: GraphStore, term_vectors: _TermVectors, batch_size: int, progress: bool) -> int:
@@ -219,7 +222,7 @@ def _embed_concepts(store: GraphStore, term_vectors: _TermVectors, batch_size: i
         return 0
     _, vectors = term_vectors.get()  # before this bar opens: reading back shows its own
     done = 0
-    with _progress(progress) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task("concepts", total=None)
         while page:
             rows = []

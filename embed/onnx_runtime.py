@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from embed.encoders import Encoder
 
 ONNX_DIR_ENV = "BIOS_ONNX_DIR"
+THREADS_ENV = "BIOS_ONNX_THREADS"  # intra-op threads of a session (default: one per core); set by Ray workers
 OPSET = 17
 
 
@@ -90,6 +91,7 @@ class OnnxEncoderSession:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # idle worker threads sleep instead of spinning: the caller's Python and the graph need the cores between runs
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.intra_op_num_threads = int(os.environ.get(THREADS_ENV, "0"))
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors for a damaged file

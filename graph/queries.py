@@ -413,21 +413,14 @@ RETURN t.id AS id, t.text AS text
 ORDER BY t.id LIMIT $limit
 """
 
-# Rows: {id, v}.
-SET_TERM_VECTORS = """
-UNWIND $rows AS r
-MATCH (t:Term {id: r.id})
-CALL db.create.setNodeVectorProperty(t, 'embedding', r.v)
+# The terms whose vectors (kept in the model's vector file, embed/vector_store.py) are written.
+MARK_TERMS_EMBEDDED = """
+UNWIND $ids AS id
+MATCH (t:Term {id: id})
 SET t.embedding_model = $model
 """
 
 EMBEDDED_TERM_IDS = "MATCH (t:Term) WHERE t.embedding_model = $model RETURN t.id AS id ORDER BY t.id"
-
-TERM_VECTORS = """
-UNWIND $ids AS id
-MATCH (t:Term {id: id}) WHERE t.embedding_model = $model
-RETURN t.id AS id, t.embedding AS v
-"""
 
 # Concepts whose vector is missing, of another model, or made from another number of embedded terms (a
 # term was embedded or a HAS_TERM edge added since), with their embedded terms; keyset page by concept id.

@@ -377,15 +377,12 @@ class GraphStore:
         """The next `limit` terms after id `after` (id order) without a vector of `model_id`: {id, text}."""
         return self.run(queries.TERMS_TO_EMBED, model=model_id, after=after, limit=limit)
 
-    def set_term_vectors(self, model_id: str, rows: list[dict[str, Any]]) -> None:
-        """Rows {id, v}: v a list of floats, stored as a float32 vector."""
-        self.run(queries.SET_TERM_VECTORS, rows=rows, model=model_id)
+    def mark_terms_embedded(self, model_id: str, ids: list[str]) -> None:
+        """Mark terms as holding a vector of `model_id` (the vectors themselves are in its vector file)."""
+        self.run(queries.MARK_TERMS_EMBEDDED, ids=ids, model=model_id)
 
     def embedded_term_ids(self, model_id: str) -> list[str]:
         return [row["id"] for row in self.run(queries.EMBEDDED_TERM_IDS, model=model_id)]
-
-    def term_vectors(self, model_id: str, ids: list[str]) -> dict[str, list[float]]:
-        return {row["id"]: row["v"] for row in self.run(queries.TERM_VECTORS, model=model_id, ids=ids)}
 
     def concepts_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
         """The next concepts after id `after` whose vector is missing or out of date: {id, terms}."""

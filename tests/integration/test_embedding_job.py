@@ -14,10 +14,12 @@ import typer
 from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
+from embed import job
 from embed.cli import embed_terms_command
 from embed.encoders import Encoder, load_encoder
 from embed.index import META_FILE, default_index_dir, open_concept_index, open_term_index, read_meta
 from embed.job import embed_terms
+from embed.vector_store import TermVectorStore, graph_folder
 from graph.errors import GraphError
 from graph.store import GraphStore
 from ingest.loader import load_source
@@ -63,7 +65,16 @@ def one(store: GraphStore, cypher: str, **params: Any) -> Any:
 
 
 def vectors_of(store: GraphStore, label: str) -> dict[str, tuple[str | None, Any]]:
+    """(model, vector) of each node; term vectors come from the model's vector file, concept vectors from Neo4j."""
     rows = store.run(f"MATCH (n:{label}) RETURN n.id AS id, n.embedding_model AS model, n.embedding AS v")
+    if label == "Term":
+        stored: dict[str, np.ndarray] = {}
+        for model in {row["model"] for row in rows} - {None}:
+            dim = next(m["dim"] for m in store.embedding_models() if m["id"] == model)
+            files = TermVectorStore(graph_folder(default_index_dir(model), store.embedding_fingerprint(model)
+                                                 ["database"]), dim)
+            stored |= dict(zip(files.ids(), files.matrix(), strict=True))
+        return {row["id"]: (row["model"], stored.get(row["id"])) for row in rows}
     return {row["id"]: (row["model"], row["v"]) for row in rows}
 
 
@@ -77,10 +88,9 @@ def test_vectors_model_node_indexes_concepts_and_faiss(graph: GraphStore, encode
     record = graph.embedding_models()
     assert [m["id"] for m in record] == [tiny.model_id]
     assert record[0]["dim"] == 32 and record[0]["pooling"] == "mean" and record[0]["terms"] == len(terms)
-    for name in ("term_embedding", "concept_embedding"):
-        info = graph.vector_index(name)
-        assert info is not None and info["dim"] == 32 and info["state"] == "ONLINE"
-        assert info["similarity"] == "COSINE"
+    assert graph.vector_index("term_embedding") is None  # term vectors are in the vector file
+    info = graph.vector_index("concept_embedding")
+    assert info is not None and info["dim"] == 32 and info["state"] == "ONLINE" and info["similarity"] == "COSINE"
 
     # a concept's vector is the normalized mean of its term vectors, every language included
     concepts = vectors_of(graph, "Concept")
@@ -103,7 +113,7 @@ def test_vectors_model_node_indexes_concepts_and_faiss(graph: GraphStore, encode
     assert by_concept[0][0] == "BIOS:CN00000003" and by_concept[0][1] == pytest.approx(1.0, abs=1e-2)
 
 
-def test_rerun_embeds_only_new_terms_and_stale_faiss_falls_back(graph: GraphStore,
+def test_rerun_embeds_only_new_terms_and_a_stale_faiss_file_still_answers(graph: GraphStore,
                                                                   encoders: tuple[Encoder, Encoder],
                                                                   tmp_path: Path) -> None:
     tiny = encoders[0]
@@ -115,21 +125,20 @@ def test_rerun_embeds_only_new_terms_and_stale_faiss_falls_back(graph: GraphStor
 
     write_umls_subset(tmp_path / "umls")
     load_source(get_reader("umls")(tmp_path / "umls"), graph, progress=False)
-    new_terms = one(graph, "MATCH (t:Term) WHERE t.embedding IS NULL RETURN count(t)")
+    new_terms = one(graph, "MATCH (t:Term) WHERE t.embedding_model IS NULL RETURN count(t)")
     umls_concepts = one(graph, "MATCH (c:Concept) WHERE c.embedding IS NULL RETURN count(c)")
     assert 0 < new_terms < first.terms_total
     stale = open_term_index(graph)  # the Source loads changed: the faiss file no longer describes the graph
-    assert stale.kind == "neo4j" and "stale" in stale.reason
+    assert stale.kind == "faiss" and "stale" in stale.reason and "not searched" in stale.reason
     known = one(graph, "MATCH (t:Term {norm: 'aspirin'}) RETURN t.id")
-    vector = one(graph, "MATCH (t:Term {id: $id}) RETURN t.embedding", id=known)
-    assert stale.search(np.array([vector]), 1)[0][0][0] == known
+    assert stale.search(np.array([vectors_of(graph, "Term")[known][1]]), 1)[0][0][0] == known
 
     later = embed_terms(graph, tiny, progress=True)  # reads vectors back: its bar and the others in turn
     assert later.terms_embedded == new_terms
     assert later.terms_total == first.terms_total + new_terms
     # the UMLS concepts, all new; the BIOS concepts keep their terms (shared terms gain edges from UMLS concepts)
     assert later.concepts_embedded == umls_concepts
-    assert one(graph, "MATCH (t:Term) WHERE t.embedding IS NULL RETURN count(t)") == 0
+    assert one(graph, "MATCH (t:Term) WHERE t.embedding_model IS NULL RETURN count(t)") == 0
     current = open_term_index(graph)
     assert current.kind == "faiss" and read_meta(default_index_dir(tiny.model_id)).count == later.terms_total  # type: ignore[union-attr]
 
@@ -160,54 +169,77 @@ def test_switching_models_is_explicit(graph: GraphStore, encoders: tuple[Encoder
     assert report.replaced == [tiny_a.model_id]
     assert report.terms_embedded == report.terms_total
     terms, concepts = vectors_of(graph, "Term"), vectors_of(graph, "Concept")
-    assert all(model == tiny_b.model_id and len(v or []) == 48 for model, v in [*terms.values(), *concepts.values()])
+    assert all(model == tiny_b.model_id and v is not None and len(v) == 48
+               for model, v in [*terms.values(), *concepts.values()])
     assert [m["id"] for m in graph.embedding_models()] == [tiny_b.model_id]
-    assert all(graph.vector_index(name)["dim"] == 48  # type: ignore[index]
-               for name in ("term_embedding", "concept_embedding"))
+    assert graph.vector_index("concept_embedding")["dim"] == 48  # type: ignore[index]
     assert open_term_index(graph).model_id == tiny_b.model_id
     with pytest.raises(GraphError, match=f"no vectors of {tiny_a.model_id}"):
         open_term_index(graph, tiny_a.model_id)
 
 
-def test_missing_faiss_file_falls_back_to_neo4j(graph: GraphStore, encoders: tuple[Encoder, Encoder]) -> None:
+def test_a_missing_faiss_file_is_rebuilt_from_the_vector_file(graph: GraphStore,
+                                                               encoders: tuple[Encoder, Encoder]) -> None:
     tiny = encoders[0]
     with pytest.raises(GraphError, match="bios embed terms"):
         open_term_index(graph)
     embed_terms(graph, tiny, progress=False)
     folder = default_index_dir(tiny.model_id)
-    faiss_index = open_term_index(graph)
+    before = open_term_index(graph)
     (folder / META_FILE).unlink()
-    neo4j_index = open_term_index(graph)
-    assert (faiss_index.kind, neo4j_index.kind) == ("faiss", "neo4j")
-    assert "no faiss file" in neo4j_index.reason
-    queries = np.array([v for _, v in list(vectors_of(graph, "Term").values())[:5]])
-    assert [hits[0][0] for hits in neo4j_index.search(queries, 3)] == \
-        [hits[0][0] for hits in faiss_index.search(queries, 3)]
-
-    graph.drop_vector_index("term_embedding")
-    with pytest.raises(GraphError, match="no vector index term_embedding"):
+    with pytest.raises(GraphError, match="no faiss file.*bios embed terms"):
         open_term_index(graph)
+    report = embed_terms(graph, tiny, progress=False)
+    assert report.terms_embedded == 0 and report.index["count"] == report.terms_total  # nothing encoded again
+    after = open_term_index(graph)
+    queries = np.array([v for _, v in list(vectors_of(graph, "Term").values())[:5]])
+    assert after.search(queries, 3) == before.search(queries, 3)
 
 
 def test_an_interrupted_run_resumes(graph: GraphStore, encoders: tuple[Encoder, Encoder],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     tiny = encoders[0]
-    write = graph.set_term_vectors
+    mark = graph.mark_terms_embedded
     calls = []
 
-    def fail_second_write(model_id: str, rows: list[dict[str, Any]]) -> None:
-        calls.append(len(rows))
+    def fail_second_write(model_id: str, ids: list[str]) -> None:
+        calls.append(len(ids))
         if len(calls) == 2:
             raise RuntimeError("killed")
-        write(model_id, rows)
+        mark(model_id, ids)
 
-    monkeypatch.setattr(graph, "set_term_vectors", fail_second_write)
+    monkeypatch.setattr(job, "READ_PAGE", 8)
+    monkeypatch.setattr(graph, "mark_terms_embedded", fail_second_write)
     with pytest.raises(RuntimeError, match="killed"):
         embed_terms(graph, tiny, batch_size=8, progress=False)
-    monkeypatch.undo()
-    assert one(graph, "MATCH (t:Term) WHERE t.embedding IS NOT NULL RETURN count(t)") == 8
+    monkeypatch.setattr(graph, "mark_terms_embedded", mark)
+    assert one(graph, "MATCH (t:Term) WHERE t.embedding_model IS NOT NULL RETURN count(t)") == 8
+    # the second page's vectors were appended before the kill: the rerun encodes those terms again, the last wins
     report = embed_terms(graph, tiny, batch_size=8, progress=False)
     assert report.terms_embedded == report.terms_total - 8
+    terms = vectors_of(graph, "Term")
+    assert len(terms) == report.terms_total and all(len(v) == 32 for _, v in terms.values())
+    fresh = tiny.encode([one(graph, "MATCH (t:Term {id: $id}) RETURN t.text", id=term_id) for term_id in terms])
+    assert np.allclose(np.array([v for _, v in terms.values()]), fresh, atol=1e-5)
+
+
+def test_ray_engine_gives_the_vectors_of_the_single_process_job(graph: GraphStore,
+                                                                encoders: tuple[Encoder, Encoder],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = pytest.importorskip("ray", reason="the distributed extra (ray) is not installed")
+    tiny = encoders[0]
+    monkeypatch.setattr(job, "READ_PAGE", 16)  # several pages, so both workers encode
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        report = embed_terms(graph, tiny, batch_size=8, engine="ray", workers=2, progress=False)
+    finally:
+        ray.shutdown()
+    assert report.terms_embedded == report.terms_total > 32 and report.concepts_embedded == 12
+    terms = vectors_of(graph, "Term")
+    assert all(model == tiny.model_id for model, _ in terms.values())
+    texts = [one(graph, "MATCH (t:Term {id: $id}) RETURN t.text", id=term_id) for term_id in terms]
+    assert np.allclose(np.array([v for _, v in terms.values()]), tiny.encode(texts), atol=1e-5)
+    assert open_term_index(graph).kind == "faiss"
 
 
 def test_cli_command(graph: GraphStore, graph_env: GraphStore, encoders: tuple[Encoder, Encoder]) -> None:
