@@ -24,12 +24,14 @@ def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print the
     queries = list(Library())
     if as_json:
         print(json.dumps([{"name": q.name, "description": q.description, "params": [p.as_dict() for p in q.params],
-                           "example": q.example} for q in queries], ensure_ascii=False))
+                           "example": q.example, "unbounded": q.unbounded, "timeout_s": q.timeout_s}
+                          for q in queries], ensure_ascii=False))
         return
     table = Table("query", "parameters", "description")
     for query in queries:
         params = ", ".join(f"{p.name}{'' if p.required else '?'}: {p.type}" for p in query.params)
-        table.add_row(query.name, params, query.description)
+        cost = f" Unbounded: {query.unbounded} (timeout {query.timeout_s:g} s)." if query.unbounded else ""
+        table.add_row(query.name, params, query.description + cost)
     console.print(table)
 
 
@@ -46,7 +48,9 @@ def run_command(
                                                                           "comma-separated).")] = None,
     limit: Annotated[int, typer.Option(help=f"Rows to show (1-{MAX_LIMIT}).")] = DEFAULT_LIMIT,
     offset: Annotated[int, typer.Option(help="Rows to skip first.")] = 0,
-    timeout: Annotated[float, typer.Option(help="Seconds before the server stops the query.")] = DEFAULT_TIMEOUT_S,
+    timeout: Annotated[float | None, typer.Option(help="Seconds before the server stops the query (default: the "
+                                                      "query's timeout: header, else "
+                                                      f"{DEFAULT_TIMEOUT_S:g}).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the page of rows as JSON.")] = False,
 ) -> None:
     """Run a library query in a read transaction against NEO4J_URI, e.g.

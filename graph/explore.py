@@ -15,7 +15,10 @@ from graph.store import GraphStore
 
 MAX_NEIGHBOURS = 200
 MAX_PATH_LENGTH = 8
+PATH_TIMEOUT_S = 10.0  # a path search through hub concepts can touch most of a large graph: the server stops it
 EDGES_PER_NEIGHBOUR = 4  # bound on the edges drawn among neighbours: this many per neighbour
+DENSE_DEGREE = 1000  # a neighbour with more outgoing edges is not expanded when finding edges among neighbours
+_NOT_EXPLORED = frozenset({"SUGGESTED"})  # curator suggestions are not drawn
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def neighbourhood(store: GraphStore, concept_id: str, limit: int = 40) -> Neighb
         raise ParameterError("limit", f"must be between 1 and {MAX_NEIGHBOURS}, got {limit}")
     centre = _resolve(store, "concept_id", concept_id)
     nodes = {centre: _concept_node(store, centre)}
-    groups = store.run(queries.NEIGHBOUR_GROUPS, id=centre, limit=limit)
+    groups = store.relation_groups(centre, _NOT_EXPLORED, queries.NEIGHBOUR_ITEM, limit)
     counts = [RelationCount(group["type"], group["direction"], group["total"]) for group in groups]
     edges: list[GraphEdge] = []
     for rank in range(limit):
@@ -104,7 +107,8 @@ def neighbourhood(store: GraphStore, concept_id: str, limit: int = 40) -> Neighb
             edges.append(GraphEdge(ends[0], group["type"], ends[1]))
             count.shown += 1
     neighbours = [node_id for node_id in nodes if node_id != centre]
-    among = store.run(queries.EDGES_AMONG, ids=neighbours, limit=EDGES_PER_NEIGHBOUR * len(neighbours))
+    among = store.run(queries.EDGES_AMONG, ids=neighbours, limit=EDGES_PER_NEIGHBOUR * len(neighbours),
+                      dense=DENSE_DEGREE)
     edges += [GraphEdge(**row) for row in among]
     return Neighbourhood(id=centre, nodes=list(nodes.values()), edges=edges, relations=counts,
                          redirected_from=concept_id if centre != concept_id else None)
@@ -112,7 +116,8 @@ def neighbourhood(store: GraphStore, concept_id: str, limit: int = 40) -> Neighb
 
 def shortest_path(store: GraphStore, source: str, target: str, max_length: int = 6) -> ConceptPath:
     """A shortest path (ignoring edge direction) of at most `max_length` edges between two concepts; without nodes
-    when there is none that short. Raises NotFoundError for an unknown id, ParameterError for a bad bound."""
+    when there is none that short. Raises NotFoundError for an unknown id, ParameterError for a bad bound,
+    QueryTimeoutError when the search runs past PATH_TIMEOUT_S."""
     if not 1 <= max_length <= MAX_PATH_LENGTH:
         raise ParameterError("max_length", f"must be between 1 and {MAX_PATH_LENGTH}, got {max_length}")
     start, end = _resolve(store, "from", source), _resolve(store, "to", target)
@@ -120,7 +125,7 @@ def shortest_path(store: GraphStore, source: str, target: str, max_length: int =
     if start == end:
         path.nodes = [_concept_node(store, start)]
         return path
-    rows = store.run(queries.shortest_path(max_length), **{"from": start, "to": end})
+    rows = store.read(queries.shortest_path(max_length), PATH_TIMEOUT_S, **{"from": start, "to": end})
     if rows:
         path.nodes = [GraphNode(**node) for node in rows[0]["nodes"]]
         path.edges = [GraphEdge(**edge) for edge in rows[0]["edges"]]

@@ -10,6 +10,10 @@ Each file starts with a header of `//` comment lines, then the statement:
     // param lang (lang, optional): only terms of this language
     // example: id=HP:0001250 max_depth=3
 
+A query whose work grows with the graph (it scans every concept, term or edge, or a hub's whole hierarchy)
+says so on an `// unbounded: WHAT IT READS` line, and may set its own server timeout with `// timeout: SECONDS`
+(default DEFAULT_TIMEOUT_S); the others read an index entry and a bounded neighbourhood and answer at any size.
+
 A parameter spec is its type, then `required`, `optional` (null when not given) or `default VALUE`, and
 optionally bounds `MIN..MAX`: the value of numbers, the length of strings, the item count of lists.
 Types: string, int, float, bool, lang (a language code, graph.languages), curie (folded by graph.curie), list[string],
@@ -30,7 +34,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from neo4j.exceptions import ClientError
 from neo4j.time import Date, DateTime, Duration, Time
 
 from graph.curie import normalize_curie
@@ -46,6 +49,8 @@ MAX_LIMIT = 1000  # rows per page
 MAX_OFFSET = 100_000
 DEFAULT_LIMIT = 100
 DEFAULT_TIMEOUT_S = 30.0
+MAX_TIMEOUT_S = 600.0
+_FIELDS = ("name", "description", "example", "unbounded", "timeout")
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _PARAM = re.compile(r"^param (\w+) \(([^)]*)\): (.+)$")
@@ -153,6 +158,8 @@ class LibraryQuery:
     cypher: str
     path: Path
     example: dict[str, str] = field(default_factory=dict)  # parameter -> value as text
+    unbounded: str | None = None  # what it reads when its work grows with the graph; None: bounded
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -220,9 +227,9 @@ def parse_query(path: Path) -> LibraryQuery:
             last = "param"
             continue
         key, colon, value = text.partition(":")
-        if not colon or key not in ("name", "description", "example"):
+        if not colon or key not in _FIELDS:
             raise InputError(str(path), number, f"unknown header line {text!r} (expected name:, description:, "
-                                                "param NAME (SPEC): or example:)")
+                                                "param NAME (SPEC):, example:, unbounded: or timeout:)")
         if key in fields:
             raise InputError(str(path), number, f"{key} given twice")
         fields[key], last = value.strip(), key
@@ -248,7 +255,14 @@ def parse_query(path: Path) -> LibraryQuery:
         example = dict(item.split("=", 1) for item in shlex.split(fields.get("example", "")))
     except ValueError:
         raise InputError(str(path), 1, "example: must be NAME=VALUE pairs") from None
-    query = LibraryQuery(name, fields["description"], declared, cypher, path, example)
+    try:
+        timeout_s = float(fields.get("timeout", DEFAULT_TIMEOUT_S))
+    except ValueError:
+        timeout_s = 0.0
+    if not 0 < timeout_s <= MAX_TIMEOUT_S:
+        raise InputError(str(path), 1, f"timeout: must be a number of seconds in (0, {MAX_TIMEOUT_S:g}]")
+    query = LibraryQuery(name, fields["description"], declared, cypher, path, example, fields.get("unbounded"),
+                         timeout_s)
     try:
         query.example_values()
     except ParameterError as exc:
@@ -307,9 +321,11 @@ class Library:
         return query
 
     def run(self, store: GraphStore, name: str, values: Mapping[str, Any], *, as_text: bool = False,
-            offset: int = 0, limit: int = DEFAULT_LIMIT, timeout_s: float = DEFAULT_TIMEOUT_S) -> QueryPage:
-        """One page of the query's rows, run in a read transaction after EXPLAIN has shown it only reads."""
+            offset: int = 0, limit: int = DEFAULT_LIMIT, timeout_s: float | None = None) -> QueryPage:
+        """One page of the query's rows, run in a read transaction after EXPLAIN has shown it only reads. The
+        server stops it after `timeout_s` seconds, by default the query's own (its header's, else DEFAULT_TIMEOUT_S)."""
         query = self.get(name)
+        timeout_s = query.timeout_s if timeout_s is None else timeout_s
         if not 0 <= offset <= MAX_OFFSET:
             raise ParameterError("offset", f"must be between 0 and {MAX_OFFSET}, got {offset}")
         if not 1 <= limit <= MAX_LIMIT:
@@ -318,10 +334,8 @@ class Library:
         self.check_read_only(store, query, params)
         try:
             columns, rows, has_more = store.read_page(query.cypher, params, offset, limit, timeout_s)
-        except ClientError as exc:
-            if "TransactionTimedOut" in (exc.code or ""):
-                raise QueryTimeoutError(f"query {name} ran longer than {timeout_s:g} s") from None
-            raise
+        except QueryTimeoutError:
+            raise QueryTimeoutError(f"query {name} ran longer than {timeout_s:g} s") from None
         return QueryPage(name, params, columns, [_plain(row) for row in rows], offset, limit, has_more)
 
     def check_read_only(self, store: GraphStore, query: LibraryQuery, params: dict[str, Any]) -> None:

@@ -23,6 +23,8 @@ MAX_LIMIT = 100  # hits per page
 MAX_OFFSET = 400  # hits skipped: pages reach the 500th hit at most
 _LUCENE_OPERATORS = frozenset({"AND", "OR", "NOT"})
 _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
+MAX_JOINED = 200  # XREF-joined concepts on a card
+_CARD_EXCLUDED = frozenset({"XREF", "SUGGESTED"})  # a card lists joins apart, and suggestions are not relations
 # Preferred names, then synonyms, then everything else, among exact hits of one concept.
 _TTY_RANK = {"PT": 0, "SY": 1}
 
@@ -146,11 +148,11 @@ def concept_card(store: GraphStore, concept_id: str, relations_per_type: int = 5
     resolved = resolve_concept_id(store, concept_id)
     if resolved is None:
         return None
-    card = store.run(queries.CONCEPT_CARD, id=resolved)[0]
+    card = store.run(queries.CONCEPT_CARD, id=resolved, max_joined=MAX_JOINED)[0]
     card["names"] = names_by_language(card["names"])
     card["terms"] = sorted(card["terms"], key=lambda t: (t["lang"] != "en", t["lang"], _TTY_RANK.get(t["tty"], 2),
                                                          t["text"]))
-    card["relations"] = store.run(queries.CONCEPT_RELATIONS, id=resolved, per_type=relations_per_type)
+    card["relations"] = store.relation_groups(resolved, _CARD_EXCLUDED, queries.RELATED_ITEM, relations_per_type)
     if resolved != concept_id:
         card["redirected_from"] = concept_id
     return card

@@ -253,29 +253,13 @@ CALL (c) {{
 }}
 CALL (c) {{
   OPTIONAL MATCH (c)-[:XREF]-(x:Concept)
-  RETURN [y IN collect(DISTINCT x) WHERE y IS NOT NULL | {{id: y.id, name: y.name}}] AS joined
+  WITH DISTINCT x LIMIT $max_joined
+  RETURN [y IN collect(x) WHERE y IS NOT NULL | {{id: y.id, name: y.name}}] AS joined
 }}
 RETURN c.id AS id, {_NAMES.format(v="c")} AS names, terms, types, joined,
        coalesce(c.xrefs, []) AS xrefs, coalesce(c.alt_ids, []) AS alt_ids,
        coalesce(c.definitions, []) AS definitions, coalesce(c.sources, []) AS sources,
        coalesce(c.obsolete, false) AS obsolete
-"""
-
-# Concept–concept relations of one concept in one direction, structural edges excluded.
-CONCEPT_RELATIONS = """
-MATCH (c:Concept {id: $id})
-CALL (c) {
-  MATCH (c)-[r]->(o:Concept) WHERE NOT type(r) IN ['XREF', 'SUGGESTED']
-  RETURN 'out' AS direction, type(r) AS type, o, r
-  UNION ALL
-  MATCH (c)<-[r]-(o:Concept) WHERE NOT type(r) IN ['XREF', 'SUGGESTED']
-  RETURN 'in' AS direction, type(r) AS type, o, r
-}
-WITH direction, type, o, r ORDER BY direction DESC, type, o.id
-WITH direction, type, count(*) AS total,
-     collect({id: o.id, name: coalesce(o.name, o.name_zh), sources: r.sources})[..$per_type] AS concepts
-RETURN direction, type, total, concepts
-ORDER BY direction DESC, type
 """
 
 PING = "RETURN 1 AS ok"
@@ -597,28 +581,71 @@ XREF_NEIGHBOURS = "UNWIND $ids AS id MATCH (:Concept {id: id})-[:XREF]-(o:Concep
 # Concept–concept edges a person explores: every relationship between two concepts but curator suggestions.
 _EXPLORED = "type({r}) <> 'SUGGESTED'"
 
-# A concept's neighbours grouped by relation type and direction, with totals; the first $limit of each
-# group in id order.
-NEIGHBOUR_GROUPS = f"""
-MATCH (c:Concept {{id: $id}})-[r]-(o:Concept) WHERE o <> c AND {_EXPLORED.format(r="r")}
-WITH type(r) AS type, CASE WHEN startNode(r) = c THEN 'out' ELSE 'in' END AS direction, o ORDER BY o.id
-WITH type, direction, count(*) AS total, collect(o)[..$limit] AS neighbours
-RETURN type, direction, total,
-       [n IN neighbours | {{id: n.id, name: coalesce(n.name, n.name_zh), sources: coalesce(n.sources, [])}}]
-       AS concepts
+# Hub concepts have hundreds of thousands of edges: reads of one concept's relations never expand them all.
+# Per relation type and direction, the total comes from the degree store (COUNT with a typed pattern), and the
+# neighbours shown are the first $limit in id order among the first $window edges in storage order (all of
+# them, so exactly the first by id, when there are at most $window).
+RELATION_WINDOW = 1000
+
+
+def concept_relation_type_counts(rel_types: list[str]) -> str:
+    """Per type of `rel_types`: [edges, edges from a Concept, edges to a Concept], from the count store."""
+    counts = ", ".join(f"[COUNT {{ ()-[:{t}]->() }}, COUNT {{ (:Concept)-[:{t}]->() }}, "
+                       f"COUNT {{ ()-[:{t}]->(:Concept) }}]" for t in map(escape_name, rel_types))
+    return f"RETURN [{counts}] AS counts"
+
+
+# What relation_groups returns for each neighbour: for the browser page (node sources) and the card (edge sources).
+NEIGHBOUR_ITEM = "{id: o.id, name: coalesce(o.name, o.name_zh), sources: coalesce(o.sources, [])}"
+RELATED_ITEM = "{id: o.id, name: coalesce(o.name, o.name_zh), sources: r.sources}"
+
+
+def relation_groups(rel_types: list[str], item: str) -> str:
+    """Rows {direction, type, total, concepts} of concept $id for each type and direction with an edge; the types
+    are `rel_types` (read from the database, quoted here) and come again as $types; `concepts` are `item` maps."""
+    parts = []
+    for i, name in enumerate(map(escape_name, rel_types)):
+        for direction, arrow in (("out", "(c)-[{r}:%s]->({o})"), ("in", "(c)<-[{r}:%s]-({o})")):
+            edge = arrow % name
+            parts.append(f"""RETURN '{direction}' AS direction, $types[{i}] AS type,
+         COUNT {{ {edge.format(r="", o="")} }} AS total,
+         COLLECT {{ MATCH {edge.format(r="r", o="o")} WHERE o:Concept AND o <> c WITH r, o LIMIT $window
+                   WITH r, o ORDER BY o.id LIMIT $limit RETURN {item} }} AS concepts""")
+    if not parts:
+        parts.append("RETURN null AS direction, null AS type, 0 AS total, [] AS concepts")
+    union = "\n  UNION ALL\n  ".join(parts)
+    return f"""MATCH (c:Concept {{id: $id}})
+CALL (c) {{
+  {union}
+}}
+WITH direction, type, total, concepts WHERE total > 0
+RETURN direction, type, total, concepts
 ORDER BY direction DESC, type
 """
 
-# Edges among $ids (the centre's neighbours; the centre's own edges come from NEIGHBOUR_GROUPS).
+
+# Edges among $ids (the centre's neighbours; the centre's own edges come from relation_groups). A concept with
+# more than $dense outgoing edges (a hub) is not expanded: its edges to the others are found from their side,
+# and an edge from such a hub to another hub (more than $dense incoming edges) is left out.
 EDGES_AMONG = f"""
 UNWIND $ids AS id
-MATCH (a:Concept {{id: id}})-[r]->(b:Concept)
-WHERE a <> b AND b.id IN $ids AND {_EXPLORED.format(r="r")}
+MATCH (a:Concept {{id: id}})
+CALL (a) {{
+  WITH a WHERE COUNT {{ (a)-->() }} <= $dense
+  MATCH (a)-[r]->(b:Concept) WHERE b.id IN $ids
+  RETURN r, b
+  UNION
+  WITH a WHERE COUNT {{ (a)-->() }} > $dense
+  UNWIND $ids AS other
+  MATCH (b:Concept {{id: other}}) WHERE COUNT {{ (b)<--() }} <= $dense
+  MATCH (a)-[r]->(b)
+  RETURN r, b
+}}
+WITH a, r, b WHERE a <> b AND {_EXPLORED.format(r="r")}
 RETURN a.id AS source, type(r) AS type, b.id AS target
 ORDER BY source, type, target
 LIMIT $limit
 """
-
 
 def shortest_path(max_length: int) -> str:
     """One shortest undirected path of at most `max_length` concept–concept edges from $from to $to (two distinct

@@ -130,6 +130,7 @@ class ServerOptions:
     heap: str = "2g"
     pagecache: str = "2g"
     password: str | None = None  # None: auth disabled (local development and tests)
+    database: str = "neo4j"  # the default database's name (another makes a server that looks like a remote one)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class LocalNeo4j:
             "server.http.advertised_address": f"127.0.0.1:{options.http_port}",
             "server.https.enabled": "false",
             "dbms.security.auth_enabled": str(options.password is not None).lower(),
+            "initial.dbms.default_database": options.database,
             "server.directories.plugins": str(dist / "plugins"),
             "server.directories.import": "import",
             "dbms.security.procedures.unrestricted": "apoc.*",
@@ -261,10 +263,11 @@ class LocalNeo4j:
             json.dumps({"pid": process.pid, "uri": uri, "browser": browser, "version": self.version})
         )
         log(f"starting Neo4j {self.version} from {self.home} (pid {process.pid})")
-        self._wait_for_bolt(process, uri, options.password)
+        self._wait_for_bolt(process, uri, options.password, options.database)
         return Status(True, self.home, process.pid, uri, browser, self.version)
 
-    def _wait_for_bolt(self, process: subprocess.Popen[bytes], uri: str, password: str | None) -> None:
+    def _wait_for_bolt(self, process: subprocess.Popen[bytes], uri: str, password: str | None,
+                       database: str = "neo4j") -> None:
         from neo4j import GraphDatabase
         from neo4j.exceptions import ServiceUnavailable
 
@@ -274,7 +277,7 @@ class LocalNeo4j:
             while True:
                 try:
                     driver.verify_connectivity()
-                    driver.execute_query("RETURN 1", database_="neo4j")
+                    driver.execute_query("RETURN 1", database_=database)
                     return
                 except (ServiceUnavailable, OSError):
                     pass
@@ -416,4 +419,5 @@ class LocalNeo4j:
             heap=values.get("server.memory.heap.max_size", defaults.heap),
             pagecache=values.get("server.memory.pagecache.size", defaults.pagecache),
             password=password if values.get("dbms.security.auth_enabled", "false").lower() == "true" else None,
+            database=values.get("initial.dbms.default_database", defaults.database),
         )

@@ -10,6 +10,9 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from graph.errors import ConfigError
 
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
@@ -53,3 +56,23 @@ def local_instance_uri(home: Path) -> str:
     if state.exists():
         return str(json.loads(state.read_text())["uri"])
     return f"bolt://127.0.0.1:{DEFAULT_BOLT_PORT}"
+
+
+def _address(uri: str) -> tuple[str, int]:
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    return ("127.0.0.1" if host in ("localhost", "::1") else host), parts.port or DEFAULT_BOLT_PORT
+
+
+def check_local_target(home: Path) -> None:
+    """Work that writes a database's files (the bulk path: neo4j-admin import) needs the runner's instance at
+    `home` on this machine. Raise ConfigError when NEO4J_URI names another server: one reached only by URI (a
+    remote server, a cluster, Aura) is loaded through transactions instead."""
+    uri = os.environ.get("NEO4J_URI")
+    local = local_instance_uri(home)
+    if uri and _address(uri) != _address(local):
+        raise ConfigError(
+            f"NEO4J_URI is {uri}, not the local instance at {home} ({local}): the bulk path imports files into a "
+            "database on this machine with neo4j-admin, which a server reached only by URI does not allow. Load it "
+            "without --bulk (transactional loads work against any server), or run the bulk load on the server's "
+            "own machine with --home pointing at its instance")

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction, unit_of_work
+from neo4j.exceptions import ClientError
 
 from graph import queries
 from graph.connection import open_driver
 from graph.curie import normalize_curie
+from graph.errors import QueryTimeoutError
 from graph.languages import is_language
 from graph.records import (
     AltId,
@@ -36,6 +39,7 @@ from graph.vocabulary import validate_relationship_type
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "cypher" / "schema.cypher"
 Tx = Transaction | ManagedTransaction
+_T = TypeVar("_T")
 
 
 def _name_key(lang: str) -> str:
@@ -148,6 +152,7 @@ class GraphStore:
     def __init__(self, driver: Driver, database: str = "neo4j") -> None:
         self.driver = driver
         self.database = database
+        self._relation_types: tuple[float, list[str]] | None = None  # (read at, types): concept_relation_types
 
     @classmethod
     def connect(cls, settings: Neo4jSettings | None = None) -> GraphStore:
@@ -193,8 +198,26 @@ class GraphStore:
                 rows.append(record.data())
             return list(result.keys()), rows, False
 
-        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
-            return session.execute_read(page)
+        return self._read(page, timeout_s)
+
+    def read(self, cypher: str, timeout_s: float, **params: Any) -> list[dict[str, Any]]:
+        """Rows of a read query, in a read transaction that the server ends after `timeout_s`."""
+
+        @unit_of_work(timeout=timeout_s)
+        def rows(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            return [record.data() for record in tx.run(cypher, params)]
+
+        return self._read(rows, timeout_s)
+
+    def _read(self, work: Callable[[ManagedTransaction], _T], timeout_s: float) -> _T:
+        """`work` in a read transaction; QueryTimeoutError when the server ended it for running past `timeout_s`."""
+        try:
+            with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+                return session.execute_read(work)
+        except ClientError as exc:
+            if "TransactionTimedOut" in (exc.code or ""):
+                raise QueryTimeoutError(f"the query ran longer than {timeout_s:g} s") from None
+            raise
 
     def clear(self) -> None:
         """Delete every node and relationship, in transactions of 10,000, and the vector indexes (whose
@@ -404,3 +427,24 @@ class GraphStore:
         rows = self.run(queries.VECTOR_SEARCH, index=queries.vector_index_name(index), model=model_id,
                         vectors=vectors, k=k)
         return [[(node_id, float(score)) for node_id, score in row["hits"]] for row in rows]
+
+    # --- serving: one concept's relations, bounded on hub concepts -----------------------------------------
+    def concept_relation_types(self, max_age_s: float = 60.0) -> list[str]:
+        """The relationship types whose every edge joins two concepts, from the count store (no edge is read);
+        kept for `max_age_s` seconds, so a type a load adds shows within a minute."""
+        now = time.monotonic()
+        if self._relation_types is None or now - self._relation_types[0] > max_age_s:
+            types = [row["type"] for row in self.run(queries.RELATIONSHIP_TYPES)]
+            counts = self.run(queries.concept_relation_type_counts(types))[0]["counts"] if types else []
+            self._relation_types = (now, [t for t, (n, heads, tails) in zip(types, counts, strict=True)
+                                          if n and n == heads == tails])
+        return self._relation_types[1]
+
+    def relation_groups(self, concept_id: str, exclude: frozenset[str], item: str,
+                        limit: int) -> list[dict[str, Any]]:
+        """Rows {direction, type, total, concepts} of a concept's concept–concept relations but `exclude`: the
+        total of each type and direction from the degree store, and up to `limit` neighbours as `item` maps
+        (queries.NEIGHBOUR_ITEM or RELATED_ITEM), the first by id among the first RELATION_WINDOW edges."""
+        types = [t for t in self.concept_relation_types() if t not in exclude]
+        return self.run(queries.relation_groups(types, item), id=concept_id, types=types, limit=limit,
+                        window=queries.RELATION_WINDOW)

@@ -79,9 +79,10 @@ def ingest_bios(
     reader = get_reader("bios")(folder, version=version)
     if bulk:
         from graph.runtime import LocalNeo4j
-        from graph.settings import default_instance_home
+        from graph.settings import check_local_target, default_instance_home
         from ingest.bulk import bulk_load
 
+        check_local_target(home or default_instance_home())
         report = bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=_on_error(on_error),
                            rejects=rejects, progress=not as_json)
         _print_report(report, as_json)

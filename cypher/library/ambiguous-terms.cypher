@@ -1,6 +1,8 @@
 // name: ambiguous-terms
 // description: Terms that name several concepts (one Term node per distinct string and language, so
 //   shared nodes are the ambiguity), most shared first, with the first 20 concepts of each.
+// unbounded: reads every Term of the language and its HAS_TERM edges; the time grows with the graph
+// timeout: 120
 // param lang (lang, optional): only terms of this language
 // param source (string, optional): count only concepts from this source (ambiguity within it), e.g. ICD10
 // param min_concepts (int, default 2, 2..100000): the least number of concepts a term names

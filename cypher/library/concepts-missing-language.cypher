@@ -1,6 +1,8 @@
 // name: concepts-missing-language
 // description: Live (not obsolete) concepts without any term in a language — the translation backlog —
 //   with the languages they do have.
+// unbounded: reads every Concept (of the source) and its HAS_TERM edges; the time grows with the graph
+// timeout: 120
 // param lang (lang, default zh): the language the concepts lack
 // param source (string, optional): only concepts from this source, e.g. HPO
 // example: lang=zh source=HPO

@@ -1,6 +1,8 @@
 // name: dangling-xrefs
 // description: Stated cross-references into a vocabulary the graph holds (some concept id has that prefix)
 //   whose target is neither a concept of the graph nor an id one retired: a typo, a retired code, or a code the source lacks.
+// unbounded: reads every Concept's id, alt ids and stated cross-references; the time grows with the graph
+// timeout: 120
 // param prefix (string, optional): only external ids with this prefix, e.g. ICD10
 // example: prefix=ICD10
 CALL () {

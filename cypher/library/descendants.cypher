@@ -1,5 +1,7 @@
 // name: descendants
 // description: The IS_A descendants of a concept, nearest first, with the fewest IS_A steps to each.
+// unbounded: reads the whole IS_A sub-hierarchy below the concept (below a hub, most of the graph)
+// timeout: 120
 // param id (curie, required): the concept, e.g. HP:0001250
 // param max_depth (int, default 30, 1..30): the most IS_A steps to descend
 // example: id=HP:0001250 max_depth=2

@@ -2,6 +2,8 @@
 // description: Cycles of IS_A edges (up to 8 edges long), each listed once, from its smallest concept id:
 //   a hierarchy must be acyclic, so each is a curation error (often two synonyms each the parent of
 //   the other).
+// unbounded: reads every Concept with IS_A edges both ways, and IS_A paths up to 8 long from each; the time grows with the graph
+// timeout: 120
 // param source (string, optional): only cycles starting at concepts of this source, e.g. CMEKG
 // example: source=CMEKG
 MATCH (c:Concept)

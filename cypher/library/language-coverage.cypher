@@ -1,6 +1,8 @@
 // name: language-coverage
 // description: Per source, how many of its live concepts have at least one term in a language, and the
 //   share (0-1).
+// unbounded: reads every Concept and its HAS_TERM edges; the time grows with the graph
+// timeout: 120
 // param lang (lang, default zh): the language
 // example: lang=zh
 MATCH (c:Concept) WHERE NOT coalesce(c.obsolete, false)

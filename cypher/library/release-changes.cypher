@@ -5,6 +5,8 @@
 //   match, different terms), merged (several matches), split (its match also feeds other concepts of
 //   `to`), unchanged (same terms); concepts of `from` sharing no term with `to` are removed. Terms added
 //   and removed are listed as lang:text.
+// unbounded: reads every Concept of the two releases and the terms they share; the time grows with the graph
+// timeout: 120
 // param from (string, required): the earlier release, e.g. 2022v1
 // param to (string, required): the later release, e.g. 2023v1
 // param change (string, optional): only this kind: added, changed, merged, split, removed or unchanged

@@ -1,5 +1,7 @@
 // name: semantic-types
 // description: Semantic types with the number of concepts of each, overall and per source.
+// unbounded: reads every HAS_TYPE edge; the time grows with the graph
+// timeout: 120
 // param source (string, optional): only concepts of this source, e.g. ICD10
 // example: source=ICD10
 MATCH (s:SemanticType)<-[:HAS_TYPE]-(c:Concept)

@@ -1,6 +1,8 @@
 // name: suggested-edges
 // description: Relations a model suggested (SUGGESTED edges) still awaiting review (no status, or
 //   status 'pending'), best score first, saying whether the graph already states that relation.
+// unbounded: reads every SUGGESTED edge (as many as the models wrote); the time grows with the graph
+// timeout: 120
 // param relation (string, optional): only suggestions of this relation, e.g. MAY_TREAT
 // param model (string, optional): only suggestions of this model
 // param min_score (float, default 0, 0..1): the least score

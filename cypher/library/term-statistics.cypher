@@ -1,6 +1,8 @@
 // name: term-statistics
 // description: Terms per concept, per source: concepts, HAS_TERM edges, mean, median, 90th percentile and
 //   largest number of terms of a concept, concepts with a single term or none.
+// unbounded: reads every Concept and its HAS_TERM degree; the time grows with the graph
+// timeout: 120
 // param source (string, optional): only this source, e.g. ICD10
 // example: source=ICD10
 MATCH (c:Concept)

@@ -1,5 +1,7 @@
 // name: untyped-concepts
 // description: Live concepts without a semantic type: the normalizer's type filters cannot reach them.
+// unbounded: reads every Concept (of the source); the time grows with the graph
+// timeout: 120
 // param source (string, optional): only concepts of this source, e.g. CMEKG
 // example: source=HPO
 MATCH (c:Concept)

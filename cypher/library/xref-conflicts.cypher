@@ -2,6 +2,8 @@
 // description: One external id cross-referenced by several concepts of the same source (from the stated
 //   `xrefs` lists): a mapping that is not one-to-one, to check for duplicates or over-broad mappings.
 //   Most shared first, with the first 20 concepts of each.
+// unbounded: reads every Concept's stated cross-references; the time grows with the graph
+// timeout: 120
 // param source (string, optional): only concepts of this source, e.g. CMEKG
 // param prefix (string, optional): only external ids with this prefix, e.g. ICD10 or UMLS
 // param min_concepts (int, default 2, 2..100000): the least number of concepts sharing the id

@@ -1,6 +1,8 @@
 // name: xref-type-mismatches
 // description: XREF joins between two concepts that share no semantic type (both typed): the
 //   cross-reference may link the wrong kind of thing (a drug to a disease, a finding to a site).
+// unbounded: reads every XREF edge and the semantic types of its two ends; the time grows with the graph
+// timeout: 120
 // param source (string, optional): only joins from concepts of this source, e.g. CMEKG
 // example: source=HPO
 MATCH (a:Concept)-[:XREF]->(b:Concept)

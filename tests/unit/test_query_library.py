@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from graph.errors import InputError, NotFoundError, ParameterError
-from graph.library import LIBRARY_DIR, Library, parse_query
+from graph.library import DEFAULT_TIMEOUT_S, LIBRARY_DIR, Library, parse_query
 
 HEADER = """// name: {name}
 // description: Concepts by id,
@@ -50,6 +50,20 @@ def test_header_is_parsed(tmp_path: Path) -> None:
         ("langs", "list[string]", False, None, 1, 2), ("strict", "bool", False, False, None, None)]
     assert query.example_values() == {"id": "HP:0001250", "depth": 2, "langs": None, "strict": False}
     assert query.cypher.startswith("MATCH (c:Concept {id: $id})")
+    assert query.unbounded is None and query.timeout_s == DEFAULT_TIMEOUT_S
+
+
+def test_unbounded_queries_say_what_they_read_and_carry_a_timeout(tmp_path: Path) -> None:
+    text = HEADER.format(name="scan").replace("// param id", "// unbounded: reads every Concept\n// timeout: 90\n"
+                                                             "// param id", 1)
+    query = parse_query(write(tmp_path, "scan", text))
+    assert (query.unbounded, query.timeout_s) == ("reads every Concept", 90.0)
+    with pytest.raises(InputError, match="timeout: must be a number of seconds"):
+        parse_query(write(tmp_path, "scan", text.replace("// timeout: 90", "// timeout: soon")))
+    # Whole-graph queries of the library are marked; the per-concept ones that serve the API at any size are not.
+    library = Library()
+    assert library.get("relation-counts").unbounded and library.get("relation-counts").timeout_s > DEFAULT_TIMEOUT_S
+    assert not any(library.get(name).unbounded for name in ("concept-card", "terms-by-language", "sources"))
 
 
 @pytest.mark.parametrize(("text", "line", "message"), [
