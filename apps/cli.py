@@ -14,7 +14,8 @@ from apps.extract.cli import extract_app
 from apps.extract.evaluate import eval_extract_command
 from apps.llm.cli import llm_app
 from apps.lookup_cli import lookup_command, serve_command
-from apps.normalize.cli import eval_app, normalize_command
+from apps.normalize.cli import eval_app, normalize_command, train_default_command
+from apps.normalize.sample import sample_load_command
 from apps.retrieve.cli import eval_retrieve_command, retrieve_app
 from apps.vqa.cli import vqa_app
 from embed.cli import embed_app
@@ -31,12 +32,14 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(graph_app, name="graph")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sample_app, name="sample")
+sample_app.command("load")(sample_load_command)
 app.add_typer(data_app, name="data")
 app.add_typer(export_app, name="export")
 app.command("lookup")(lookup_command)
 app.command("serve")(serve_command)
 app.command("normalize")(normalize_command)
 app.add_typer(embed_app, name="embed")
+embed_app.command("train-default")(train_default_command)
 app.add_typer(eval_app, name="eval")
 app.add_typer(cypher_app, name="cypher")
 app.command("cluster")(cluster_command)

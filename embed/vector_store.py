@@ -100,6 +100,11 @@ class TermVectorStore:
         _fsync_write(self.ids_path, "".join(f"{term_id}\n" for term_id in ids).encode(), "ab")
         self._ids.extend(ids)
 
+    def lacking(self, ids: list[str]) -> list[str]:
+        """The ids of `ids` that have no row."""
+        held = set(self._ids)
+        return [term_id for term_id in ids if term_id not in held]
+
     def ids(self) -> list[str]:
         return list(self._ids)
 

@@ -404,6 +404,13 @@ MATCH (t:Term {id: id})
 SET t.embedding_model = $model
 """
 
+# Terms marked embedded whose vector is not in the vector file (or is a float list left in Neo4j by an older version).
+UNMARK_TERMS_EMBEDDED = """
+UNWIND $ids AS id
+MATCH (t:Term {id: id})
+REMOVE t.embedding_model, t.embedding
+"""
+
 EMBEDDED_TERM_IDS = "MATCH (t:Term) WHERE t.embedding_model = $model RETURN t.id AS id ORDER BY t.id"
 
 # Concepts whose vector is missing, of another model, or made from another number of embedded terms (a
@@ -575,6 +582,30 @@ RETURN r.i AS i, hits
 """
 
 XREF_NEIGHBOURS = "UNWIND $ids AS id MATCH (:Concept {id: id})-[:XREF]-(o:Concept) RETURN DISTINCT o.id AS id"
+
+# Rows (concept, [text]): the default encoder's training strings, every source, the given languages and term types.
+DEFAULT_ENCODER_TERMS = """
+MATCH (c:Concept)-[h:HAS_TERM]->(t:Term)
+WHERE t.lang IN $languages AND h.tty IN $ttys
+RETURN c.id AS concept, collect(DISTINCT t.text) AS texts
+"""
+
+# Rows (cui, concept): the UMLS CUIs the concepts of one id prefix cross-reference.
+UMLS_XREF_CONCEPTS = """
+MATCH (c:Concept) WHERE c.id STARTS WITH $prefix
+UNWIND coalesce(c.xrefs, []) AS xref
+WITH c, xref WHERE xref STARTS WITH 'UMLS:'
+RETURN substring(xref, 5) AS cui, c.id AS concept
+"""
+
+# Rows (concept, name, tty, lang, text, norm): terms of one source's concepts (CURIE prefix), for the
+# evaluations of lay names and aliases.
+SOURCE_TERMS = """
+MATCH (c:Concept)-[h:HAS_TERM]->(t:Term)
+WHERE c.id STARTS WITH $prefix AND $source IN h.sources AND t.lang IN $languages
+  AND NOT coalesce(c.obsolete, false)
+RETURN c.id AS concept, c.name AS name, h.tty AS tty, t.lang AS lang, t.text AS text, t.norm AS norm
+"""
 
 
 # --- concept browser page (graph/explore.py) ----------------------------------------

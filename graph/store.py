@@ -402,6 +402,9 @@ class GraphStore:
 
     def mark_terms_embedded(self, model_id: str, ids: list[str]) -> None:
         """Mark terms as holding a vector of `model_id` (the vectors themselves are in its vector file)."""
+    def unmark_terms_embedded(self, ids: list[str]) -> None:
+        self.run(queries.UNMARK_TERMS_EMBEDDED, ids=ids)
+
         self.run(queries.MARK_TERMS_EMBEDDED, ids=ids, model=model_id)
 
     def embedded_term_ids(self, model_id: str) -> list[str]:

@@ -3,7 +3,9 @@
 The router reads `app.state.store` (the app's GraphStore) and `app.state.normalizer`; when the app has not set
 a normalizer, the first request opens one over the store (the model whose term vectors the graph holds, else
 exact + full text only) and keeps it. Errors are the app's problem documents: 400 for a bad parameter value,
-422 for a malformed request, 413 for more than MAX_BATCH queries in one POST.
+422 for a malformed request, 413 for more than MAX_BATCH queries in one POST. In a POST, a bad query (not a
+string, blank, longer than MAX_NORMALIZE_LENGTH characters) is not an error of the request: its result carries
+`error` and the other queries are normalized.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from apps.api.models import LANG_PATTERN, NON_BLANK, JsonInt, example
 from apps.api.problems import problem, problem_responses
 from apps.api.resources import resource, shared
-from apps.normalize.normalizer import MAX_K, Normalizer, NormalizeResult, open_normalizer
+from apps.normalize.normalizer import MAX_K, MAX_NORMALIZE_LENGTH, Normalizer, NormalizeResult, open_normalizer
 from graph.lookup import MAX_QUERY_LENGTH
 
 MAX_BATCH = 1000  # queries per POST /normalize
@@ -30,7 +32,8 @@ QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_
 
 _CANDIDATE = {"concept_id": "HP:0001250", "name": "Seizure", "score": 1.0, "matched_term": "Seizure",
               "method": "exact", "semantic_types": [{"id": "UMLS_STY:T033", "name": "Finding"}]}
-_RESULT = {"query": "seizure", "candidates": [_CANDIDATE], "abstained": False, "methods": ["exact", "fulltext"]}
+_RESULT = {"query": "seizure", "candidates": [_CANDIDATE], "abstained": False, "methods": ["exact", "fulltext"],
+           "truncated": False, "error": None}
 
 
 class SemanticTypeRef(BaseModel):
@@ -62,6 +65,10 @@ class NormalizeOut(BaseModel):
     abstained: bool = Field(description="True when no candidate reached the score threshold.")
     methods: list[str] = Field(description="The stages that ran (vector only when term vectors are in use).",
                                examples=[["exact", "fulltext", "vector"]])
+    truncated: bool = Field(False, description="True when the encoder read only the query's first tokens (its "
+                                               "max_length); the lexical stages read it whole.")
+    error: str | None = Field(None, description="Why this query of a batch was not normalized (then candidates "
+                                                "is empty); null otherwise.", examples=[None])
 
     @classmethod
     def of(cls, result: NormalizeResult) -> NormalizeOut:
@@ -72,7 +79,10 @@ class NormalizeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"queries": ["heart attack", "癫痫"], "k": 5}]})
 
-    queries: list[QueryText] = Field(min_length=1, description=f"Terms in any language, at most {MAX_BATCH}.")
+    queries: list[Any] = Field(min_length=1,
+                               description=f"Terms in any language, at most {MAX_BATCH}, each at most "
+                                           f"{MAX_NORMALIZE_LENGTH} characters. A bad item (not a string, blank, "
+                                           "too long) gets a result with `error`; the others are normalized.")
     k: JsonInt = Field(10, ge=1, le=MAX_K, description="Candidates per query.")
     lang: str | None = Field(None, pattern=LANG_PATTERN, description="Only matches on terms of this ISO 639 "
                              "language.", examples=["en"])
@@ -103,7 +113,7 @@ def get_normalizer(request: Request) -> Normalizer:
 @router.get("/normalize", response_model=NormalizeOut, responses=problem_responses(400))
 def normalize_one(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NON_BLANK,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_NORMALIZE_LENGTH, pattern=NON_BLANK,
                             description="Term in any language.", examples=["heart attack", "癫痫"])],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="Candidates to return.")] = 10,
     lang: Annotated[str | None, Query(pattern=LANG_PATTERN, description="Only matches on terms of this ISO 639 "
@@ -132,7 +142,8 @@ def normalize_many(request: Request, body: NormalizeIn) -> Any:
         return problem(413, "Request too large", f"{len(body.queries)} queries x k={body.k} is more than "
                        f"{MAX_WORK} candidates per request: lower k or send fewer queries", parameter="queries")
     results = get_normalizer(request).normalize_batch(body.queries, k=body.k, lang=body.lang,
-                                                      semantic_types=body.semantic_types, sources=body.sources)
+                                                      semantic_types=body.semantic_types, sources=body.sources,
+                                                      on_error="item")
     # NormalizeBatchOut's JSON written straight from the results: building and re-validating the response model
     # for 1,000 results took longer than normalizing them
     return Response(_BATCH_JSON.dump_json({"results": results}), media_type="application/json")

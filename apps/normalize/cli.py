@@ -12,19 +12,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from apps.heap import long_lived_heap
+from apps.normalize.default_encoder import DEFAULT_BATCH, DEFAULT_STEPS, build_default_encoder
 from apps.normalize.evaluate import (
     DEFAULT_MAX_QUERIES,
     DEFAULT_OUT,
     DEFAULT_SEED,
+    build_benchmarks,
     check_max_queries,
     evaluate,
     held_out_concepts,
     write_results,
 )
-from apps.normalize.normalizer import DEFAULT_THRESHOLD, MAX_K, Normalizer, NormalizeResult, open_normalizer
+from apps.normalize.external import DO_FILE, GRAPH_CALIBRATION, NCI_DIR, unseen_benchmarks
+from apps.normalize.normalizer import (
+    DEFAULT_THRESHOLD,
+    MAX_K,
+    MAX_NORMALIZE_LENGTH,
+    Normalizer,
+    NormalizeResult,
+    open_normalizer,
+    query_problem,
+)
 from embed import RUNTIME_HELP
 from graph.errors import InputError, ParameterError
-from graph.lookup import MAX_QUERY_LENGTH
 from graph.store import GraphStore
 
 console = Console(stderr=True, soft_wrap=True)
@@ -50,6 +60,10 @@ def normalize_command(
     threshold: Annotated[float, typer.Option(help="Abstain below this calibrated score.")] = DEFAULT_THRESHOLD,
     batch_size: Annotated[int, typer.Option(help="Queries per batch (and per resume step) with --input.")] = 1000,
     resume: Annotated[bool, typer.Option(help="With --output: keep its complete lines, go on after them.")] = False,
+    on_error: Annotated[str, typer.Option(help="item: a bad query (blank, longer than "
+                                               f"{MAX_NORMALIZE_LENGTH:,} characters, invalid UTF-8) gets a result "
+                                               "with an error and the others are normalized; stop: refuse the "
+                                               "input at the first bad query.")] = "item",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per query.")] = False,
 ) -> None:
     """Normalize terms: exact match, full text, then vector k-NN; top-k concepts with a calibrated score."""
@@ -57,7 +71,10 @@ def normalize_command(
         raise ParameterError("terms", "give terms, or --input FILE, not both")
     if batch_size < 1:
         raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
-    options: dict[str, Any] = {"k": k, "lang": lang, "semantic_types": semantic_type, "sources": source}
+    if on_error not in ("item", "stop"):
+        raise ParameterError("on_error", f"must be item or stop, got {on_error!r}")
+    options: dict[str, Any] = {"k": k, "lang": lang, "semantic_types": semantic_type, "sources": source,
+                               "on_error": on_error}
     with GraphStore.connect() as store:
         normalizer = open_normalizer(store, model=model, vector=not no_vector, threshold=threshold, runtime=runtime)
         if "vector" not in normalizer.methods:
@@ -76,16 +93,21 @@ def normalize_command(
         raise typer.Exit(1)
 
 
-def read_queries(path: Path) -> list[str]:
-    """The non-empty lines of `path`; InputError naming the line that is blank or too long."""
+def read_queries(path: Path, on_error: str = "stop") -> list[tuple[str, str | None]]:
+    """The lines of `path` as (query, problem): problem names why the line cannot be normalized (blank, too
+    long, invalid UTF-8), else None. With on_error="stop", InputError naming the first bad line instead."""
     if not path.is_file():
         raise InputError(str(path), None, "no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            raise InputError(str(path), number, "empty query (one query per line)")
-        if len(line) > MAX_QUERY_LENGTH:
-            raise InputError(str(path), number, f"query longer than {MAX_QUERY_LENGTH} characters")
+    lines: list[tuple[str, str | None]] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            text = raw.decode("utf-8")
+            problem = query_problem(text)
+        except UnicodeDecodeError as error:
+            text, problem = raw.decode("utf-8", errors="replace"), f"invalid UTF-8 at byte {error.start}"
+        if problem is not None and on_error == "stop":
+            raise InputError(str(path), number, problem)
+        lines.append((text, f"{path}:{number}: {problem}" if problem else None))
     return lines
 
 
@@ -107,7 +129,7 @@ def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None
                    resume: bool = False, **options: Any) -> int:
     """Normalize every line of `input_file` into one JSON line each (output or stdout); returns how many.
     With resume, the complete lines already in `output` are kept and their queries skipped."""
-    queries = read_queries(input_file)
+    queries = read_queries(input_file, options.get("on_error", "stop"))
     done = 0
     if resume and output is not None and output.exists():
         kept = _complete_lines(output)
@@ -123,8 +145,11 @@ def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None
             task = bar.add_task("queries", total=len(queries), completed=done)
             for start in range(done, len(queries), batch_size):
                 chunk = queries[start:start + batch_size]
-                lines = "".join(json.dumps(result.as_dict(), ensure_ascii=False) + "\n"
-                                for result in normalizer.normalize_batch(chunk, **options))
+                good = iter(normalizer.normalize_batch([text for text, problem in chunk if problem is None],
+                                                       **options))
+                results = [NormalizeResult(query=text, candidates=[], abstained=True, methods=[], error=problem)
+                           if problem else next(good) for text, problem in chunk]
+                lines = "".join(json.dumps(result.as_dict(), ensure_ascii=False) + "\n" for result in results)
                 if sink is None:
                     print(lines, end="")
                 else:
@@ -138,6 +163,9 @@ def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None
 
 
 def _print_result(result: NormalizeResult) -> None:
+    if result.error:
+        console.print(f"{result.query!r}: error: {result.error}")
+        return
     if result.abstained:
         console.print(f"{result.query!r}: no candidate above the threshold (abstained)")
         return
@@ -162,13 +190,24 @@ def eval_normalize_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
     runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP} The dictionary's vectors are "
                                               "always exact, as the graph's are.")] = "auto",
+    unseen: Annotated[bool, typer.Option(help="Also the vocabularies never trained on: HPO lay names, CMeKG "
+                                              "aliases, Traditional Chinese, ICD-10-CM titles, Disease Ontology, "
+                                              "NCI drug names (apps.normalize.unseen, .external).")] = False,
+    do_file: Annotated[Path, typer.Option(help="Disease Ontology OBO file (with --unseen).")] = DO_FILE,
+    nci_dir: Annotated[Path, typer.Option(help="UMLS RRF folder of drug names (with --unseen).")] = NCI_DIR,
 ) -> None:
-    """HPO synonym -> concept and ICD-10 Chinese -> English: Acc@1, Acc@5 and MRR per method."""
+    """HPO synonym -> concept and ICD-10 Chinese -> English (and, with --unseen, vocabularies never trained on):
+    Acc@1, Acc@5 and MRR per method, coverage and answered accuracy at the abstention threshold."""
     models = [] if no_encoder else (model or ["minilm"])
     check_max_queries(max_queries)  # before connecting: bad input fails without a database
     with GraphStore.connect() as store, console.status("evaluating") as status:
+        status.update("building the benchmarks")
+        benchmarks = build_benchmarks(store, seed, max_queries)
+        if unseen:
+            benchmarks += unseen_benchmarks(store, seed, max_queries, do_file, nci_dir)
         result = evaluate(store, models=models, seed=seed, max_queries=max_queries, calibrate=calibrate,
-                          device=device, runtime=runtime, progress=lambda message: status.update(message))
+                          device=device, runtime=runtime, progress=lambda message: status.update(message),
+                          benchmarks=benchmarks, calibrate_on=GRAPH_CALIBRATION)
     json_path, table_path = write_results(result, out)
     print(table_path.read_text())
     console.print(f"wrote {json_path} and {table_path}")
@@ -186,3 +225,22 @@ def held_out_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(f"{concept}\n" for concept in concepts), encoding="utf-8")
     console.print(f"wrote {len(concepts):,} concept ids to {out}")
+
+
+def train_default_command(
+    out: Annotated[Path, typer.Option(help="Training folder (checkpoints; a rerun resumes).")]
+    = Path("models/bios-default"),
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = DEFAULT_STEPS,
+    batch_size: Annotated[int, typer.Option(help="Strings per batch.")] = DEFAULT_BATCH,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out splits, sampling and initialisation.")]
+    = DEFAULT_SEED,
+    device: Annotated[str, typer.Option(help="cpu (reproducible), cuda, auto.")] = "cpu",
+) -> None:
+    """Train the default encoder on the sample graph (every source, English + Chinese, evaluation concepts and lay
+    names left out), then pack it into the file the repository ships."""
+    with GraphStore.connect() as store:
+        report = build_default_encoder(store, out, steps=steps, batch_size=batch_size, seed=seed, device=device)
+    training, manifest = report["training"], report["manifest"]
+    console.print(f"{training['model_id']}: {training['steps']} steps, {training['steps_per_second']:.3f} steps/s, "
+                  f"{report['traditional_tokens']:,} Traditional Chinese tokens; packed into {manifest['file']} "
+                  f"({manifest['bytes'] / 2**20:.1f} MiB, sha256 {manifest['sha256'][:12]})")

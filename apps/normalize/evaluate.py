@@ -38,6 +38,7 @@ from apps.normalize.normalizer import (
     FULLTEXT,
     Logistic,
     save_calibration,
+    stored_calibration,
 )
 from graph import queries
 from graph.errors import ConfigError, GraphError, ParameterError
@@ -100,6 +101,7 @@ class Benchmark:
     calibration: list[EvalQuery]
     held_out: frozenset[str]  # concepts of test and calibration queries: never trained on
     pool: dict[str, int] = field(default_factory=dict)  # queries available before sampling
+    in_graph: bool = True  # the dictionary's names are terms of the graph (full text can rank them)
 
     def summary(self) -> dict[str, Any]:
         return {"description": self.description, "dictionary": len(self.dictionary), "test_queries": len(self.test),
@@ -345,14 +347,20 @@ def check_max_queries(max_queries: int) -> None:
 
 def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed: int = DEFAULT_SEED,
              max_queries: int = DEFAULT_MAX_QUERIES, calibrate: bool = False, device: str = "auto",
-             runtime: str = "auto", progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every method on both benchmarks; with `calibrate`, fit and store the full-text and encoder
-    calibrations on the calibration queries. `runtime` encodes the queries (the dictionary's vectors are always
-    exact, as the graph's are for the normalizer). Returns the results document (see write_results)."""
+             runtime: str = "auto", progress: Callable[[str], None] | None = None,
+             benchmarks: Sequence[Benchmark] | None = None,
+             calibrate_on: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run every method on the benchmarks (default: the two in-source ones); with `calibrate`, fit and store the
+    full-text and encoder calibrations on the calibration queries of the benchmarks named in `calibrate_on`
+    (default: all). Every calibrated method reports coverage and answered accuracy at the default threshold: under
+    the fitted calibration, else the stored (or built-in) one. `runtime` encodes the queries (the dictionary's
+    vectors are always exact, as the graph's are for the normalizer). Returns the results document."""
     check_max_queries(max_queries)
     say = progress or (lambda _: None)
-    say("building the benchmarks from the graph")
-    benchmarks = build_benchmarks(store, seed, max_queries)
+    if benchmarks is None:
+        say("building the benchmarks from the graph")
+        benchmarks = build_benchmarks(store, seed, max_queries)
+    fitted_on = set(calibrate_on) if calibrate_on is not None else {b.name for b in benchmarks}
     encoders: list[Encoder] = []
     query_encoders: list[Encoder] = []
     if models:
@@ -365,16 +373,18 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
                               "calibration_fraction": CALIBRATION_FRACTION, "top": TOP, "threshold": DEFAULT_THRESHOLD,
                               "benchmarks": {},
                               "encoders": {e.name: e.model_id for e in encoders}, "query_runtime": runtime,
-                              "calibration": {}}
+                              "calibration": {}, "calibrated_on": sorted(fitted_on) if calibrate else None}
+    vector_caches = {encoder.model_id: _VectorCache(encoder) for encoder in encoders}
     fit_pairs: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
     tested: dict[str, list[tuple[str, str, Ranking, list[frozenset[str]]]]] = defaultdict(list)
     for benchmark in benchmarks:
-        methods = [MethodRun("exact", partial(rank_exact, dictionary=benchmark.dictionary)),
-                   MethodRun("fulltext", partial(rank_fulltext, store, dictionary=benchmark.dictionary),
-                             calibrate=True),
-                   MethodRun("tfidf_char3", partial(rank_tfidf, dictionary=benchmark.dictionary))]
+        methods = [MethodRun("exact", partial(rank_exact, dictionary=benchmark.dictionary))]
+        if benchmark.in_graph:
+            methods.append(MethodRun("fulltext", partial(rank_fulltext, store, dictionary=benchmark.dictionary),
+                                     calibrate=True))
+        methods.append(MethodRun("tfidf_char3", partial(rank_tfidf, dictionary=benchmark.dictionary)))
         methods += [MethodRun(f"encoder:{encoder.name}",
-                              _CachedNames(encoder, query_encoder, benchmark.dictionary).rank,
+                              _CachedNames(vector_caches[encoder.model_id], query_encoder, benchmark.dictionary).rank,
                               calibration_key=encoder.model_id, calibrate=True)
                     for encoder, query_encoder in zip(encoders, query_encoders, strict=True)]
         scores: dict[str, Any] = {}
@@ -386,14 +396,21 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
             scores[method.name] = {**ranking_metrics([[c for c, _ in found] for found in ranking],
                                                      [q.gold for q in benchmark.test]),
                                    "seconds": round(seconds, 2)}
-            if calibrate and method.calibrate:
+            if method.calibrate:
                 key = method.calibration_key or FULLTEXT
-                fit_scores, fit_labels = calibration_pairs(method.rank([q.text for q in benchmark.calibration]),
-                                                           [q.gold for q in benchmark.calibration])
-                fit_pairs[key][0].extend(fit_scores)
-                fit_pairs[key][1].extend(fit_labels)
+                if calibrate and benchmark.name in fitted_on and benchmark.calibration:
+                    fit_scores, fit_labels = calibration_pairs(method.rank([q.text for q in benchmark.calibration]),
+                                                               [q.gold for q in benchmark.calibration])
+                    fit_pairs[key][0].extend(fit_scores)
+                    fit_pairs[key][1].extend(fit_labels)
                 tested[key].append((benchmark.name, method.name, ranking, [q.gold for q in benchmark.test]))
         result["benchmarks"][benchmark.name] = {**benchmark.summary(), "methods": scores}
+    if not calibrate:  # coverage under the calibrations the normalizer would use
+        for key, runs in tested.items():
+            logistic = stored_calibration(None if key == FULLTEXT else key)
+            for benchmark_name, method_name, ranking, gold in runs:
+                result["benchmarks"][benchmark_name]["methods"][method_name]["abstention"] = \
+                    selective_accuracy(logistic, ranking, gold, DEFAULT_THRESHOLD)
     for key, (raw, labels) in fit_pairs.items():
         logistic = fit_logistic(raw, labels)
         path = save_calibration(None if key == FULLTEXT else key, logistic, examples=len(labels),
@@ -412,18 +429,35 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
     return result
 
 
+class _VectorCache:
+    """An encoder's exact vectors of dictionary names, each string encoded once across benchmarks."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self._rows: dict[str, int] = {}
+        self._blocks: list[np.ndarray] = []
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        missing = list(dict.fromkeys(text for text in texts if text not in self._rows))
+        if missing:
+            self._blocks.append(self.encoder.encode(missing))
+            self._rows.update((text, len(self._rows) + i) for i, text in enumerate(missing))
+            self._blocks = [np.concatenate(self._blocks)]
+        return self._blocks[0][[self._rows[text] for text in texts]]
+
+
 class _CachedNames:
-    """rank_encoder with the dictionary's vectors computed once (by `encoder`), for the test and the calibration
+    """rank_encoder with the dictionary's vectors from the cache (exact), for the test and the calibration
     queries (encoded by `query_encoder`: the same model, possibly on another runtime)."""
 
-    def __init__(self, encoder: Encoder, query_encoder: Encoder, dictionary: list[tuple[str, str]]) -> None:
-        self.encoder, self.query_encoder, self.dictionary = encoder, query_encoder, dictionary
-        self._vectors: np.ndarray | None = None
+    def __init__(self, cache: _VectorCache, query_encoder: Encoder, dictionary: list[tuple[str, str]]) -> None:
+        self.cache, self.query_encoder, self.dictionary = cache, query_encoder, dictionary
 
     def rank(self, texts: Sequence[str]) -> Ranking:
-        if self._vectors is None:
-            self._vectors = self.encoder.encode([name for _, name in self.dictionary])
-        return rank_encoder(self.query_encoder, texts, self.dictionary, self._vectors)
+        names = self.cache.vectors([name for _, name in self.dictionary])
+        return rank_encoder(self.query_encoder, texts, self.dictionary, names)
 
 
 def markdown_table(result: dict[str, Any]) -> str:

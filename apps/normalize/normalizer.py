@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graph import queries
 from graph.errors import ConfigError, GraphError, ParameterError
-from graph.lookup import check_query, fulltext_query, names_by_language, preferred_name
+from graph.languages import is_language
+from graph.lookup import fulltext_query, names_by_language, preferred_name
 from graph.settings import data_home
 from graph.store import GraphStore
 from graph.text import char_trigrams, normalize_term, set_dice
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from embed.index import TermIndex
 
 MAX_K = 100
+MAX_NORMALIZE_LENGTH = 1000  # characters of a query; the encoder reads its first max_length tokens (flagged)
 QUERY_BATCH = 32  # queries per encoder forward pass: small batches pad less and run faster on CPU
 # A large batch runs as chunks of CHUNK queries, CHUNKS_IN_FLIGHT at a time: while one chunk is encoded, the graph
 # answers another's Cypher and Python ranks a third's hits, so both cores stay busy (~1.3x on 2 cores).
@@ -95,6 +97,17 @@ def load_calibration(model_id: str | None, default: Logistic) -> Logistic:
         raise ConfigError(f"{path}: not a calibration file ({exc})") from None
 
 
+def stored_calibration(model_id: str | None) -> Logistic:
+    """The calibration the normalizer applies: the fitted file when there is one, else for full text (model_id
+    None) DEFAULT_FULLTEXT, for the shipped default encoder the calibration shipped with it, else DEFAULT_VECTOR."""
+    if model_id is None:
+        return load_calibration(None, DEFAULT_FULLTEXT)
+    from embed.default_model import shipped_calibration
+
+    shipped = shipped_calibration(model_id)
+    return load_calibration(model_id, Logistic(*shipped) if shipped else DEFAULT_VECTOR)
+
+
 def save_calibration(model_id: str | None, logistic: Logistic, **meta: Any) -> Path:
     path = calibration_path(model_id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +132,8 @@ class NormalizeResult:
     candidates: list[Candidate]
     abstained: bool
     methods: list[str]  # the stages that ran: exact, fulltext and vector when an encoder is loaded
+    truncated: bool = False  # the encoder read only the query's first max_length tokens
+    error: str | None = None  # why this query was not normalized (batch mode with on_error="item")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,9 +165,9 @@ class Normalizer:
         self.encoder = encoder
         self.index = index
         self.threshold = threshold
-        self.fulltext_calibration = fulltext_calibration or load_calibration(None, DEFAULT_FULLTEXT)
+        self.fulltext_calibration = fulltext_calibration or stored_calibration(None)
         self.vector_calibration = vector_calibration or (
-            load_calibration(encoder.model_id, DEFAULT_VECTOR) if encoder is not None else DEFAULT_VECTOR)
+            stored_calibration(encoder.model_id) if encoder is not None else DEFAULT_VECTOR)
         self._chunk_pool = ThreadPoolExecutor(max_workers=CHUNKS_IN_FLIGHT, thread_name_prefix="normalize-chunk")
         self._lexical_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="normalize-lexical")
 
@@ -166,12 +181,26 @@ class Normalizer:
 
     def normalize_batch(self, texts: Sequence[str], k: int = 10, lang: str | None = None,
                         semantic_types: Sequence[str] | None = None,
-                        sources: Sequence[str] | None = None) -> list[NormalizeResult]:
-        """One result per query, in order; each distinct query is normalized once."""
+                        sources: Sequence[str] | None = None, on_error: str = "stop") -> list[NormalizeResult]:
+        """One result per query, in order; each distinct query is normalized once. A bad query (blank, longer
+        than MAX_NORMALIZE_LENGTH) raises ParameterError with on_error="stop"; with "item" it gets a result with
+        `error` set and the others are normalized."""
         if not 1 <= k <= MAX_K:
             raise ParameterError("k", f"must be between 1 and {MAX_K}, got {k}")
-        for text in texts:
-            check_query(text, lang, 1)
+        if on_error not in ("stop", "item"):
+            raise ParameterError("on_error", f"must be stop or item, got {on_error!r}")
+        problems = {index: problem for index, text in enumerate(texts)
+                    if (problem := query_problem(text)) is not None}
+        if problems and on_error == "stop":
+            index, problem = next(iter(problems.items()))
+            raise ParameterError("q", f"query {index + 1}: {problem}" if len(texts) > 1 else problem)
+        if lang is not None and not is_language(lang):
+            raise ParameterError("lang", f"unknown language code {lang!r} (expected a language code, e.g. en, zh, se)")
+        if problems:
+            good = [text for index, text in enumerate(texts) if index not in problems]
+            done = iter(self.normalize_batch(good, k, lang, semantic_types, sources))
+            return [NormalizeResult(query=str(text), candidates=[], abstained=True, methods=[], error=problems[index])
+                    if index in problems else next(done) for index, text in enumerate(texts)]
         if not texts:
             return []
         distinct = list(dict.fromkeys(texts))
@@ -209,9 +238,25 @@ class Normalizer:
         tops = [sorted(by_concept.values())[:k] for by_concept in best]
         tops = [top if top and top[0].score >= self.threshold else [] for top in tops]
         summaries = self._summaries({hit.concept for top in tops for hit in top})
+        truncated = self._truncated(texts)
         return [NormalizeResult(query=text, candidates=[self._candidate(hit, summaries[hit.concept], lang)
                                                         for hit in top],
-                                abstained=not top, methods=self.methods) for text, top in zip(texts, tops, strict=True)]
+                                abstained=not top, methods=self.methods, truncated=cut)
+                for text, top, cut in zip(texts, tops, truncated, strict=True)]
+
+    def _truncated(self, texts: Sequence[str]) -> list[bool]:
+        """Per query: does the encoder read only part of it (more tokens than its max_length)?"""
+        if self.encoder is None:
+            return [False] * len(texts)
+        limit = self.encoder.settings.max_length
+        # a token covers at least one character: only queries longer than the limit can be cut
+        long = [i for i, text in enumerate(texts) if len(text) > limit - 2]
+        flags = [False] * len(texts)
+        if long:
+            ids = self.encoder.tokenizer([texts[i] for i in long], truncation=False)["input_ids"]
+            for i, row in zip(long, ids, strict=True):
+                flags[i] = len(row) > limit
+        return flags
 
     def _lexical_rows(self, texts: Sequence[str], candidates: int, params: dict[str, Any]) -> list[tuple[int, list]]:
         rows = [{"i": i, "norm": normalize_term(text), "query": fulltext_query(text)}
@@ -252,6 +297,17 @@ class Normalizer:
                          score=round(hit.score, 4), matched_term=hit.term, method=hit.method, semantic_types=types)
 
 
+def query_problem(text: object) -> str | None:
+    """Why `text` cannot be normalized (not a string, blank, too long), or None."""
+    if not isinstance(text, str):
+        return f"expected a string, got {type(text).__name__}"
+    if not text.strip():
+        return "the query is empty"
+    if len(text) > MAX_NORMALIZE_LENGTH:
+        return f"the query is longer than {MAX_NORMALIZE_LENGTH} characters ({len(text):,})"
+    return None
+
+
 def _filter_values(name: str, values: Sequence[str] | None, fold: Any) -> list[str] | None:
     if not values:
         return None
@@ -274,7 +330,8 @@ def open_normalizer(store: GraphStore, model: str | Path | None = None, vector: 
 
     if model is None:
         record = graph_model(store)
-        settings = EncoderSettings.from_dict({name: record[name] for name in EncoderSettings.__dataclass_fields__})
+        settings = EncoderSettings.from_dict({name: record[name] for name in EncoderSettings.__dataclass_fields__
+                                                 if name in record})
         source = record["name"] if record["name"] in ENCODERS else record["path"]
         encoder = load_encoder(source, settings=settings, device=device, runtime=runtime)
         if encoder.model_id != record["id"]:

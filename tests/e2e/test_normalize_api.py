@@ -10,6 +10,7 @@ import pytest
 
 from apps.api.app import create_app
 from apps.api.normalize_routes import MAX_BATCH, NormalizeBatchOut
+from apps.normalize.normalizer import MAX_NORMALIZE_LENGTH
 from graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
@@ -32,7 +33,8 @@ def test_get_normalize(normalize_api: httpx.Client) -> None:
     response = normalize_api.get("/normalize", params={"q": "Heart attack", "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "candidates", "abstained", "methods"}
+    assert set(body) == {"query", "candidates", "abstained", "methods", "truncated", "error"}
+    assert body["truncated"] is False and body["error"] is None
     assert body["query"] == "Heart attack" and body["abstained"] is False
     first = body["candidates"][0]
     assert set(first) == CANDIDATE_KEYS
@@ -78,15 +80,13 @@ def test_more_than_the_maximum_is_413(normalize_api: httpx.Client) -> None:
 @pytest.mark.parametrize(("method", "request_args", "status", "parameter"), [
     ("GET", {"params": {}}, 422, "q"),
     ("GET", {"params": {"q": "   "}}, 422, "q"),
-    ("GET", {"params": {"q": "x" * 201}}, 422, "q"),
+    ("GET", {"params": {"q": "x" * (MAX_NORMALIZE_LENGTH + 1)}}, 422, "q"),
     ("GET", {"params": {"q": "seizure", "k": 0}}, 422, "k"),
     ("GET", {"params": {"q": "seizure", "k": "many"}}, 422, "k"),
     ("GET", {"params": {"q": "seizure", "lang": "xx"}}, 400, "lang"),
     ("POST", {"json": {"queries": []}}, 422, "queries"),
     ("POST", {"json": {"queries": "seizure"}}, 422, "queries"),
     ("POST", {"json": {"k": 3}}, 422, "queries"),
-    ("POST", {"json": {"queries": ["seizure", ""]}}, 422, "1"),
-    ("POST", {"json": {"queries": ["seizure", 3]}}, 422, "1"),
     ("POST", {"json": {"queries": ["seizure"], "k": 101}}, 422, "k"),
     ("POST", {"json": {"queries": ["seizure"], "colour": "red"}}, 422, "colour"),
     ("POST", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, None),
@@ -101,6 +101,23 @@ def test_malformed_requests_get_problem_documents(normalize_api: httpx.Client, m
     assert body["status"] == status and body["detail"]
     if parameter is not None:
         assert body["parameter"] == parameter
+
+
+def test_bad_items_get_error_entries_and_the_others_results(normalize_api: httpx.Client) -> None:
+    long_term = "Type 2 diabetes mellitus with " + ", ".join(["diabetic chronic kidney disease"] * 25)
+    queries = ["seizure", "", 3, None, "x" * (MAX_NORMALIZE_LENGTH + 1), long_term, "癫痫"]
+    response = normalize_api.post("/normalize", json={"queries": queries, "k": 2})
+    assert response.status_code == 200, response.text
+    results = NormalizeBatchOut.model_validate(response.json()).model_dump()["results"]
+    assert len(results) == len(queries)
+    assert results[0]["candidates"][0]["concept_id"] == "HP:0001250" and results[0]["error"] is None
+    assert "empty" in results[1]["error"] and results[1]["candidates"] == []
+    assert "expected a string" in results[2]["error"] and "expected a string" in results[3]["error"]
+    assert str(MAX_NORMALIZE_LENGTH) in results[4]["error"]
+    assert 200 < len(long_term) <= MAX_NORMALIZE_LENGTH and results[5]["error"] is None  # normalized, not refused
+    assert results[6]["error"] is None and results[6]["candidates"]
+    one = normalize_api.get("/normalize", params={"q": long_term})
+    assert one.status_code == 200 and one.json()["error"] is None
 
 
 def test_openapi_documents_normalize(normalize_api: httpx.Client) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,7 @@ def test_switching_models_is_explicit(graph: GraphStore, encoders: tuple[Encoder
         open_term_index(graph, tiny_a.model_id)
 
 
-def test_a_missing_faiss_file_is_rebuilt_from_the_vector_file(graph: GraphStore,
+def test_a_missing_faiss_or_vector_file_is_rebuilt(graph: GraphStore,
                                                                encoders: tuple[Encoder, Encoder]) -> None:
     tiny = encoders[0]
     with pytest.raises(GraphError, match="bios embed terms"):
@@ -194,6 +195,11 @@ def test_a_missing_faiss_file_is_rebuilt_from_the_vector_file(graph: GraphStore,
     after = open_term_index(graph)
     queries = np.array([v for _, v in list(vectors_of(graph, "Term").values())[:5]])
     assert after.search(queries, 3) == before.search(queries, 3)
+
+    # the vector file lost (or a graph embedded by a version that kept term vectors in Neo4j): encoded again
+    shutil.rmtree(graph_folder(folder, graph.embedding_fingerprint(tiny.model_id)["database"]))
+    again = embed_terms(graph, tiny, progress=False)
+    assert again.terms_embedded == again.terms_total == report.terms_total
 
 
 def test_an_interrupted_run_resumes(graph: GraphStore, encoders: tuple[Encoder, Encoder],

@@ -22,6 +22,7 @@ from apps.normalize.evaluate import (
 from apps.normalize.normalizer import (
     DEFAULT_FULLTEXT,
     DEFAULT_VECTOR,
+    MAX_NORMALIZE_LENGTH,
     Normalizer,
     open_normalizer,
 )
@@ -124,7 +125,8 @@ def test_abstention_and_batch_order(sample_store: GraphStore, lexical: Normalize
 
 @pytest.mark.parametrize(("kwargs", "parameter"), [
     ({"k": 0}, "k"), ({"k": 101}, "k"), ({"lang": "xx"}, "lang"), ({"text": " "}, "q"),
-    ({"text": "x" * 201}, "q"), ({"sources": [""]}, "source"), ({"semantic_types": ["t"] * 51}, "semantic_type")])
+    ({"text": "x" * (MAX_NORMALIZE_LENGTH + 1)}, "q"),
+    ({"sources": [""]}, "source"), ({"semantic_types": ["t"] * 51}, "semantic_type")])
 def test_bad_parameters(lexical: Normalizer, kwargs: dict, parameter: str) -> None:
     text = kwargs.pop("text", "seizure")
     with pytest.raises(ParameterError) as error:
@@ -150,7 +152,8 @@ def test_cli_batch_file_resume_and_terms(sample_settings: Neo4jSettings, monkeyp
     assert lines[0]["candidates"][0] == {"concept_id": "HP:0001250", "name": "Seizure", "score": 1.0,
                                          "matched_term": "Seizure", "method": "exact",
                                          "semantic_types": [{"id": "UMLS_STY:T033", "name": "Finding"}]}
-    assert lines[2] == {"query": "xqzvkw", "candidates": [], "abstained": True, "methods": ["exact", "fulltext"]}
+    assert lines[2] == {"query": "xqzvkw", "candidates": [], "abstained": True, "methods": ["exact", "fulltext"],
+                        "truncated": False, "error": None}
     assert all(len(line["candidates"]) <= 2 for line in lines)
     # an interrupted run: two complete lines and a torn one; --resume keeps the two and redoes the rest
     out.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines[:2]) + '{"query": "xq',
@@ -166,6 +169,45 @@ def test_cli_batch_file_resume_and_terms(sample_settings: Neo4jSettings, monkeyp
     assert runner.invoke(app, ["xqzvkw", "--no-vector"]).exit_code == 1  # nothing found
     both = runner.invoke(app, ["seizure", "--input", str(queries)])
     assert both.exit_code != 0 and "not both" in str(both.exception)
+
+
+def test_one_bad_line_gets_an_error_entry(sample_settings: Neo4jSettings, monkeypatch: pytest.MonkeyPatch,
+                                          home: Path, tmp_path: Path) -> None:
+    monkeypatch.setenv("NEO4J_URI", sample_settings.uri)
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    app = typer.Typer()
+    app.command()(normalize_command)
+    long_term = "Type 2 diabetes mellitus with " + ", ".join(["diabetic chronic kidney disease"] * 25)
+    queries = tmp_path / "queries.txt"
+    queries.write_bytes(b"seizure\n\n" + b"bad \xff byte\n" + ("x" * (MAX_NORMALIZE_LENGTH + 1)).encode()
+                        + f"\n{long_term}\n癫痫\n".encode())
+    out = tmp_path / "out.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(app, ["--input", str(queries), "--output", str(out), "--k", "1", "--no-vector"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 6
+    assert lines[0]["candidates"][0]["concept_id"] == "HP:0001250" and lines[0]["error"] is None
+    assert lines[1]["error"] == f"{queries}:2: the query is empty"
+    assert lines[2]["error"].startswith(f"{queries}:3: invalid UTF-8") and lines[2]["candidates"] == []
+    assert lines[3]["error"].startswith(f"{queries}:4: the query is longer than")
+    assert lines[4]["error"] is None and lines[4]["query"] == long_term  # 800 characters: normalized
+    assert lines[5]["error"] is None and lines[5]["candidates"]
+    stopped = runner.invoke(app, ["--input", str(queries), "--output", str(tmp_path / "stop.jsonl"), "--no-vector",
+                                  "--on-error", "stop"])
+    assert stopped.exit_code != 0 and f"{queries}:2" in str(stopped.exception)
+
+
+def test_batch_items_and_truncation(embedded: GraphStore, minilm: Encoder) -> None:
+    normalizer = Normalizer(embedded, minilm, open_term_index(embedded, minilm.model_id))
+    long_term = "fever " * 150
+    results = normalizer.normalize_batch(["fever", long_term, "", "y" * (MAX_NORMALIZE_LENGTH + 1)], k=2,
+                                         on_error="item")
+    assert [r.truncated for r in results[:2]] == [False, True]  # the encoder reads 32 tokens of the long one
+    assert results[1].error is None and results[1].candidates
+    assert results[2].error == "the query is empty" and str(MAX_NORMALIZE_LENGTH) in str(results[3].error)
+    with pytest.raises(ParameterError, match="query 3"):
+        normalizer.normalize_batch(["fever", long_term, ""], k=2)
 
 
 # --- the evaluation on the sample graph ------------------------------------------------------------------------

@@ -199,7 +199,7 @@ def test_bad_names_and_parameters(tmp_path: Path, model_dir: Path) -> None:
 
 def test_packaged_minilm() -> None:
     assert DEFAULT_ENCODER in ENCODERS
-    encoder = load_encoder(device="cpu")
+    encoder = load_encoder("minilm", device="cpu")
     assert encoder.name == "minilm" and encoder.dim == 384 and encoder.settings == PRESETS["sentence-transformers"]
     mi, attack, femur = encoder.encode(["myocardial infarction", "heart attack", "fracture of femur"])
     assert float(mi @ attack) > float(mi @ femur) + 0.2
