@@ -3,3 +3,5 @@
 # The query-encoder engines a command can pick (embed.encoders.Runtime); here so CLIs need not import torch.
 RUNTIME_HELP = ("auto (ONNX Runtime on CPU when installed, else torch), torch, onnx, or onnx-int8 (quantized: about "
                 "twice as fast on CPU; query vectors close to, not equal to, the exact ones).")
+# The registry name of the default encoder (embed.encoders.DEFAULT_ENCODER): the trained one the repository ships.
+DEFAULT_ENCODER = "bios-default"

@@ -89,7 +89,7 @@ def pack(model_dir: Path, out: Path, command: str) -> dict[str, Any]:
     arrays[META] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
     out.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
     out.write_bytes(buffer.getvalue())
     manifest = {"file": out.name, "sha256": _sha256(out), "bytes": out.stat().st_size, "command": command,
                 "base_id": base.model_id, "trained_model_id": trained.model_id, "added_tokens": len(added)}
@@ -104,6 +104,22 @@ def read_manifest(packed: Path = PACKED_FILE) -> dict[str, Any]:
                           "rebuild it with: bios embed train-default")
     manifest: dict[str, Any] = json.loads(manifest_file.read_text(encoding="utf-8"))
     return manifest
+
+
+def shipped_model_id() -> str:
+    """The model id of the shipped default encoder (rebuilt once, as the registry loads it)."""
+    from embed.encoders import ENCODERS, model_checksum
+
+    path, settings = ENCODERS[MODEL_NAME]()
+    return f"{MODEL_NAME}@{model_checksum(path, settings)[:12]}"
+
+
+def record_calibration(model_id: str, a: float, b: float, **meta: Any) -> None:
+    """Write the vector-score calibration fitted for the shipped encoder into its manifest, so that every install
+    applies it (the normalizer's default for this model id)."""
+    manifest = read_manifest()
+    manifest.update({"model_id": model_id, "calibration": {"a": a, "b": b, **meta}})
+    MANIFEST_FILE.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def shipped_calibration(model_id: str) -> tuple[float, float] | None:

@@ -31,6 +31,7 @@ from tokenizers import AddedToken
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from embed import DEFAULT_ENCODER
 from embed.onnx_runtime import OnnxEncoderSession, export_encoder, onnx_available, open_session
 from graph.errors import ConfigError, ParameterError
 from ingest.packages import package_data_path
@@ -331,7 +332,6 @@ class Encoder:
 
 EncoderSource = Callable[[], tuple[Path, EncoderSettings]]
 ENCODERS: dict[str, EncoderSource] = {}
-DEFAULT_ENCODER = "bios-default"  # the trained encoder shipped with the repository (embed.default_model)
 
 
 def register_encoder(name: str) -> Callable[[EncoderSource], EncoderSource]:

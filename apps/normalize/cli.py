@@ -208,6 +208,13 @@ def eval_normalize_command(
         result = evaluate(store, models=models, seed=seed, max_queries=max_queries, calibrate=calibrate,
                           device=device, runtime=runtime, progress=lambda message: status.update(message),
                           benchmarks=benchmarks, calibrate_on=GRAPH_CALIBRATION)
+    if calibrate and "bios-default" in result["encoders"]:  # ship the default encoder's calibration with it
+        from embed.default_model import record_calibration
+
+        model_id = result["encoders"]["bios-default"]
+        fitted = result["calibration"][model_id]
+        record_calibration(model_id, fitted["a"], fitted["b"], examples=fitted["examples"],
+                           benchmarks=result["calibrated_on"], seed=seed)
     json_path, table_path = write_results(result, out)
     print(table_path.read_text())
     console.print(f"wrote {json_path} and {table_path}")

@@ -443,7 +443,8 @@ class _VectorCache:
         missing = list(dict.fromkeys(text for text in texts if text not in self._rows))
         if missing:
             self._blocks.append(self.encoder.encode(missing))
-            self._rows.update((text, len(self._rows) + i) for i, text in enumerate(missing))
+            first = len(self._rows)
+            self._rows.update((text, first + i) for i, text in enumerate(missing))
             self._blocks = [np.concatenate(self._blocks)]
         return self._blocks[0][[self._rows[text] for text in texts]]
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from embed import DEFAULT_ENCODER
 from embed.cluster.config import (
     CHANGES,
     DEFAULT_EVAL_OUT,
@@ -29,8 +30,9 @@ from graph.store import GraphStore
 console = Console(stderr=True, soft_wrap=True)
 release_app = typer.Typer(help="Releases of clustered concepts.", no_args_is_help=True)
 
-ModelOption = Annotated[str, typer.Option("--model", help="Encoder: a registered name (minilm) or a model folder "
-                                                          "(e.g. a CODER/CoRTEx-trained one).")]
+ModelOption = Annotated[str, typer.Option("--model", help="Encoder: a registered name (bios-default, the trained "
+                                                          "default; minilm) or a model folder (e.g. a "
+                                                          "CODER/CoRTEx-trained one).")]
 CacheOption = Annotated[Path | None, typer.Option(help="Explanation cache (JSON lines; default "
                                                         "$BIOS_HOME/explanations/explanations.jsonl).")]
 
@@ -60,7 +62,7 @@ def cluster_command(
                       ] = None,
     method: Annotated[str, typer.Option(help="baseline (BIOS union-find + ratio cut) or birch (CoRTEx).")
                       ] = "birch",
-    model: ModelOption = "minilm",
+    model: ModelOption = DEFAULT_ENCODER,
     oracle: Annotated[str, typer.Option(help=f"BIRCH's judge for the ambiguous band: {', '.join(ORACLES)}.")
                       ] = DEFAULT_ORACLE,
     llm: Annotated[str | None, typer.Option(help="LLM backend for --oracle llm and for explanations.")] = None,
