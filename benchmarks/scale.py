@@ -2,8 +2,8 @@
 """Issue 15's figures at full size against the sample-size baseline, measured in the same run.
 
     python benchmarks/scale.py --part serve --uri bolt://127.0.0.1:7695             # a big graph vs the sample
-    python benchmarks/scale.py --part load --load-args "--concepts 1000000 --terms 1800000 --relations 1800000"
-    python benchmarks/scale.py --part vectors --uri bolt://127.0.0.1:7695
+    python benchmarks/scale.py --part load --load-args "--preset bios-v2 --release DIR --home DIR"
+    python benchmarks/scale.py --part vectors
     python benchmarks/scale.py --uri bolt://127.0.0.1:7695                          # every part (long)
 
 Parts (each alone with --part; the full run is long):
@@ -19,10 +19,10 @@ Parts (each alone with --part; the full run is long):
   query timed alone (they must stay fast). The browser page: /browse in headless Chromium (Debian's, Playwright)
   on a drawn concept of each graph and on the biggest hub, time until card and graph show; screenshots in
   test-artifacts/scale/.
-- load: benchmarks/ingest.py (transactional and bulk loads of a generated release, and a one-row baseline) with
-  --load-args.
-- vectors: the embedding figures, from `scale_figures` of embed.job or embed.index when that function exists
-  (it takes the big graph's URI and returns a dict whose "markdown" item is its table).
+- load: benchmarks/ingest_scale.py with --load-args (generate a BIOS-v2-shaped release, bulk load, a 1 % change
+  release loaded transactionally twice, the sample-size baseline in the same run).
+- vectors: the figures benchmarks/embed_scale.py saved (embedding job against its bare encoder, faiss recall,
+  the full-size index's memory, the v3 projection); its parts run there, since its job part changes its graph.
 Neo4j credentials for the big graph come from NEO4J_USERNAME / NEO4J_PASSWORD / NEO4J_DATABASE when set; the
 baseline uses no authentication unless --baseline-password. Results: --out (JSON) and a Markdown table beside it.
 """
@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.* hel
 
 import argparse
 import importlib
+import json
 import os
 import platform
 import random
@@ -316,20 +317,20 @@ def measure_browser(pages: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
 
 
 def measure_load(args: argparse.Namespace) -> dict[str, Any]:
-    ingest_bench = importlib.import_module("benchmarks.ingest")
-    load_args = ingest_bench.parse_args(shlex.split(args.load_args))
-    result: dict[str, Any] = ingest_bench.run(load_args)
-    return {"args": args.load_args, "result": result, "markdown": ingest_bench.markdown(result)}
+    """benchmarks/ingest_scale.py (helper of the loading figures) run with --load-args; its saved result."""
+    ingest_scale = importlib.import_module("benchmarks.ingest_scale")
+    argv = shlex.split(args.load_args)
+    ingest_scale.main(argv)
+    result: dict[str, Any] = json.loads(ingest_scale.parse_args(argv).out.read_text(encoding="utf-8"))
+    return {"args": args.load_args, "result": result, "markdown": ingest_scale.markdown(result)}
 
 
-def measure_vectors(args: argparse.Namespace) -> dict[str, Any]:
-    for module_name in ("embed.job", "embed.index"):
-        figures = getattr(importlib.import_module(module_name), "scale_figures", None)
-        if figures is not None:
-            found: dict[str, Any] = figures(args.uri)
-            return {"from": f"{module_name}.scale_figures", **found}
-    return {"from": None, "markdown": "Not measured here: neither embed.job nor embed.index has `scale_figures` yet "
-                                      "(see benchmarks/normalize.py and `bios embed terms --json` for the figures)."}
+def measure_vectors(_: argparse.Namespace) -> dict[str, Any]:
+    """The figures benchmarks/embed_scale.py saved (its job, index and memory parts are run there: the job part
+    changes the graph it runs on), with its v3 projection."""
+    embed_scale = importlib.import_module("benchmarks.embed_scale")
+    figures: dict[str, Any] = embed_scale.embed_scale_figures()
+    return {"result": figures, "markdown": embed_scale.markdown(figures)}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -372,7 +373,7 @@ def markdown(result: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=["all", "serve", "load", "vectors"], default="all")
-    parser.add_argument("--uri", help="The big graph (serve and vectors parts).")
+    parser.add_argument("--uri", help="The big graph (serve part).")
     parser.add_argument("--baseline-uri", default="bolt://127.0.0.1:7688", help="The sample graph.")
     parser.add_argument("--baseline-password", default=None)
     parser.add_argument("--calls", type=int, default=50, help="Timed calls per serving call and graph.")
@@ -380,12 +381,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--unbounded-calls", type=int, default=1, help="Calls of each unbounded library query "
                                                                        "(0: skip them).")
     parser.add_argument("--hubs", type=int, default=3, help="Most connected concepts to time (0: none).")
-    parser.add_argument("--load-args", default="--concepts 1000000 --terms 1800000 --relations 1800000",
-                        help="Arguments of benchmarks/ingest.py for the load part.")
+    parser.add_argument("--load-args", default="--concepts 1000000 --release /tmp/bios-quarter --home "
+                                                "/tmp/bios-quarter-neo4j",
+                        help="Arguments of benchmarks/ingest_scale.py for the load part.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
     args = parser.parse_args(argv)
-    if args.part in ("all", "serve", "vectors") and not args.uri:
+    if args.part in ("all", "serve") and not args.uri:
         parser.error(f"--part {args.part} needs --uri (the big graph)")
     return args
 
