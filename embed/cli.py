@@ -55,7 +55,9 @@ def train_coder_command(
                                                "triple (--preset coder: triple items only); synonyms: "
                                                "every synonym set, no triples (SapBERT); cortex: synonym sets "
                                                "with each concept's definition as its explanation view "
-                                               "(CoRTEx).")] = "coder",
+                                               "(CoRTEx); coderpp: one group per string, its 30 nearest strings "
+                                               "(re-mined every --mine-every steps) and 30 synonyms (CODER++)."
+                                          )] = "coder",
     mine_every: Annotated[int, typer.Option(help="Re-mine hard negatives (faiss, current weights) every N steps "
                                                  "from step 0; 0: none.")] = 0,
     hard_fraction: Annotated[float, typer.Option(help="Chance, reached by mid-run, that a concept's hard "
@@ -106,11 +108,11 @@ def embed_terms_command(
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:1 …")] = "auto",
     runtime: Annotated[str, typer.Option(help="Inference engine: auto (ONNX Runtime on CPU when installed), "
                                               "torch, onnx.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-) -> None:
     engine: Annotated[str, typer.Option(help="local, or ray: encode on Ray workers (the distributed extra; "
                                              "RAY_ADDRESS names a cluster, else a local one starts).")] = "local",
     workers: Annotated[int, typer.Option(help="Encoder actors with --engine ray.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
     """Embed every Term (and Concept) of the graph, keep the vector indexes current, write the faiss file.
 
     A rerun embeds only terms without a vector of the model (new ones, or those an interrupted run left).

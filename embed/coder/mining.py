@@ -1,9 +1,9 @@
-"""Concept-level hard-negative mining for contrastive training (cortex.md §3.4).
+"""Hard-negative mining for contrastive training (cortex.md §3.4, CODER++).
 
-Periodic faiss re-mining with the current weights, as CODER++ does, but not CODER++'s sampler: CODER++ makes one
-group per anchor string (the anchor, its 30 nearest strings, hard positives and negatives alike, and 30 random
-synonyms), where this module pairs each concept with one partner concept. With the current weights, every
-training string is encoded; a concept's vector is the normalized mean of its
+Two kinds, both re-mined periodically with faiss under the current weights. `mine_neighbours` is CODER++'s: each
+string's 30 nearest strings, which sampling="coderpp" turns into one group per anchor string (hard positives and
+negatives alike). `mine_hard_negatives`, for the other samplers, pairs each concept with one partner concept:
+every training string is encoded; a concept's vector is the normalized mean of its
 strings' vectors; a faiss inner-product search over those centroids (k = 30, as CoRTEx's kNN) gives each concept
 its nearest other concept that shares no string with it and that the graph does not link to it by XREF or IS_A
 (`TrainingData.linked`): its partner, which the sampler then puts in the same batch. Without that rule the
@@ -60,6 +60,29 @@ def nearest_partners(centroids: np.ndarray, data: TrainingData, k: int = MINE_K)
                 found.append(score)
                 break
     return Mined(partners, float(np.mean(found)) if found else 0.0)
+
+
+def string_neighbours(vectors: np.ndarray, k: int = MINE_K) -> tuple[np.ndarray, float]:
+    """CODER++'s re-mining: each string's k nearest other strings ([N, k], -1 for none) by exact inner product of
+    the normalized vectors, and their mean cosine."""
+    matrix = np.ascontiguousarray(vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12),
+                                  dtype=np.float32)
+    index = faiss.IndexFlatIP(matrix.shape[1])
+    index.add(matrix)
+    scores, rows = index.search(matrix, min(k + 1, len(matrix)))
+    own = rows == np.arange(len(matrix))[:, None]
+    order = np.argsort(own, axis=1, kind="stable")[:, :min(k, len(matrix) - 1)]  # all but itself, best first
+    kept_rows = np.take_along_axis(np.where(own, -1, rows), order, axis=1)
+    kept = kept_rows >= 0
+    similarity = float(np.take_along_axis(scores, order, axis=1)[kept].mean()) if kept.any() else 0.0
+    return kept_rows.astype(np.int64), similarity
+
+
+def mine_neighbours(encoder: Encoder, data: TrainingData, k: int = MINE_K) -> tuple[np.ndarray, float]:
+    """string_neighbours of every training string under the encoder's current weights."""
+    with encoder.onnx_snapshot():
+        vectors = encoder.encode(data.texts, batch_size=MINE_BATCH)
+    return string_neighbours(vectors, k)
 
 
 def mine_hard_negatives(encoder: Encoder, data: TrainingData, k: int = MINE_K) -> Mined:

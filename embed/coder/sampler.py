@@ -29,6 +29,10 @@ from the graph once and sorted, so the same graph gives the same data (and the s
   items), and the negative tails of triple item i are `use_len` successive concepts of a seeded shuffled concept
   list from position (i * max_terms) mod #concepts on, one random string each, the tail itself not excluded
   (CODER's `my_sample`); otherwise each negative tail is a uniformly drawn concept other than the tail;
+- with `sampling="coderpp"` (CODER++'s sampler) every training string is an item, its group: the string, its
+  GROUP_K nearest strings under the current model (`set_neighbours`, fed by embed.coder.mining; hard positives and
+  negatives alike) and GROUP_K random strings of its concept, padded with the string itself; each string is
+  labelled with its first concept (CODER++ gives each string one CUI);
 - items are added to a batch until the next one would take it over `batch_size` strings;
 - a batch lists all heads, then all tails, then all negative tails, then the synonym strings, then explanations.
 
@@ -55,7 +59,8 @@ from graph.store import GraphStore
 # Lists are collected per concept (per head and type) because the driver's cost is per row: 1.3 M triples come
 # back in 11 s as 174 k rows, in 19 s as 1.3 M rows.
 MAX_TERMS = 8  # strings per concept per item (CODER's max_lui_per_cui)
-Sampling = Literal["coder", "synonyms", "cortex"]
+GROUP_K = 30  # CODER++'s group: the anchor, its 30 nearest strings and 30 strings of its concept
+Sampling = Literal["coder", "synonyms", "cortex", "coderpp"]
 
 
 @dataclass(frozen=True)
@@ -217,13 +222,15 @@ class CoderSampler:
         self.counts = data.term_counts()
         self.explained = np.array([bool(text) for text in data.explanations], dtype=bool) \
             if sampling == "cortex" and data.explanations else np.zeros(len(data.concept_ids), dtype=bool)
+        self.sampling = sampling
+        self.neighbours = np.zeros((0, 0), dtype=np.int64)
         self.triples = len(data.heads) if sampling == "coder" else 0
         triple_len = np.minimum(np.minimum(self.counts[data.heads], self.counts[data.tails]), max_terms)
         self.use_len = np.minimum(triple_len, batch_size // 3).astype(np.int64)[:self.triples]
         in_triples = np.zeros(len(data.concept_ids), dtype=bool)
         in_triples[data.heads[:self.triples]] = True
         in_triples[data.tails[:self.triples]] = True
-        self.synonym_concepts = np.zeros(0, dtype=np.int64) if coder_exact else \
+        self.synonym_concepts = np.zeros(0, dtype=np.int64) if coder_exact or sampling == "coderpp" else \
             np.flatnonzero(~in_triples & (self.counts + self.explained >= 2))
         explanation = self.explained[self.synonym_concepts]
         # strings per synonym item: terms, plus the explanation, which takes one of the slots
@@ -233,6 +240,15 @@ class CoderSampler:
         self.partners = np.full(len(data.concept_ids), -1, dtype=np.int64)
         self.hard_fraction = 0.0
         self.items = self.triples + len(self.synonym_concepts)
+        self.group = 0  # strings per CODER++ group
+        if sampling == "coderpp":
+            self.items = len(data.texts)
+            self.group = 1 + min(GROUP_K, len(data.texts) - 1) + GROUP_K
+            if batch_size < self.group:
+                raise ParameterError("batch_size", f"{batch_size} is below one CODER++ group ({self.group} strings)")
+            owners = np.repeat(np.arange(len(data.concept_ids)), self.counts)
+            self.first_concept = np.full(len(data.texts), len(data.concept_ids), dtype=np.int64)
+            np.minimum.at(self.first_concept, data.term_index, owners)
         if self.items == 0:
             raise GraphError("no training items: no concept–relation–concept triple between concepts with terms "
                              "and no concept with two or more terms")
@@ -244,11 +260,14 @@ class CoderSampler:
         self._order: np.ndarray | None = None
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "position": self.position, "batches": self.batches,
-                "partners": self.partners.tolist(), "hard_fraction": self.hard_fraction}
+        state = {"epoch": self.epoch, "position": self.position, "batches": self.batches,
+                 "partners": self.partners.tolist(), "hard_fraction": self.hard_fraction}
+        return {**state, "neighbours": self.neighbours.tolist()} if self.sampling == "coderpp" else state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch, self.position, self.batches = int(state["epoch"]), int(state["position"]), int(state["batches"])
+        if "neighbours" in state:
+            self.set_neighbours(np.asarray(state["neighbours"], dtype=np.int64).reshape(len(self.data.texts), -1))
         self.set_partners(np.asarray(state.get("partners", self.partners), dtype=np.int64),
                           float(state.get("hard_fraction", 0.0)))
         self._order = None
@@ -262,7 +281,15 @@ class CoderSampler:
         self.partners = partners.astype(np.int64)
         self.hard_fraction = hard_fraction
 
+    def set_neighbours(self, neighbours: np.ndarray) -> None:
+        """Each training string's nearest other strings, best first, -1 for none (coderpp sampling)."""
+        if neighbours.shape[0] != len(self.data.texts) or neighbours.shape[1] > self.group - 1 - GROUP_K:
+            raise ParameterError("neighbours", f"{neighbours.shape} does not fit {len(self.data.texts)} strings")
+        self.neighbours = neighbours.astype(np.int64)
+
     def _item_size(self, item: int) -> int:
+        if self.sampling == "coderpp":
+            return self.group
         triples = self.triples
         return int(3 * self.use_len[item]) if item < triples else int(self.synonym_len[item - triples])
 
@@ -303,6 +330,8 @@ class CoderSampler:
         return self
 
     def __next__(self) -> CoderBatch:
+        if self.sampling == "coderpp":
+            return self._groups()
         items = self._next_items()
         rng = np.random.default_rng((self.seed, 1, self.batches))
         self.batches += 1
@@ -343,6 +372,25 @@ class CoderSampler:
                           types=data.concept_types[concepts].astype(np.int64),
                           relations=np.concatenate(relations).astype(np.int64) if relations else np.zeros(0, np.int64),
                           pairs=pairs, items=len(items))
+
+    def _groups(self) -> CoderBatch:
+        """A batch of CODER++ groups (module docstring)."""
+        if not self.neighbours.size:
+            raise GraphError("coderpp sampling needs each string's mined neighbours (train with mine_every > 0)")
+        items = self._next_items()
+        rng = np.random.default_rng((self.seed, 1, self.batches))
+        self.batches += 1
+        strings: list[np.ndarray] = []
+        for anchor in items:
+            found = self.neighbours[anchor][self.neighbours[anchor] >= 0]
+            synonyms = self._strings(int(self.first_concept[anchor]), GROUP_K, rng)
+            padding = np.full(GROUP_K - len(synonyms), anchor)
+            strings.append(np.concatenate([[anchor], found, synonyms, padding]).astype(np.int64))
+        rows = np.concatenate(strings)
+        concepts = self.first_concept[rows]
+        return CoderBatch(texts=[self.data.texts[i] for i in rows], concepts=concepts,
+                          types=self.data.concept_types[concepts].astype(np.int64),
+                          relations=np.zeros(0, np.int64), pairs=0, items=len(items))
 
     def _coder_negatives(self, item: int, k: int) -> np.ndarray:
         """CODER's negative tail concepts of triple item `item`: k successive entries of the shuffled concept list."""

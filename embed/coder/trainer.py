@@ -51,7 +51,7 @@ from embed.checkpoints import (
     write_checkpoint,
 )
 from embed.coder.losses import CoderObjective, RelationLoss
-from embed.coder.mining import mine_hard_negatives
+from embed.coder.mining import mine_hard_negatives, mine_neighbours
 from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
 from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
 from graph.errors import ParameterError
@@ -113,6 +113,9 @@ class CoderConfig:
             raise ParameterError("sampling", f"{self.sampling!r} is not one of {', '.join(get_args(Sampling))}")
         if self.preset is not None and self.preset not in get_args(Preset):
             raise ParameterError("preset", f"{self.preset!r} is not one of {', '.join(get_args(Preset))}")
+        if self.sampling == "coderpp" and not self.mine_every:
+            raise ParameterError("mine_every", "sampling 'coderpp' needs re-mined neighbours: give mine_every > 0 "
+                                 "(CODER++: every 250k steps)")
         if self.preset == "coder" and (self.sampling != "coder" or self.mine_every):
             raise ParameterError("preset", "preset 'coder' samples CODER's triple items: it takes sampling 'coder' "
                                  "and no hard-negative mining")
@@ -275,6 +278,10 @@ def _mine(encoder: Encoder, data: TrainingData, sampler: CoderSampler, config: C
     joins the batch ramps linearly to `hard_fraction` over the first half of the run (progressive)."""
     if not config.mine_every or step % config.mine_every:
         return {}
+    if config.sampling == "coderpp":  # CODER++: each string's neighbours, from step 0
+        neighbours, similarity = mine_neighbours(encoder, data)
+        sampler.set_neighbours(neighbours)
+        return {"neighbour_similarity": similarity}
     mined = mine_hard_negatives(encoder, data)
     fraction = config.hard_fraction * min(1.0, (step + config.mine_every) / max(config.steps / 2, 1))
     sampler.set_partners(mined.partners, fraction)

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
 from embed.checkpoints import CHECKPOINTS, latest_checkpoint
+from embed.coder.mining import string_neighbours
 from embed.coder.sampler import CoderSampler, TrainingData
 from embed.coder.trainer import LOG_FILE, CoderConfig, train_on_data
 from embed.encoders import PRESETS, SETTINGS_FILE, load_encoder
@@ -219,6 +220,33 @@ def test_cortex_sampling_adds_each_concepts_explanation_with_its_label() -> None
         CoderSampler(synthetic_data(), batch_size=30, sampling="cortex")
 
 
+def test_coderpp_groups_are_anchor_neighbours_and_synonyms() -> None:
+    data = synthetic_data()
+    vectors = np.random.default_rng(0).normal(size=(len(data.texts), 8))
+    neighbours, similarity = string_neighbours(vectors)
+    n = len(data.texts)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    best = np.argsort(-(unit @ unit.T), axis=1)[:, 1:]  # self first, then the others
+    assert neighbours.shape == (n, n - 1) and (neighbours == best).all() and -1 <= similarity <= 1
+    group = 1 + (n - 1) + 30
+    sampler = CoderSampler(data, batch_size=group, seed=1, sampling="coderpp")
+    with pytest.raises(GraphError, match="neighbours"):
+        next(sampler)
+    sampler.set_neighbours(neighbours)
+    order = np.random.default_rng((1, 0, 0)).permutation(n)
+    for anchor in order[:3]:
+        batch = next(sampler)  # one group per batch
+        rows = [data.texts.index(text) for text in batch.texts]
+        assert rows[0] == anchor and rows[1:n] == neighbours[anchor].tolist()
+        concept = min(c for c in range(len(data.concept_ids)) if data.texts[anchor] in concept_strings(data, c))
+        tail = rows[n:]
+        assert len(tail) == 30 and set(tail) <= {data.texts.index(t) for t in concept_strings(data, concept)}
+        assert all(row == anchor for row in tail[len(concept_strings(data, concept)):])  # padded with the anchor
+        assert batch.concepts[0] == concept and batch.pairs == 0
+    with pytest.raises(ParameterError, match="batch_size"):
+        CoderSampler(data, batch_size=group - 1, sampling="coderpp")
+
+
 def test_partners_join_their_concepts_batches_and_resume() -> None:
     data = synthetic_data()
     partners = np.full(len(data.concept_ids), -1)
@@ -310,6 +338,17 @@ def test_coder_preset_counts_batches_and_keeps_coders_encoder_contract(tiny_bert
     assert "preset" not in config(tiny_bert).as_dict()  # runs without a preset resume as before
     with pytest.raises(ParameterError):
         config(tiny_bert, preset="coder", sampling="synonyms")
+
+
+def test_coderpp_training_re_mines_string_neighbours(tiny_bert: Path, tmp_path: Path) -> None:
+    data = synthetic_data()
+    group = 1 + (len(data.texts) - 1) + 30
+    report = train_on_data(data, tmp_path / "coderpp", config(tiny_bert, steps=3, batch_size=group,
+                                                              sampling="coderpp", mine_every=2),
+                           device="cpu", progress=False)
+    assert ["neighbour_similarity" in row for row in report.log] == [True, False, True]  # mined at steps 0 and 2
+    with pytest.raises(ParameterError, match="mine_every"):
+        config(tiny_bert, sampling="coderpp")
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tiny_bert: Path, tmp_path: Path) -> None:
