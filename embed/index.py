@@ -6,10 +6,10 @@ made file-safe) unless another folder is given, beside the term vectors themselv
 - `terms.faiss`, by size:
   - up to 50,000 vectors `IndexFlatIP`, exact: a brute-force query still takes a few milliseconds;
   - up to 500,000 `IndexHNSWFlat` (M=32, efConstruction 80, efSearch 128, inner product: under 1 ms a query;
-    its float vectors and links take ~1.7 KiB a vector, 0.8 GiB at 500,000);
+    its float vectors and links take ~1.8 KiB a vector, 0.9 GiB at 500,000);
   - above, `IndexIVFScalarQuantizer` with 8-bit codes (a byte a dimension: 2.8 GiB for BIOS v2's 7.4M 384-d
     vectors where float32 would take 11 GiB), nlist = 4·√N cells trained on a seeded sample of 40 vectors a cell,
-    nprobe 64 (recall@10 against exact search, measured on MiniLM term vectors, in README "Vectors at size").
+    nprobe 64 (its recall@10 against exact search: `benchmarks/embed_scale.py index`).
     It is memory-mapped when opened: the API holds the cell lists in the page cache, shared and evictable.
   efSearch and nprobe are saved in the file, so every reader searches with the settings the job chose.
 - `terms.ids`: the term id of each row, one per line;
