@@ -612,10 +612,12 @@ RETURN c.id AS concept, c.name AS name, h.tty AS tty, t.lang AS lang, t.text AS 
 # Concept–concept edges a person explores: every relationship between two concepts but curator suggestions.
 _EXPLORED = "type({r}) <> 'SUGGESTED'"
 
-# Hub concepts have hundreds of thousands of edges: reads of one concept's relations never expand them all.
-# Per relation type and direction, the total comes from the degree store (COUNT with a typed pattern), and the
-# neighbours shown are the first $limit in id order among the first $window edges in storage order (all of
-# them, so exactly the first by id, when there are at most $window).
+# Hub concepts have hundreds of thousands of edges: reads of one concept's relations never expand them all. The
+# total of each relation type and direction comes from the degree store (COUNT with a typed pattern). A concept
+# with at most RELATION_WINDOW edges of those types is read whole (RELATION_GROUPS: the first $limit neighbours
+# of each group in id order); of a bigger one, each type and direction is read apart (typed_neighbours: the first
+# $limit in id order among its first RELATION_WINDOW edges in storage order). One statement per type keeps every
+# plan small: a single UNION over all types takes Neo4j tens of seconds to plan.
 RELATION_WINDOW = 1000
 
 
@@ -626,33 +628,33 @@ def concept_relation_type_counts(rel_types: list[str]) -> str:
     return f"RETURN [{counts}] AS counts"
 
 
-# What relation_groups returns for each neighbour: for the browser page (node sources) and the card (edge sources).
+def concept_degrees(rel_types: list[str]) -> str:
+    """Concept $id's [outgoing, incoming] edges of each of `rel_types` (read from the database, quoted here)."""
+    degrees = ", ".join(f"[COUNT {{ (c)-[:{t}]->() }}, COUNT {{ (c)<-[:{t}]-() }}]"
+                        for t in map(escape_name, rel_types))
+    return f"MATCH (c:Concept {{id: $id}}) RETURN [{degrees}] AS degrees"
+
+
+# What each neighbour is returned as: for the browser page (node sources) and the card (edge sources).
 NEIGHBOUR_ITEM = "{id: o.id, name: coalesce(o.name, o.name_zh), sources: coalesce(o.sources, [])}"
 RELATED_ITEM = "{id: o.id, name: coalesce(o.name, o.name_zh), sources: r.sources}"
 
 
-def relation_groups(rel_types: list[str], item: str) -> str:
-    """Rows {direction, type, total, concepts} of concept $id for each type and direction with an edge; the types
-    are `rel_types` (read from the database, quoted here) and come again as $types; `concepts` are `item` maps."""
-    parts = []
-    for i, name in enumerate(map(escape_name, rel_types)):
-        for direction, arrow in (("out", "(c)-[{r}:%s]->({o})"), ("in", "(c)<-[{r}:%s]-({o})")):
-            edge = arrow % name
-            parts.append(f"""RETURN '{direction}' AS direction, $types[{i}] AS type,
-         COUNT {{ {edge.format(r="", o="")} }} AS total,
-         COLLECT {{ MATCH {edge.format(r="r", o="o")} WHERE o:Concept AND o <> c WITH r, o LIMIT $window
-                   WITH r, o ORDER BY o.id LIMIT $limit RETURN {item} }} AS concepts""")
-    if not parts:
-        parts.append("RETURN null AS direction, null AS type, 0 AS total, [] AS concepts")
-    union = "\n  UNION ALL\n  ".join(parts)
-    return f"""MATCH (c:Concept {{id: $id}})
-CALL (c) {{
-  {union}
-}}
-WITH direction, type, total, concepts WHERE total > 0
-RETURN direction, type, total, concepts
-ORDER BY direction DESC, type
-"""
+def relation_groups(item: str) -> str:
+    """Rows {direction, type, concepts} of concept $id over the relation types $types, `item` maps of o and r."""
+    return f"""MATCH (c:Concept {{id: $id}})-[r]-(o:Concept) WHERE o <> c AND type(r) IN $types
+WITH type(r) AS type, CASE WHEN startNode(r) = c THEN 'out' ELSE 'in' END AS direction, r, o ORDER BY o.id
+RETURN direction, type, collect({item})[..$limit] AS concepts"""
+
+
+def typed_neighbours(rel_type: str, direction: str, item: str) -> str:
+    """Rows {item}: up to $limit neighbours of concept $id over one relation type (read from the database, quoted
+    here) and direction, in id order among the first $window edges."""
+    edge = f"-[r:{escape_name(rel_type)}]->" if direction == "out" else f"<-[r:{escape_name(rel_type)}]-"
+    return f"""MATCH (c:Concept {{id: $id}}){edge}(o:Concept) WHERE o <> c
+WITH r, o LIMIT $window
+WITH r, o ORDER BY o.id LIMIT $limit
+RETURN {item} AS item"""
 
 
 # Edges among $ids (the centre's neighbours; the centre's own edges come from relation_groups). A concept with

@@ -445,9 +445,21 @@ class GraphStore:
 
     def relation_groups(self, concept_id: str, exclude: frozenset[str], item: str,
                         limit: int) -> list[dict[str, Any]]:
-        """Rows {direction, type, total, concepts} of a concept's concept–concept relations but `exclude`: the
-        total of each type and direction from the degree store, and up to `limit` neighbours as `item` maps
-        (queries.NEIGHBOUR_ITEM or RELATED_ITEM), the first by id among the first RELATION_WINDOW edges."""
+        """Rows {direction, type, total, concepts} of a concept's concept–concept relations but `exclude`, by
+        direction ('out' first) and type: the total from the degree store, up to `limit` neighbours as `item` maps
+        (queries.NEIGHBOUR_ITEM or RELATED_ITEM), bounded on hub concepts (see queries.RELATION_WINDOW)."""
         types = [t for t in self.concept_relation_types() if t not in exclude]
-        return self.run(queries.relation_groups(types, item), id=concept_id, types=types, limit=limit,
-                        window=queries.RELATION_WINDOW)
+        rows = self.run(queries.concept_degrees(types), id=concept_id) if types else []
+        if not rows:
+            return []
+        totals = {(t, direction): n for t, pair in zip(types, rows[0]["degrees"], strict=True)
+                  for direction, n in zip(("out", "in"), pair, strict=True) if n}
+        if sum(totals.values()) <= queries.RELATION_WINDOW:
+            found = {(row["type"], row["direction"]): row["concepts"] for row in self.run(
+                queries.relation_groups(item), id=concept_id, types=[t for t, _ in totals], limit=limit)}
+        else:
+            found = {key: [row["item"] for row in self.run(queries.typed_neighbours(*key, item), id=concept_id,
+                                                           window=queries.RELATION_WINDOW, limit=limit)]
+                     for key in totals}
+        return [{"direction": direction, "type": t, "total": n, "concepts": found.get((t, direction), [])}
+                for (t, direction), n in sorted(totals.items(), key=lambda kv: (kv[0][1] != "out", kv[0][0]))]

@@ -90,7 +90,7 @@ def test_api_serves_a_server_reached_only_by_uri(remote: dict[str, str]) -> None
                               env=remote, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parents[2])
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as api:  # a loaded CI machine
             deadline = time.monotonic() + 120
             while True:
                 try:
