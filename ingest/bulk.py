@@ -20,6 +20,10 @@ MERGE does in the transactional path is done here on files, with memory that sta
 - Concept relations are sorted the same way by (type, head, tail, position): one edge per triple,
   with the first row's `rel_id`/`rid` (BIOS states most relations twice, forward and reverse).
 - Semantic and relation types are small vocabularies kept in memory.
+- Alt ids and cross-references become the concept's `alt_ids`/`xrefs` arrays (XREF edges are joined
+  after the import, as the transactional path does after a load), an obsolete flag a boolean column,
+  relation qualifiers columns of the relations file. Alt ids of a concept the source never creates
+  are dropped (the transactional path keeps them pending for a later source).
 
 Python memory is bounded by `sort_buffer` plus the vocabularies; disk holds the spool and the CSVs.
 
@@ -46,6 +50,7 @@ from typing import Any, BinaryIO, TextIO
 
 from rich.console import Console
 
+from graph import queries
 from graph.connection import open_driver
 from graph.errors import GraphError, RuntimeStateError
 from graph.records import (
@@ -76,7 +81,7 @@ _MAX_FAN_IN = 64  # runs merged at once; more are first merged into longer runs
 
 _NODE_LABELS = frozenset({"Concept", "Term", "SemanticType", "RelationType"})
 # Concept event kinds (the third field of an event; events of one concept sort by stream position).
-_PROPS, _TERM, _TYPE, _DEF = 0, 1, 2, 3
+_PROPS, _TERM, _TYPE, _DEF, _LIST = 0, 1, 2, 3, 4
 
 _MISSING = re.compile(
     r"^(?P<head>.*) \(Concept\)-\[(?P<type>[A-Z][A-Z0-9_]*)\]->(?P<tail>.*) \(Concept\) "
@@ -91,10 +96,11 @@ class BulkLoadReport(LoadReport):
 
     phases: dict[str, float] = field(default_factory=dict)
     imported: dict[str, int] = field(default_factory=dict)  # CSV rows per file kind
+    memory: dict[str, str] = field(default_factory=dict)  # what each phase's JVM was given
 
     def as_dict(self) -> dict[str, object]:
         return {**super().as_dict(), "phases": {k: round(v, 3) for k, v in self.phases.items()},
-                "imported": dict(self.imported)}
+                "imported": dict(self.imported), "memory": dict(self.memory)}
 
 
 # --- CSV ---------------------------------------------------------------------------------------------
@@ -233,6 +239,8 @@ class ImportFiles:
     relationships: list[list[Path]]
     multiline: bool
     rows: dict[str, int]
+    xrefs: bool = False  # concepts carry cross-references: join them once the graph is up
+    pending_alt_ids: list[dict[str, Any]] = field(default_factory=list)  # rows of MERGE_PENDING_ALT_IDS
 
 
 class BulkWriter:
@@ -257,12 +265,19 @@ class BulkWriter:
         self.name_keys: set[str] = set()
         self._seq = 0
         self._batch = Batch()  # validates each record into rows that `add` takes out again
+        self.obsolete = False  # whether any concept is marked obsolete (a column then)
+        self.lists: set[str] = set()  # concept list properties seen: alt_ids, xrefs
+        self.relation_prop_keys: set[str] = set()  # relation qualifiers seen (columns of the relations file)
+        self.pending_alt_ids: list[dict[str, Any]] = []  # alt ids of concepts this source does not create
+
+    def _add_lists(self, seq: int) -> None:
+        """Alt ids and cross-references the batch holds, as concept events (they do not create a concept)."""
+        for (cid, key), ids in self._batch.lists.items():
+            self.lists.add(key)
+            self.concept_events.add((cid, seq, _LIST, key, tuple(sorted(ids))))
+        self._batch.lists.clear()
 
     def add(self, record: Record) -> None:
-        if (isinstance(record, Xref | AltId) or (isinstance(record, Concept) and (record.alt_ids or record.obsolete))
-                or (isinstance(record, Relation) and record.props)):
-            raise ValueError("the bulk path does not write cross-references, alt ids, obsolete flags or relation "
-                             "qualifiers; load this source with the transactional loader")
         if isinstance(record, Definition) and ARRAY_DELIMITER in record.text:
             raise ValueError("definition contains the control character U+001F")
         batch = self._batch
@@ -286,9 +301,12 @@ class BulkWriter:
                                      tid, edge["tty"], edge["source_id"], edge["fallback_name"] is not None))
         elif isinstance(record, Concept):
             cid, props = batch.concepts.popitem()
-            batch.lists.clear()
+            self.obsolete |= bool(props.pop("obsolete", False))
             self.name_keys.update(props)
-            self.concept_events.add((cid, seq, _PROPS, tuple(props.items())))
+            self.concept_events.add((cid, seq, _PROPS, tuple(props.items()), record.obsolete))
+            self._add_lists(seq)
+        elif isinstance(record, Xref | AltId):
+            self._add_lists(seq)
         elif isinstance(record, TypeAssignment):
             cid, type_id = batch.has_type.popitem()[0]
             self.concept_events.add((cid, seq, _TYPE, type_id))
@@ -297,7 +315,9 @@ class BulkWriter:
             self.concept_events.add((row["concept"], seq, _DEF, row["text"]))
         elif isinstance(record, Relation):
             rel_type, row = batch.relations.pop()
-            self.relation_events.add((rel_type, row["head"], row["tail"], seq, row["rel_id"], row["rid"]))
+            self.relation_prop_keys.update(row["props"])
+            self.relation_events.add((rel_type, row["head"], row["tail"], seq, row["rel_id"], row["rid"],
+                                      tuple(row["props"].items())))
         elif isinstance(record, SemanticType):
             row = batch.semantic_types.pop(record.id)
             known = self.semantic_types.get(record.id, {})
@@ -328,14 +348,18 @@ class BulkWriter:
         name_keys = sorted(self.name_keys, key=lambda key: (key != "name", key))
         concepts, has_term, has_type = _Csv(self.folder, "concepts"), _Csv(self.folder, "has_term"), \
             _Csv(self.folder, "has_type")
+        lists = sorted(self.lists)
         for cid, events in _groups(self.concept_events.sorted()):
-            self._write_concept(cid, events, name_keys, concepts, has_term, has_type)
+            self._write_concept(cid, events, name_keys, lists, concepts, has_term, has_type)
         relations = _Csv(self.folder, "relations")
+        prop_keys = sorted(self.relation_prop_keys)
         last: tuple[str, str, str] | None = None
-        for rel_type, head, tail, _, rel_id, rid in self.relation_events.sorted():
+        for rel_type, head, tail, _, rel_id, rid, rel_props in self.relation_events.sorted():
             if (rel_type, head, tail) != last:
                 last = (rel_type, head, tail)
-                relations.row(head, tail, rel_type, src, rel_id, rid, self.sources)
+                qualifiers = dict(rel_props)
+                relations.row(head, tail, rel_type, src, rel_id, rid, self.sources,
+                              *(_text(qualifiers.get(key)) for key in prop_keys))
         semantic_types = _Csv(self.folder, "semantic_types")
         for type_id, props in self.semantic_types.items():
             semantic_types.row(type_id, props["name"], props["name_zh"], self.sources)
@@ -348,7 +372,8 @@ class BulkWriter:
 
         files = {
             "Concept": (concepts, ["id:ID(Concept)", "sources:string[]", *name_keys, "definitions:string[]",
-                                   "definition"]),
+                                   "definition", *(f"{key}:string[]" for key in lists),
+                                   *(["obsolete:boolean"] if self.obsolete else [])]),
             "Term": (self.terms, ["id:ID(Term)", "text", "norm", "lang", "sources:string[]"]),
             "SemanticType": (semantic_types, ["id:ID(SemanticType)", "name", "name_zh", "sources:string[]"]),
             "RelationType": (relation_types, ["id:ID(RelationType)", "name", "name_zh", "inverse",
@@ -358,7 +383,7 @@ class BulkWriter:
             "HAS_TYPE": (has_type, [":START_ID(Concept)", ":END_ID(SemanticType)", ":TYPE", "source",
                                     "sources:string[]"]),
             "relations": (relations, [":START_ID(Concept)", ":END_ID(Concept)", ":TYPE", "source", "rel_id", "rid",
-                                      "sources:string[]"]),
+                                      "sources:string[]", *prop_keys]),
         }
         nodes: list[tuple[str, list[Path]]] = []
         rels: list[list[Path]] = []
@@ -370,11 +395,14 @@ class BulkWriter:
             elif csv.rows:
                 rels.append(paths)
         return ImportFiles(nodes, rels, any(csv.multiline for csv, _ in files.values()),
-                           {kind: csv.rows for kind, (csv, _) in files.items()})
+                           {kind: csv.rows for kind, (csv, _) in files.items()}, "xrefs" in lists,
+                           self.pending_alt_ids)
 
-    def _write_concept(self, cid: str, events: list[tuple[Any, ...]], name_keys: list[str], concepts: _Csv,
-                       has_term: _Csv, has_type: _Csv) -> None:
+    def _write_concept(self, cid: str, events: list[tuple[Any, ...]], name_keys: list[str], lists: list[str],
+                       concepts: _Csv, has_term: _Csv, has_type: _Csv) -> None:
         props: dict[str, str] = {}
+        ids: dict[str, dict[str, None]] = {key: {} for key in lists}
+        obsolete = False
         fallback: str | None = None
         terms: dict[str, tuple[str, str | None]] = {}
         types: dict[str, None] = {}
@@ -394,23 +422,34 @@ class BulkWriter:
                 exists = True
             elif kind == _PROPS:
                 props.update(event[3])
+                obsolete |= event[4]
                 exists = True
+            elif kind == _LIST:
+                ids[event[3]].update(dict.fromkeys(event[4]))
             elif kind == _TYPE:
                 types.setdefault(event[3])
             else:
                 definitions.setdefault(event[3])
         if not exists:
+            if ids.get("alt_ids"):  # kept pending for a later source, as the transactional path does
+                self.pending_alt_ids.append({"concept": cid, "ids": sorted(ids["alt_ids"])})
             return
         if "name" not in props and fallback:
             props["name"] = fallback
         first_definition = next(iter(definitions), None)
         concepts.row(cid, self.sources, *(props.get(key) for key in name_keys),
-                     _array(definitions) if definitions else None, first_definition)
+                     _array(definitions) if definitions else None, first_definition,
+                     *(_array(sorted(ids[key])) if ids[key] else None for key in lists),
+                     *(["true" if obsolete else None] if self.obsolete else []))
         for tid, (tty, source_id) in terms.items():
             has_term.row(cid, tid, "HAS_TERM", tty, self.source_id, source_id, self.sources)
         for type_id in types:
             self.referenced_types[type_id] = None
             has_type.row(cid, type_id, "HAS_TYPE", self.source_id, self.sources)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _coalesce(value: str | None, known: str | None) -> str | None:
@@ -541,6 +580,25 @@ class _Background:
             raise self._error
 
 
+# --- memory --------------------------------------------------------------------------------------------
+def available_memory() -> int:
+    """Bytes of memory available to new processes now (MemAvailable), or the machine's total elsewhere."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def import_memory(available: int) -> tuple[str, str]:
+    """(JVM heap, off-heap cache) for neo4j-admin import out of `available` bytes: the importer keeps
+    its id maps and caches off the heap, so the heap gets an eighth (1-4 GiB) and the caches half (1-16 GiB)."""
+    gib = 1 << 30
+    heap = min(4, max(1, available // 8 // gib))
+    off_heap = min(16, max(1, available // 2 // gib))
+    return f"{heap}g", f"{off_heap}G"
+
+
 # --- the load --------------------------------------------------------------------------------------------
 def _folder_name(source_id: str) -> str:
     return "bulk-" + (re.sub(r"[^\w.-]+", "_", source_id) or "source")
@@ -581,12 +639,19 @@ def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError =
             stopping.wait()
         instance.stop()
         report.phases["stop_wait"] = time.perf_counter() - mark
-        console.print(f"{source.id}: importing {sum(files.rows.values()):,} CSV rows with neo4j-admin")
+        available = available_memory()
+        heap, off_heap = import_memory(available)
+        report.memory = {"available": f"{available / (1 << 30):.1f}G", "import_heap": heap,
+                         "import_off_heap": off_heap, "server_heap": state.options.heap,
+                         "server_pagecache": state.options.pagecache}
+        console.print(f"{source.id}: importing {sum(files.rows.values()):,} CSV rows with neo4j-admin "
+                      f"(heap {heap}, off-heap {off_heap}, threads {os.cpu_count()}; "
+                      f"{report.memory['available']} available)")
         mark = time.perf_counter()
         imported = True
         instance.import_csv(files.nodes, files.relationships, database=database,
                             report=folder / "import.report", array_delimiter=ARRAY_DELIMITER,
-                            multiline_fields=files.multiline)
+                            multiline_fields=files.multiline, heap=heap, off_heap=off_heap)
         report.phases["import"] = time.perf_counter() - mark
         mark = time.perf_counter()
         bad, _, other = parse_import_report(folder / "import.report")
@@ -596,13 +661,18 @@ def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError =
         pending = _pending_relations(folder / "relations.csv", bad)
         report.phases["check"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        console.print(f"{source.id}: starting Neo4j and applying the schema")
+        console.print(f"{source.id}: starting Neo4j (heap {state.options.heap}, page cache "
+                      f"{state.options.pagecache}) and applying the schema")
         state.start()
         with state.store() as store:
             store.apply_schema()
             with store.transaction() as tx:
                 store.write_pending_relations(tx, pending, source.id)
             report.relations_pending = len(pending)
+            if files.xrefs:
+                report.xrefs_linked = store.link_xrefs()
+            if files.pending_alt_ids:
+                store.run(queries.MERGE_PENDING_ALT_IDS, rows=files.pending_alt_ids, source=source.id)
             reader_notes(reader, report)
             report.rejected = rejects_writer.count
             report.seconds = time.perf_counter() - started
@@ -663,7 +733,7 @@ def _pending_relations(path: Path, bad: dict[tuple[str, str, str], str]) -> list
         return []
     with path.open(encoding="utf-8", newline="") as handle:
         return [{"head": head, "type": rel_type, "tail": tail, "rel_id": rel_id or None, "rid": rid or None}
-                for head, tail, rel_type, _, rel_id, rid, _ in csv_rows(handle)
+                for head, tail, rel_type, _, rel_id, rid, *_ in csv_rows(handle)
                 if (rel_type, head, tail) in bad]
 
 

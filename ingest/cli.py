@@ -23,6 +23,9 @@ RejectsOption = Annotated[Path | None, typer.Option(help="File for rejected line
 ForceOption = Annotated[bool, typer.Option(help="Reload even if the same files were loaded already.")]
 VersionOption = Annotated[str | None, typer.Option("--version", help="Release name recorded on the Source.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the load report as JSON.")]
+BulkOption = Annotated[bool, typer.Option(help="neo4j-admin import into an empty local database instead "
+                                          "(for first loads too large for transactions).")]
+HomeOption = Annotated[Path | None, typer.Option(help="Local instance folder, for --bulk.")]
 
 
 def _on_error(value: str) -> OnError:
@@ -36,7 +39,16 @@ def _split(values: str | None) -> list[str] | None:
 
 
 def _load(reader: SourceReader, batch_size: int, on_error: str, rejects: Path | None, force: bool,
-          as_json: bool) -> None:
+          as_json: bool, bulk: bool = False, home: Path | None = None) -> None:
+    if bulk:
+        from graph.runtime import LocalNeo4j
+        from graph.settings import check_local_target, default_instance_home
+        from ingest.bulk import bulk_load
+
+        check_local_target(home or default_instance_home())
+        _print_report(bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=_on_error(on_error),
+                                rejects=rejects, progress=not as_json), as_json)
+        return
     with GraphStore.connect() as store:
         store.apply_schema()
         report = load_source(reader, store, batch_size=batch_size, on_error=_on_error(on_error),
@@ -71,23 +83,13 @@ def ingest_bios(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
-    bulk: Annotated[bool, typer.Option(help="neo4j-admin import into an empty local database instead.")] = False,
-    home: Annotated[Path | None, typer.Option(help="Local instance folder, for --bulk.")] = None,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load a BIOS release (2022 pipe format with ENG/CHS, or the tab-separated variants)."""
     reader = get_reader("bios")(folder, version=version)
-    if bulk:
-        from graph.runtime import LocalNeo4j
-        from graph.settings import check_local_target, default_instance_home
-        from ingest.bulk import bulk_load
-
-        check_local_target(home or default_instance_home())
-        report = bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=_on_error(on_error),
-                           rejects=rejects, progress=not as_json)
-        _print_report(report, as_json)
-        return
-    _load(reader, batch_size, on_error, rejects, force, as_json)
+    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("umls")
@@ -101,6 +103,8 @@ def ingest_umls(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load a UMLS RRF subset (MRCONSO, MRSTY, MRREL, MRDEF)."""
@@ -111,7 +115,7 @@ def ingest_umls(
         include_suppressed=include_suppressed,
         version=version,
     )
-    _load(reader, batch_size, on_error, rejects, force, as_json)
+    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("obo")
@@ -126,11 +130,13 @@ def ingest_obo(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load any OBO ontology: names, scoped synonyms, definitions, is_a and relationships, xrefs."""
     reader = get_reader("obo")(path, source_id=source_id, name=name, version=version, licence=licence, url=url)
-    _load(reader, batch_size, on_error, rejects, force, as_json)
+    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("hpo")
@@ -141,10 +147,12 @@ def ingest_hpo(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load the Human Phenotype Ontology, typed by its branches."""
-    _load(get_reader("hpo")(path), batch_size, on_error, rejects, force, as_json)
+    _load(get_reader("hpo")(path), batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("hpo-annotations")
@@ -156,10 +164,12 @@ def ingest_hpo_annotations(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load disease -> phenotype annotations and gene -> phenotype / disease links (needs HPO loaded)."""
-    _load(get_reader("hpo-annotations")(folder, genes=genes), batch_size, on_error, rejects, force, as_json)
+    _load(get_reader("hpo-annotations")(folder, genes=genes), batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("icd10")
@@ -171,10 +181,13 @@ def ingest_icd10(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load WHO ICD-10 with its hierarchy and translated names (Chinese and 10 more languages)."""
-    _load(get_reader("icd10")(folder, languages=_split(lang)), batch_size, on_error, rejects, force, as_json)
+    _load(get_reader("icd10")(folder, languages=_split(lang)), batch_size, on_error, rejects, force, as_json, bulk,
+          home)
 
 
 @ingest_app.command("cmekg")
@@ -187,10 +200,12 @@ def ingest_cmekg(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load the Chinese Medical Knowledge Graph: entities, aliases, English names, ICD-10 links, relations."""
-    _load(get_reader("cmekg")(path, predicates=predicates), batch_size, on_error, rejects, force, as_json)
+    _load(get_reader("cmekg")(path, predicates=predicates), batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("rdf")
@@ -206,6 +221,8 @@ def ingest_rdf(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load SKOS concepts or OWL classes (OBO style: synonyms, definitions, subClassOf, xrefs)."""
@@ -217,7 +234,7 @@ def ingest_rdf(
         prefixes[name] = iri
     reader = get_reader("rdf")(path, source_id=source_id, format=rdf_format, licence=licence, version=version,
                                prefixes=prefixes or None)
-    _load(reader, batch_size, on_error, rejects, force, as_json)
+    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 @ingest_app.command("obographs")

@@ -228,3 +228,22 @@ def test_stopped_instance_is_loaded_and_left_stopped(tmp_path: Path, bulk: Local
     finally:
         if not bulk.status().running:
             bulk.start(ServerOptions(bolt_port=free_port(), http=False, heap="512m", pagecache="128m"))
+
+
+REAL_OBO = Path("/work/shared/realworld/obo/doid-DO_cancer_slim.obo")
+
+
+@pytest.mark.skipif(not REAL_OBO.exists(), reason=f"needs the real OBO file {REAL_OBO}")
+def test_obo_through_bulk_cli_same_graph_as_transactional(store: GraphStore, bulk: LocalNeo4j) -> None:
+    """Another reader through `bios ingest obo --bulk`: synonyms, definitions, is_a, alt ids and xrefs."""
+    from typer.testing import CliRunner
+
+    from apps.cli import app
+
+    load_source(get_reader("obo")(REAL_OBO), store, progress=False)
+    result = CliRunner().invoke(app, ["ingest", "obo", str(REAL_OBO), "--bulk", "--home", str(bulk.home), "--json"])
+    assert result.exit_code == 0, result.output
+    graph = _assert_same_graph(store, bulk)
+    concepts = [props for (label, _), props in graph["nodes"].items() if label == "Concept"]
+    assert len(concepts) > 400
+    assert any(props.get("alt_ids") for props in concepts) and any(props.get("xrefs") for props in concepts)

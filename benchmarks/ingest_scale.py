@@ -1,0 +1,168 @@
+# ruff: noqa: E402  (imports follow the sys.path fix below)
+"""Ingest at BIOS v2 size: generate a BIOS-v2-shaped release, bulk-load it into an empty instance,
+then load a second release changing 1 % of it transactionally, twice (the second load must change
+nothing), with the sample-size release measured the same way in the same run as the baseline.
+
+    python benchmarks/ingest_scale.py --preset bios-v2 --home /work/.data/scale/neo4j-big \
+        --release /work/.data/scale/bios-v2 --out benchmarks/results/ingest_scale.json
+    python benchmarks/ingest_scale.py --concepts 1000000 --home /tmp/quarter --release /tmp/quarter-release
+
+The instance in --home is started (with --heap/--pagecache) when it is not running, and must be
+empty unless --bulk-report names the JSON report (`bios ingest bios … --bulk --json`) of the bulk
+load that filled it from the same release: then the bulk phase is not run again and its figures are
+taken from that report. Phases of the bulk load: prepare, read (reader + CSV writer), sort_write,
+stop_wait, import (neo4j-admin), check, start_schema_source (restart, constraints and indexes online,
+Source node). Lines are the release's non-empty lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import json
+import os
+import platform
+import resource
+import time
+from typing import Any
+
+from graph.results import write_results
+from graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
+from graph.settings import Neo4jSettings
+from graph.store import GraphStore
+from ingest.bulk import available_memory, bulk_load
+from ingest.loader import load_source
+from ingest.progress import count_lines
+from ingest.readers import get_reader
+from ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
+
+HERE = Path(__file__).resolve().parent
+
+
+def _lines(folder: Path) -> int:
+    return sum(count_lines(path) for path in folder.glob("*.txt"))
+
+
+def _store(instance: LocalNeo4j) -> GraphStore:
+    uri = instance.status().uri
+    assert uri, f"Neo4j in {instance.home} is not running"
+    return GraphStore.connect(Neo4jSettings(uri=uri, username=None, password=None, database="neo4j"))
+
+
+def _counts(store: GraphStore) -> dict[str, int]:
+    """Node and edge counts from the count store (constant time at any size)."""
+    counts = {row["label"]: store.run(f"MATCH (n:`{row['label']}`) RETURN count(n) AS n")[0]["n"]
+              for row in store.run("CALL db.labels() YIELD label RETURN label")}
+    counts["relationships"] = store.run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
+    counts["obsolete"] = store.run("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")[0]["n"]
+    return counts
+
+
+def _generate(folder: Path, size: SyntheticSize, changes: Path | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
+    if changes is not None:
+        written = write_change_release(folder, changes, size)
+        folder = changes
+    elif not (folder / "Relations.txt").exists():
+        written = write_synthetic_bios_release(folder, size)
+    else:
+        return {"folder": str(folder), "lines": _lines(folder), "generated_s": None}
+    return {"folder": str(folder), "lines": _lines(folder), "generated_s": round(time.perf_counter() - started, 1),
+            **written}
+
+
+def measure(size: SyntheticSize, release: Path, home: Path, options: ServerOptions,
+            bulk_report: Path | None) -> dict[str, Any]:
+    """Generate (if needed), bulk-load (unless reported), and load the 1 % change release twice."""
+    result: dict[str, Any] = {"size": vars(size), "release": _generate(release, size)}
+    instance = LocalNeo4j(home)
+    if not instance.status().running:
+        instance.start(options)
+    result["server"] = {"heap": options.heap, "pagecache": options.pagecache}
+    lines = result["release"]["lines"]
+    if bulk_report is not None:
+        report = json.loads(bulk_report.read_text())
+        result["bulk"] = {**report, "from": str(bulk_report)}
+    else:
+        result["available_before_bulk"] = f"{available_memory() / (1 << 30):.1f}G"
+        report = bulk_load(get_reader("bios")(release, version=release.name), instance, progress=False).as_dict()
+        result["bulk"] = report
+    result["bulk"]["lines_per_s"] = round(lines / float(report["seconds"]), 1)
+    with _store(instance) as store:
+        result["counts_after_bulk"] = _counts(store)
+        changes = release.parent / f"{release.name}-changes"
+        result["change_release"] = _generate(release, size, changes)
+        loads = []
+        for attempt in ("first", "again"):
+            reader = get_reader("bios")(changes, version=changes.name)
+            started = time.perf_counter()
+            load = load_source(reader, store, progress=False, force=attempt == "again")
+            seconds = time.perf_counter() - started
+            loads.append({"attempt": attempt, "seconds": round(seconds, 2),
+                          "records": sum(load.records.values()),
+                          "rows_per_s": round(result["change_release"]["lines"] / seconds, 1),
+                          "counts": _counts(store)})
+        result["change_loads"] = loads
+        result["idempotent"] = loads[0]["counts"] == loads[1]["counts"]
+    return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    bulk = result["bulk"]
+    phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in bulk["phases"].items())
+    memory = ", ".join(f"{key} {value}" for key, value in bulk.get("memory", {}).items())
+    counts = result["counts_after_bulk"]
+    rows = [
+        f"Release: {result['release']['lines']:,} lines ({result['size']['concepts']:,} concepts); "
+        f"{result['machine']}. Measured on a shared machine while other jobs ran (load average in the results).",
+        "",
+        "| step | wall s | lines or rows/s |",
+        "|---|---:|---:|",
+        f"| bulk load, end to end | {bulk['seconds']:,.1f} | {bulk['lines_per_s']:,.0f} |",
+    ]
+    for load in result["change_loads"]:
+        rows.append(f"| 1 % change release, transactional ({load['attempt']}) | {load['seconds']:,.1f} | "
+                    f"{load['rows_per_s']:,.0f} |")
+    rows += ["", f"Bulk phases (s): {phases}.", f"Memory: {memory}.",
+             f"Graph: {counts.get('Concept', 0):,} concepts, {counts.get('Term', 0):,} terms, "
+             f"{counts['relationships']:,} relationships. Change release loaded twice gives the same counts: "
+             f"{result['idempotent']}.", ""]
+    return "\n".join(rows)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concepts", type=int, default=1_000_000)
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a named size instead of --concepts")
+    parser.add_argument("--release", type=Path, required=True, help="release folder (generated when missing)")
+    parser.add_argument("--home", type=Path, required=True, help="instance folder (empty database unless "
+                                                                  "--bulk-report)")
+    parser.add_argument("--bulk-report", type=Path, help="JSON report of the bulk load that filled --home")
+    parser.add_argument("--heap", default="3g")
+    parser.add_argument("--pagecache", default="4g")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "ingest_scale.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    size = PRESETS[args.preset] if args.preset else SyntheticSize.bios_v2_shaped(args.concepts)
+    options = ServerOptions(bolt_port=free_port(), http=False, heap=args.heap, pagecache=args.pagecache)
+    started = time.perf_counter()
+    result = measure(size, args.release, args.home, options, args.bulk_report)
+    result["machine"] = (f"{os.cpu_count()} CPUs, {available_memory() / (1 << 30):.1f} GiB available at the end, "
+                         f"Neo4j {NEO4J_VERSION}, Python {platform.python_version()}")
+    result["load_average"] = os.getloadavg()
+    result["python_peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    table = markdown(result)
+    print(table)
+    write_results(result, args.out, table)
+
+
+if __name__ == "__main__":
+    main()
