@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import time
 from typing import Any
 
@@ -111,6 +112,37 @@ def measure(size: SyntheticSize, release: Path, home: Path, options: ServerOptio
     return result
 
 
+_CPU_SNIPPET = """
+import json, resource, shutil, sys, tempfile, time
+from pathlib import Path
+from ingest.bulk import BulkLoadReport, _write_files
+from ingest.loader import RejectsWriter
+from ingest.readers import get_reader
+reader = get_reader("bios")(Path(sys.argv[1]))
+source = reader.source()
+out = Path(tempfile.mkdtemp())
+report = BulkLoadReport(source.id, source.version)
+started = time.process_time()
+_write_files(reader, source, out, "stop", RejectsWriter(reader.root, None), report, False, 100000)
+print(json.dumps({"cpu_s": time.process_time() - started,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+shutil.rmtree(out)
+"""
+
+
+def python_cpu(release: Path, trees: dict[str, Path]) -> dict[str, Any]:
+    """CPU seconds of the bulk path's Python side (reader -> CSVs, sort included) per code tree, each in
+    its own process: CPU time, not wall time, so that other jobs on the machine do not count."""
+    lines = _lines(release)
+    result: dict[str, Any] = {"release": str(release), "lines": lines}
+    for name, tree in trees.items():
+        done = subprocess.run([sys.executable, "-c", _CPU_SNIPPET, str(release)], capture_output=True, text=True,
+                              check=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        result[name] = {**figures, "lines_per_cpu_s": round(lines / figures["cpu_s"])}
+    return result
+
+
 def markdown(result: dict[str, Any]) -> str:
     bulk = result["bulk"]
     phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in bulk["phases"].items())
@@ -145,11 +177,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heap", default="3g")
     parser.add_argument("--pagecache", default="4g")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "ingest_scale.json")
+    parser.add_argument("--cpu-baseline", type=Path, help="only compare the bulk path's Python CPU time on "
+                        "--release between this code tree (e.g. an older `git archive`) and this one")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.cpu_baseline:
+        cpu = python_cpu(args.release, {"baseline": args.cpu_baseline, "this": HERE.parent})
+        cpu["speedup"] = round(cpu["baseline"]["cpu_s"] / cpu["this"]["cpu_s"], 2)
+        cpu["load_average"] = os.getloadavg()
+        table = (f"Bulk path, Python side, {cpu['lines']:,} lines: baseline {cpu['baseline']['cpu_s']:.1f} CPU s "
+                 f"({cpu['baseline']['lines_per_cpu_s']:,} lines/CPU s), this {cpu['this']['cpu_s']:.1f} CPU s "
+                 f"({cpu['this']['lines_per_cpu_s']:,} lines/CPU s): {cpu['speedup']}x.\n")
+        print(table)
+        write_results(cpu, args.out.with_name("ingest_python_cpu.json"), table)
+        return
     size = PRESETS[args.preset] if args.preset else SyntheticSize.bios_v2_shaped(args.concepts)
     options = ServerOptions(bolt_port=free_port(), http=False, heap=args.heap, pagecache=args.pagecache)
     started = time.perf_counter()
