@@ -194,8 +194,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                   file=sys.stderr)
         result["memory_after_runs"] = process_memory_mib(process.pid)
     finally:
+        stopping = time.perf_counter()
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+            result["shutdown_s"] = round(time.perf_counter() - stopping, 1)
+        except subprocess.TimeoutExpired:  # a request still at work kept the server up
+            process.kill()
+            process.wait()
+            result["shutdown_s"] = "killed after 30 s"
     result["server_errors"] = sum(level[part]["total"]["5xx"] + level[part]["total"]["failed"]
                                   for level in result["levels"].values() for part in ("mix", "baseline", "hostile")
                                   if part in level)
@@ -226,7 +233,8 @@ def markdown(result: dict[str, Any]) -> str:
                 ratio = round(s["p99_ms"] / before, 2) if before and s.get("p99_ms") else "-"
                 lines.append(f"| {level} | {name} | {before or '-'} | {s.get('p99_ms', '-')} | {ratio} "
                              f"| {s['requests']} | {s['4xx']} | {s['5xx']} |")
-    lines += ["", "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
+    lines += ["", f"Shutdown (SIGTERM to exit): {result.get('shutdown_s')} s.", "",
+              "| API process memory | RSS MiB | peak RSS MiB |", "|---|---:|---:|"]
     for name in ("memory_after_start", "memory_after_runs"):
         m = result[name]
         lines.append(f"| {name.removeprefix('memory_').replace('_', ' ')} | {m['rss_mib']} | {m['peak_rss_mib']} |")
