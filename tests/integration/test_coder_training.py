@@ -135,5 +135,15 @@ def test_train_coder_command(graph_env: GraphStore, graph: GraphStore, tiny_bert
     assert report["steps"] == 2 and report["added_tokens"] == 6 and report["data"]["concepts"] == 8
     meta = json.loads((out / "bios_encoder.json").read_text())
     assert meta["training"]["args"]["sources"] == ["SYN"] and meta["training"]["args"]["add_tokens"] is True
+    coder = CliRunner().invoke(bios, [  # CODER's settings, numbers given explicitly override the preset's
+        "embed", "train-coder", "--out", str(tmp_path / "coder"), "--base", str(tiny_bert), "--preset", "coder",
+        "--steps", "4", "--grad-accum", "2", "--batch-size", "12", "--warmup", "1", "--device", "cpu",
+        "--sources", "SYN", "--json"])
+    assert coder.exit_code == 0, coder.output
+    assert json.loads(coder.stdout.strip().splitlines()[-1])["steps"] == 4  # batches: 2 optimizer updates
+    meta = json.loads((tmp_path / "coder" / "bios_encoder.json").read_text())
+    assert meta["training"]["method"] == "coder" and meta["training"]["args"]["lr"] == 2e-5
+    assert meta["settings"] == {"pooling": "pooler", "max_length": 32, "padding": "max_length",
+                                "attention_mask": False, "normalize": True}
     bad = CliRunner().invoke(bios, ["embed", "train-coder", "--out", str(tmp_path / "x"), "--relation-loss", "rotate"])
     assert bad.exit_code != 0 and "relation" in str(bad.exception or bad.output)
