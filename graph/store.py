@@ -235,13 +235,14 @@ class GraphStore:
             tx.commit()
 
     # --- schema and statistics ---------------------------------------------------------------------
-    def apply_schema(self, path: Path = SCHEMA_FILE) -> int:
-        """Apply every statement of schema.cypher (idempotent: IF NOT EXISTS); returns how many ran."""
+    def apply_schema(self, path: Path = SCHEMA_FILE, await_seconds: int = 300) -> int:
+        """Apply every statement of schema.cypher (idempotent: IF NOT EXISTS) and wait up to `await_seconds`
+        for the indexes to be online; returns how many statements ran."""
         text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("//"))
         statements = [s.strip() for s in text.split(";") if s.strip()]
         for statement in statements:
             self.run(statement)
-        self.run("CALL db.awaitIndexes(300)")
+        self.run("CALL db.awaitIndexes($seconds)", seconds=await_seconds)
         return len(statements)
 
     def stats(self) -> dict[str, Any]:

@@ -75,6 +75,7 @@ from ingest.readers.base import Rejected, SourceReader
 
 # Array elements are separated by the ASCII unit separator: `;` and `,` occur in definitions.
 ARRAY_DELIMITER = "\x1f"
+SCHEMA_WAIT_S = 24 * 3600  # how long the bulk path waits for the indexes of an imported database
 SORT_BUFFER = 100_000  # events sorted in memory before a run goes to disk (about 50 MB of Python objects)
 _RUN_BLOCK = 4096  # events per pickled block in a run file
 _MAX_FAN_IN = 64  # runs merged at once; more are first merged into longer runs
@@ -665,7 +666,8 @@ def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError =
                       f"{state.options.pagecache}) and applying the schema")
         state.start()
         with state.store() as store:
-            store.apply_schema()
+            # Populating the indexes of a big import takes long; a timeout must not undo the import.
+            store.apply_schema(await_seconds=SCHEMA_WAIT_S)
             with store.transaction() as tx:
                 store.write_pending_relations(tx, pending, source.id)
             report.relations_pending = len(pending)

@@ -247,3 +247,26 @@ def test_obo_through_bulk_cli_same_graph_as_transactional(store: GraphStore, bul
     concepts = [props for (label, _), props in graph["nodes"].items() if label == "Concept"]
     assert len(concepts) > 400
     assert any(props.get("alt_ids") for props in concepts) and any(props.get("xrefs") for props in concepts)
+
+
+def test_change_release_after_bulk_load_is_idempotent(tmp_path: Path, bulk: LocalNeo4j) -> None:
+    """A generated release bulk-loaded, then its 1 % change release loaded transactionally twice:
+    the second load changes nothing, and the retired concepts are kept but marked obsolete."""
+    from ingest.synthetic import write_change_release
+
+    size = SyntheticSize.bios_v2_shaped(2000)
+    write_synthetic_bios_release(tmp_path / "base", size)
+    written = write_change_release(tmp_path / "base", tmp_path / "delta", size)
+    bulk_load(get_reader("bios")(tmp_path / "base"), bulk, progress=False)
+    with _store(bulk) as bulk_store:
+        before = _counts(bulk_store)
+        load_source(get_reader("bios")(tmp_path / "delta"), bulk_store, progress=False)
+        once = _dump(bulk_store)
+        load_source(get_reader("bios")(tmp_path / "delta"), bulk_store, progress=False, force=True)
+        twice = _dump(bulk_store)
+        after = _counts(bulk_store)
+        obsolete = bulk_store.run("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")[0]["n"]
+    assert once == twice
+    assert after["Concept"] == before["Concept"] + written["new_concepts"]
+    assert after["Term"] > before["Term"]
+    assert obsolete == written["retired"]
