@@ -204,7 +204,7 @@ def test_batch_items_and_truncation(embedded: GraphStore, minilm: Encoder) -> No
     results = normalizer.normalize_batch(["fever", long_term, "", "y" * (MAX_NORMALIZE_LENGTH + 1)], k=2,
                                          on_error="item")
     assert [r.truncated for r in results[:2]] == [False, True]  # the encoder reads 32 tokens of the long one
-    assert results[1].error is None and results[1].candidates
+    assert results[1].error is None and results[1].methods[-1] == "vector"  # normalized, not refused
     assert results[2].error == "the query is empty" and str(MAX_NORMALIZE_LENGTH) in str(results[3].error)
     with pytest.raises(ParameterError, match="query 3"):
         normalizer.normalize_batch(["fever", long_term, ""], k=2)
