@@ -11,6 +11,7 @@ from rdflib import Graph
 
 from graph.errors import NotFoundError
 from graph.records import (
+    AltId,
     Concept,
     Definition,
     Record,
@@ -42,7 +43,8 @@ FIXTURE: list[Record] = [
     Concept(DM),
     TermRecord(DM, "Diabetes mellitus", "en", "PT", preferred=True),
     TermRecord(DM, "糖尿病", "zh", "PT", preferred=True),
-    Concept(T2DM, alt_ids=("BIOS:CN00000099",)),
+    Concept(T2DM),
+    AltId(T2DM, "BIOS:CN00000099"),
     TermRecord(T2DM, "Type 2 diabetes mellitus", "en", "PT", preferred=True),
     TermRecord(T2DM, "2型糖尿病", "zh", "PT", preferred=True),
     TermRecord(T2DM, "T2DM", "en", "AB"),
