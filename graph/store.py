@@ -141,7 +141,6 @@ class Batch:
         self.relations = [(t, row) for t, row in self.relations if row["i"] not in indices]
         return dropped
 
-
     def __len__(self) -> int:
         return self.records
 
@@ -338,7 +337,6 @@ class GraphStore:
         run(queries.MERGE_PENDING_ALT_IDS, [{"concept": cid, "ids": sorted(ids)}
                                             for (cid, list_key), ids in batch.lists.items() if list_key == "alt_ids"])
 
-
     @staticmethod
     def write_relations(tx: Tx, batch: Batch, source_id: str) -> None:
         by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -403,10 +401,10 @@ class GraphStore:
 
     def mark_terms_embedded(self, model_id: str, ids: list[str]) -> None:
         """Mark terms as holding a vector of `model_id` (the vectors themselves are in its vector file)."""
+        self.run(queries.MARK_TERMS_EMBEDDED, ids=ids, model=model_id)
+
     def unmark_terms_embedded(self, ids: list[str]) -> None:
         self.run(queries.UNMARK_TERMS_EMBEDDED, ids=ids)
-
-        self.run(queries.MARK_TERMS_EMBEDDED, ids=ids, model=model_id)
 
     def embedded_term_ids(self, model_id: str) -> list[str]:
         return [row["id"] for row in self.run(queries.EMBEDDED_TERM_IDS, model=model_id)]
