@@ -59,6 +59,7 @@ def test_traditional_characters_share_their_simplified_rows() -> None:
     assert added >= 1  # 發 (of 发)
     weight = encoder.model.get_input_embeddings().weight
     ids = encoder.tokenizer.convert_tokens_to_ids(["發", "发"])
+    assert isinstance(ids, list)
     assert torch.equal(weight[ids[0]], weight[ids[1]])
     traditional, simplified = encoder.encode(["肺炎發熱", "肺炎发热"])
     assert float(traditional @ simplified) > 0.9999

@@ -115,12 +115,15 @@ def test_v2_retrieval_attention_replaces_or_adds_to_cls(published: bool) -> None
     layer.norms[1].register_forward_hook(lambda _m, _i, out: seen.__setitem__("cross", out))
     layer.norms[3].register_forward_pre_hook(lambda _m, args: seen.__setitem__("before_ffn_norm", args[0]))
     with torch.no_grad():  # zero FFN: the last norm's input is the state after the retrieval attention
-        layer.ffn[-1].weight.zero_()
-        layer.ffn[-1].bias.zero_()
+        last = layer.ffn[-1]
+        assert isinstance(last, torch.nn.Linear)
+        last.weight.zero_()
+        last.bias.zero_()
         x, other = torch.randn(B * R, T, 16), torch.randn(B * R, P, 16)
         pair_pad = torch.tensor([[False, False, False], [False, False, True]])
         layer(x, torch.zeros(B * R, T, dtype=torch.bool), other, torch.zeros(B * R, P, dtype=torch.bool), pair_pad)
         cls = seen["cross"][:, 0].reshape(B, R, 16)
+        assert layer.retrieval_attn is not None
         attended = layer.retrieval_attn(cls, cls, cls, key_padding_mask=pair_pad, need_weights=False)[0]
         block = layer.norms[2](cls + attended)
         expected = (cls + block) if published else block
