@@ -249,11 +249,13 @@ def ingest_obographs(
     on_error: OnErrorOption = "stop",
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    bulk: BulkOption = False,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load an ontology published as OBO Graphs JSON (as the OBO reader loads the .obo)."""
     reader = get_reader("obographs")(path, source_id=source_id, name=name, version=version, licence=licence, url=url)
-    _load(reader, batch_size, on_error, rejects, force, as_json)
+    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
 
 
 sample_app = typer.Typer(help="Sample graphs: real terminologies from installed packages, or a generated one.",
