@@ -140,7 +140,8 @@ def test_result_json_shape() -> None:
                           method="exact", semantic_types=[{"id": "UMLS_STY:T033", "name": "Finding"}])
     result = NormalizeResult(query="seizure", candidates=[candidate], abstained=False, methods=["exact", "fulltext"])
     data = json.loads(json.dumps(result.as_dict()))
-    assert list(data) == ["query", "candidates", "abstained", "methods"]
+    assert list(data) == ["query", "candidates", "abstained", "methods", "truncated", "error"]
+    assert data["truncated"] is False and data["error"] is None
     assert list(data["candidates"][0]) == ["concept_id", "name", "score", "matched_term", "method", "semantic_types"]
     assert data["candidates"][0]["semantic_types"] == [{"id": "UMLS_STY:T033", "name": "Finding"}]
 
@@ -159,10 +160,14 @@ def test_rank_exact_and_tfidf_on_a_small_dictionary() -> None:
 def test_read_queries_names_the_bad_line(tmp_path: Path) -> None:
     good = tmp_path / "good.txt"
     good.write_text("seizure\n癫痫\n", encoding="utf-8")
-    assert read_queries(good) == ["seizure", "癫痫"]
+    assert read_queries(good) == [("seizure", None), ("癫痫", None)]
     bad = tmp_path / "bad.txt"
     bad.write_text("seizure\n  \nfever\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad.txt:2: empty query"):
+    with pytest.raises(InputError, match=r"bad.txt:2: the query is empty"):
         read_queries(bad)
+    kept = read_queries(bad, on_error="skip")  # the bad line becomes an error entry, the others stay queries
+    assert [text for text, _ in kept] == ["seizure", "  ", "fever"]
+    assert kept[0][1] is None and kept[2][1] is None
+    assert kept[1][1] is not None and kept[1][1].endswith("bad.txt:2: the query is empty")
     with pytest.raises(InputError, match="no such file"):
         read_queries(tmp_path / "missing.txt")
