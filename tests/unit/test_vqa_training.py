@@ -159,7 +159,9 @@ def test_resume_after_an_interruption_gives_the_same_model(root: Path, tmp_path:
     assert [row["loss"] for row in resumed["log"]] == pytest.approx([row["loss"] for row in full["log"]])
     first = torch.load(tmp_path / "full" / training.MODEL_FILE, weights_only=True)
     second = torch.load(tmp_path / "cut" / training.MODEL_FILE, weights_only=True)
-    assert all(torch.allclose(first[key], second[key], atol=1e-6) for key in first)
+    # same weights up to float summation order: after other tests in the process, CPU kernels may sum in another
+    # order (measured up to 2e-5 after 3 epochs); a wrong resume moves weights by orders of magnitude more
+    assert all(torch.allclose(first[key], second[key], atol=1e-4) for key in first)
     again = train(data / "train.json", tmp_path / "cut", root / "pre", args, retrieval_count=1, progress=False)
     assert again == json.loads((tmp_path / "cut" / training.META_FILE).read_text())["report"]  # finished: no rerun
 
