@@ -1,6 +1,6 @@
 """The `bios` command: every job of the project as a subcommand.
 
-Project errors (graph.errors.BiosError) become one line on stderr and exit code 2.
+Project errors (bios_kg.graph.errors.BiosError) become one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -9,22 +9,22 @@ import sys
 
 import typer
 
-from apps.cypher_cli import cypher_app
-from apps.extract.cli import extract_app
-from apps.extract.evaluate import eval_extract_command
-from apps.llm.cli import llm_app
-from apps.lookup_cli import lookup_command, serve_command
-from apps.normalize.cli import eval_app, normalize_command, train_default_command
-from apps.normalize.sample import sample_load_command
-from apps.retrieve.cli import eval_retrieve_command, retrieve_app
-from apps.vqa.cli import vqa_app
-from embed.cli import embed_app
-from embed.cluster.cli import cluster_command, eval_cluster_command, explain_command, release_app
-from embed.kge.cli import suggest_app
-from embed.types_cli import types_app
-from graph.cli import export_app, graph_app, neo4j_app
-from graph.errors import BiosError
-from ingest.cli import data_app, ingest_app, sample_app
+from bios_kg.apps.cypher_cli import cypher_app
+from bios_kg.apps.extract.cli import extract_app
+from bios_kg.apps.extract.evaluate import eval_extract_command
+from bios_kg.apps.llm.cli import llm_app
+from bios_kg.apps.lookup_cli import lookup_command, serve_command
+from bios_kg.apps.normalize.cli import eval_app, normalize_command, train_default_command
+from bios_kg.apps.normalize.sample import sample_load_command
+from bios_kg.apps.retrieve.cli import eval_retrieve_command, retrieve_app
+from bios_kg.apps.vqa.cli import vqa_app
+from bios_kg.embed.cli import embed_app
+from bios_kg.embed.cluster.cli import cluster_command, eval_cluster_command, explain_command, release_app
+from bios_kg.embed.kge.cli import suggest_app
+from bios_kg.embed.types_cli import types_app
+from bios_kg.graph.cli import export_app, graph_app, neo4j_app
+from bios_kg.graph.errors import BiosError
+from bios_kg.ingest.cli import data_app, ingest_app, sample_app
 
 app = typer.Typer(help="BIOS-KG: a biomedical knowledge graph in Neo4j and the tools around it.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph.errors import ParameterError
-from graph.library import DEFAULT_LIMIT, DEFAULT_TIMEOUT_S, MAX_LIMIT, Library
-from graph.store import GraphStore
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.library import DEFAULT_LIMIT, DEFAULT_TIMEOUT_S, MAX_LIMIT, Library
+from bios_kg.graph.store import GraphStore
 
 cypher_app = typer.Typer(help="The curated, read-only Cypher query library (cypher/library/).",
                          no_args_is_help=True)

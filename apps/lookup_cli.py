@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from embed import RUNTIME_HELP
-from graph.lookup import lookup
-from graph.store import GraphStore
+from bios_kg.embed import RUNTIME_HELP
+from bios_kg.graph.lookup import lookup
+from bios_kg.graph.store import GraphStore
 
 console = Console(soft_wrap=True)
 
@@ -53,8 +53,8 @@ def serve_command(
     On shutdown, requests in flight get BIOS_SHUTDOWN_TIMEOUT_S seconds, and their work stops at its next check."""
     import uvicorn
 
-    from apps.api.app import create_app
-    from apps.api.middleware import log_requests_to_stderr
+    from bios_kg.apps.api.app import create_app
+    from bios_kg.apps.api.middleware import log_requests_to_stderr
 
     log_requests_to_stderr()
     app = create_app(model=model, vector=not no_vector, runtime=runtime, preload=preload)

@@ -4,7 +4,7 @@
     python benchmarks/alignment.py                                  # the graph at bolt://127.0.0.1:7687
 
 The ICD-10 Chinese -> English benchmark of `bios eval normalize` (same seed, split and queries), for base
-MiniLM and for MiniLM after `Encoder.add_tokens` + `embed.alignment.align_character_embeddings` on the
+MiniLM and for MiniLM after `Encoder.add_tokens` + `bios_kg.embed.alignment.align_character_embeddings` on the
 Chinese–English name pairs of the training concepts (HPO + ICD-10, en + zh, held-out concepts excluded, as
 `bios embed train-coder --add-tokens` does). No gradient step: the gain is the initialisation's alone.
 """
@@ -20,13 +20,19 @@ import argparse
 import time
 from typing import Any
 
-from apps.normalize.evaluate import DEFAULT_SEED, held_out_concepts, icd10_benchmark, rank_encoder, ranking_metrics
-from embed.alignment import align_character_embeddings, translation_pairs
-from embed.coder.sampler import TrainingData
-from embed.encoders import load_encoder
-from graph.results import write_results
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
+from bios_kg.apps.normalize.evaluate import (
+    DEFAULT_SEED,
+    held_out_concepts,
+    icd10_benchmark,
+    rank_encoder,
+    ranking_metrics,
+)
+from bios_kg.embed.alignment import align_character_embeddings, translation_pairs
+from bios_kg.embed.coder.sampler import TrainingData
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph.results import write_results
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
 
 HERE = Path(__file__).resolve().parent
 

@@ -4,7 +4,8 @@
     python benchmarks/api_load.py                                   # the graph at bolt://127.0.0.1:7687
     python benchmarks/api_load.py --concurrency 1 4 16 --seconds 10
 
-The API (apps.api.app.create_app, one uvicorn process) runs in a child process on a free loopback port over a graph
+The API (bios_kg.apps.api.app.create_app, one uvicorn process) runs in a child process on a free loopback port over a
+graph
 where the sample is loaded. Inputs are real: terms and their concepts drawn (seeded) from the graph's Term nodes.
 At each concurrency level, that many client tasks send requests back to back for --seconds, each request drawn
 from the mix (weights in MIX):
@@ -43,14 +44,14 @@ import httpx
 
 from benchmarks.lookup import CANDIDATE_TERMS
 from benchmarks.normalize import DEFAULT_URI, latency_summary, settings_for, wait_ready
-from graph.results import process_memory_mib, write_results
-from graph.runtime import NEO4J_VERSION, free_port
-from graph.store import GraphStore
+from bios_kg.graph.results import process_memory_mib, write_results
+from bios_kg.graph.runtime import NEO4J_VERSION, free_port
+from bios_kg.graph.store import GraphStore
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = "POST /extract (hostile)"
 NOTE_CHARS = 20_000  # one note, as long as the API allows
-HOSTILE_CHARS = 100_000  # per hostile request: the API's budget (apps.api.extract_routes.MAX_REQUEST_CHARS)
+HOSTILE_CHARS = 100_000  # per hostile request: the API's budget (bios_kg.apps.api.extract_routes.MAX_REQUEST_CHARS)
 MIX = {"GET /normalize": 30, "POST /normalize (10 terms)": 10, "GET /concepts/{id}": 20, "GET /search": 25,
        "POST /queries/{name}": 15}
 BASELINE = "GET /health (baseline)"
@@ -82,7 +83,7 @@ def serve(args: argparse.Namespace) -> None:
     """The child process: the API as `bios serve` builds it."""
     import uvicorn
 
-    from apps.api.app import create_app
+    from bios_kg.apps.api.app import create_app
 
     uvicorn.run(create_app(settings_for(args.uri)), host="127.0.0.1", port=args.serve, log_level="warning")
 

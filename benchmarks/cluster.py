@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.results import write_results
+from bios_kg.graph.results import write_results
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_URI = "bolt://127.0.0.1:7687"
@@ -51,9 +51,9 @@ NAMES_FILE = "cluster_names.txt"
 
 
 def real_names(uri: str) -> list[str]:
-    from graph import queries
-    from graph.settings import Neo4jSettings
-    from graph.store import GraphStore
+    from bios_kg.graph import queries
+    from bios_kg.graph.settings import Neo4jSettings
+    from bios_kg.graph.store import GraphStore
 
     with GraphStore.connect(Neo4jSettings(uri=uri, username=None, password=None, database="neo4j")) as store:
         rows = store.run(queries.HPO_TERMS) + store.run(queries.ICD10_TERMS)
@@ -129,17 +129,17 @@ def reset_peak() -> None:
 
 def worker(args: argparse.Namespace) -> None:
     """A child: build the data of one size, cluster it with one method, print one JSON line."""
-    from embed.cluster.baseline import baseline_cluster
-    from embed.cluster.birch import birch_cluster
-    from embed.cluster.evaluate import pairwise_scores
-    from embed.cluster.oracle import RuleOracle
-    from graph.text import normalize_term
+    from bios_kg.embed.cluster.baseline import baseline_cluster
+    from bios_kg.embed.cluster.birch import birch_cluster
+    from bios_kg.embed.cluster.evaluate import pairwise_scores
+    from bios_kg.embed.cluster.oracle import RuleOracle
+    from bios_kg.graph.text import normalize_term
 
     names = Path(args.names).read_text(encoding="utf-8").splitlines()
     texts, gold = synthetic_terms(names, args.size, args.seed)
     encode_seconds = None
     if args.vectors == "minilm":
-        from embed.encoders import load_encoder
+        from bios_kg.embed.encoders import load_encoder
 
         started = time.perf_counter()
         vectors = load_encoder("minilm", device="cpu").encode(texts)

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from embed.cluster.baseline import baseline_cluster
-from embed.cluster.config import BaselineConfig
-from embed.cluster.evaluate import gold_set, pairwise_scores
-from embed.encoders import load_encoder
-from graph import queries
-from graph.results import write_results
-from graph.store import GraphStore
+from bios_kg.embed.cluster.baseline import baseline_cluster
+from bios_kg.embed.cluster.config import BaselineConfig
+from bios_kg.embed.cluster.evaluate import gold_set, pairwise_scores
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph import queries
+from bios_kg.graph.results import write_results
+from bios_kg.graph.store import GraphStore
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 # ruff: noqa: E402  (imports follow the sys.path fix below)
 """Clustering a vocabulary no encoder trained on: the drug names of a UMLS RRF subset (the NCI sample).
 
-Every English name of every drug concept (apps.normalize.external.nci_drug_names) is one item; the gold clusters
-are the concepts. The BIOS baseline clustering (embed.cluster.baseline: k-NN links above cosine 0.8, union-find,
+Every English name of every drug concept (bios_kg.apps.normalize.external.nci_drug_names) is one item; the gold clusters
+are the concepts. The BIOS baseline clustering (bios_kg.embed.cluster.baseline: k-NN links above cosine 0.8, union-find,
 spectral ratio cut) runs on the vectors of each encoder and, as the lexical baseline in the same run, on character
 3-gram TF-IDF vectors (the same union-find over TF-IDF cosine). Pairwise precision / recall / F1
-(embed.cluster.evaluate.pairwise_scores).
+(bios_kg.embed.cluster.evaluate.pairwise_scores).
 
     python benchmarks/cluster_unseen.py [--model minilm --model bios-default] [--nci DIR]
     -> benchmarks/results/cluster_unseen.json and .md
@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from apps.normalize.external import NCI_DIR, nci_drug_names
-from embed.cluster.baseline import baseline_cluster
-from embed.cluster.evaluate import pairwise_scores
-from embed.encoders import load_encoder
-from graph.results import write_results
-from graph.text import normalize_term
+from bios_kg.apps.normalize.external import NCI_DIR, nci_drug_names
+from bios_kg.embed.cluster.baseline import baseline_cluster
+from bios_kg.embed.cluster.evaluate import pairwise_scores
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph.results import write_results
+from bios_kg.graph.text import normalize_term
 
 OUT = Path("benchmarks/results/cluster_unseen.json")
 

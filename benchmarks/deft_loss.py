@@ -1,6 +1,7 @@
 # ruff: noqa: E402  (imports follow the sys.path fix below)
 """Cost of the token objectives at LLM vocabulary size: forward + backward time and peak memory of
-apps.llm.deft.token_loss (nll, deft, cayley) against the repository's DEFT form (softmax(z).pow(2).sum), and how far
+bios_kg.apps.llm.deft.token_loss (nll, deft, cayley) against the repository's DEFT form (softmax(z).pow(2).sum), and
+how far
 the two DEFT forms agree.
 
     python benchmarks/deft_loss.py --device cuda                    # 8192 tokens × 152,064 (Qwen2.5 vocabulary)
@@ -25,8 +26,8 @@ from typing import Any
 
 import torch
 
-from apps.llm.deft import token_loss
-from graph.results import write_results
+from bios_kg.apps.llm.deft import token_loss
+from bios_kg.graph.results import write_results
 
 
 def softmax_deft(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -45,11 +45,11 @@ from typing import Any
 import faiss
 import numpy as np
 
-from embed.encoders import load_encoder
-from embed.index import IVF_NPROBE, build_faiss, choose_kind, normalized
-from embed.job import embed_terms
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.embed.index import IVF_NPROBE, build_faiss, choose_kind, normalized
+from bios_kg.embed.job import embed_terms
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
 
 RESULTS = Path(__file__).parent / "results" / "embed_scale.json"
 V2_TERMS, V3_TERMS = 7_400_000, 35_600_000

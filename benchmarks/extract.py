@@ -30,15 +30,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from apps.extract.evaluate import REPORT_FIELDS
-from apps.extract.link import Linker
-from apps.extract.offline import DictionaryConfig, OfflineExtractor, build_dictionary
-from apps.normalize.normalizer import open_normalizer
-from graph.results import process_memory_mib, write_results
-from graph.runtime import NEO4J_VERSION
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.readers.iu_xray import read_reports
+from bios_kg.apps.extract.evaluate import REPORT_FIELDS
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.offline import DictionaryConfig, OfflineExtractor, build_dictionary
+from bios_kg.apps.normalize.normalizer import open_normalizer
+from bios_kg.graph.results import process_memory_mib, write_results
+from bios_kg.graph.runtime import NEO4J_VERSION
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.readers.iu_xray import read_reports
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "extract.json"

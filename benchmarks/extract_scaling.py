@@ -22,12 +22,12 @@ import platform
 import time
 from typing import Any
 
-from apps.extract.evaluate import REPORT_FIELDS
-from apps.extract.offline import DictionaryConfig, OfflineExtractor, load_dictionary
-from graph.results import write_results
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.readers.iu_xray import read_reports
+from bios_kg.apps.extract.evaluate import REPORT_FIELDS
+from bios_kg.apps.extract.offline import DictionaryConfig, OfflineExtractor, load_dictionary
+from bios_kg.graph.results import write_results
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.readers.iu_xray import read_reports
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "extract_scaling.json"

@@ -10,8 +10,8 @@ local Neo4j on free ports with HTTP off:
 
 - baseline: the first --baseline-rows records, each MERGEd in its own transaction (the same
   statements as the loader, one row each) into an empty database with the schema; rows/s extrapolated.
-- transactional: ingest.loader.load_source into an empty database with the schema applied.
-- bulk: ingest.bulk.bulk_load into the (running, empty) instance: CSVs, stop, import, start, schema.
+- transactional: bios_kg.ingest.loader.load_source into an empty database with the schema applied.
+- bulk: bios_kg.ingest.bulk.bulk_load into the (running, empty) instance: CSVs, stop, import, start, schema.
 
 Rows are the source's non-empty lines; records are what the reader yields. Memory: the worker's peak
 RSS (getrusage), the JVMs' peak RSS (the server's VmHWM; children sampled from /proc every 0.25 s,
@@ -45,15 +45,15 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from graph.results import write_results
-from graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
-from graph.settings import Neo4jSettings
-from graph.store import Batch, GraphStore
-from ingest.bulk import BulkWriter, bulk_load
-from ingest.loader import DEFAULT_BATCH_SIZE, load_source
-from ingest.progress import count_lines
-from ingest.readers import Parsed, get_reader
-from ingest.synthetic import SyntheticSize, write_synthetic_bios_release
+from bios_kg.graph.results import write_results
+from bios_kg.graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import Batch, GraphStore
+from bios_kg.ingest.bulk import BulkWriter, bulk_load
+from bios_kg.ingest.loader import DEFAULT_BATCH_SIZE, load_source
+from bios_kg.ingest.progress import count_lines
+from bios_kg.ingest.readers import Parsed, get_reader
+from bios_kg.ingest.synthetic import SyntheticSize, write_synthetic_bios_release
 
 HERE = Path(__file__).resolve().parent
 MIB = 1024 * 1024

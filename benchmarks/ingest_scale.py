@@ -31,15 +31,15 @@ import subprocess
 import time
 from typing import Any
 
-from graph.results import write_results
-from graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.bulk import available_memory, bulk_load
-from ingest.loader import load_source
-from ingest.progress import count_lines
-from ingest.readers import get_reader
-from ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
+from bios_kg.graph.results import write_results
+from bios_kg.graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.bulk import available_memory, bulk_load
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.progress import count_lines
+from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
 
 HERE = Path(__file__).resolve().parent
 
@@ -115,9 +115,9 @@ def measure(size: SyntheticSize, release: Path, home: Path, options: ServerOptio
 _CPU_SNIPPET = """
 import json, resource, shutil, sys, tempfile, time
 from pathlib import Path
-from ingest.bulk import BulkLoadReport, _write_files
-from ingest.loader import RejectsWriter
-from ingest.readers import get_reader
+from bios_kg.ingest.bulk import BulkLoadReport, _write_files
+from bios_kg.ingest.loader import RejectsWriter
+from bios_kg.ingest.readers import get_reader
 reader = get_reader("bios")(Path(sys.argv[1]))
 source = reader.source()
 out = Path(tempfile.mkdtemp())

@@ -8,7 +8,8 @@ extraction F1 on held-out notes.
 Task (synthetic, labelled exactly by construction, so no annotation is involved): a note of 1-3 chest X-ray
 sentences built from findings × assertion (present / absent / possible) × modifier × side, and its GENIE-style JSON
 (genie.md §3: the 8 keys, "null" / "not applicable" markers). Prompts go through the GENIE English template. The
-model (apps.llm.scratch: byte-level BPE trained on the training notes, randomly initialised Llama) starts from the
+model (bios_kg.apps.llm.scratch: byte-level BPE trained on the training notes, randomly initialised Llama) starts
+from the
 same weights for each objective; each run is `train_sft` with the recipe of deft.md §4 at the given lr.
 Evaluation: greedy decoding on --eval held-out notes; a generation counts per (phrase, assertion_status,
 body_location, modifier) entity — micro P/R/F1 — and as exact when its parsed list equals the target; and the
@@ -33,11 +34,11 @@ from typing import Any
 
 import torch
 
-from apps.llm.local import TransformersBackend
-from apps.llm.models import render_prompt
-from apps.llm.scratch import build_scratch_lm
-from apps.llm.sft import train_sft
-from graph.results import write_results
+from bios_kg.apps.llm.local import TransformersBackend
+from bios_kg.apps.llm.models import render_prompt
+from bios_kg.apps.llm.scratch import build_scratch_lm
+from bios_kg.apps.llm.sft import train_sft
+from bios_kg.graph.results import write_results
 
 FINDINGS = ["pleural effusion", "pneumothorax", "consolidation", "atelectasis", "cardiomegaly", "pulmonary edema",
             "nodule", "opacity", "scarring", "hyperinflation"]

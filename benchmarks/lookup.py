@@ -4,9 +4,9 @@
     python benchmarks/lookup.py                        # fresh local Neo4j: load the sample, then measure
     python benchmarks/lookup.py --uri bolt://127.0.0.1:7687 --queries 500   # a graph where the sample is loaded
 
-Load: `ingest.sample.load_sample` source by source into an empty instance (records/s per source).
+Load: `bios_kg.ingest.sample.load_sample` source by source into an empty instance (records/s per source).
 Lookup: --queries terms drawn at random (seeded) from the graph's Term nodes, asked three ways:
-- exact: the term as stored, upper-cased (exercises normalization; `graph.lookup.lookup`);
+- exact: the term as stored, upper-cased (exercises normalization; `bios_kg.graph.lookup.lookup`);
 - partial: the term minus its last word (English) or last character (Chinese), which exact matching
   cannot find and full text should;
 - baseline: the same exact query as a label scan comparing lower-cased text (what a user without the
@@ -33,12 +33,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from graph.lookup import lookup
-from graph.results import write_results
-from graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.sample import DEFAULT_SAMPLE, load_sample
+from bios_kg.graph.lookup import lookup
+from bios_kg.graph.results import write_results
+from bios_kg.graph.runtime import NEO4J_VERSION, LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.sample import DEFAULT_SAMPLE, load_sample
 
 HERE = Path(__file__).resolve().parent
 CANDIDATE_TERMS = """

@@ -4,7 +4,7 @@
     python benchmarks/normalize.py                                  # the graph at bolt://127.0.0.1:7687
     python benchmarks/normalize.py --uri bolt://127.0.0.1:7687 --queries 300 --model minilm --runtime onnx
 
-The API (apps.api.app with the /normalize router) runs in a child process on a free loopback port, with the
+The API (bios_kg.apps.api.app with the /normalize router) runs in a child process on a free loopback port, with the
 normalizer opened before it serves: the model given by --model, else the one whose term vectors the graph
 holds, else exact + full text only (the result says which stages ran). Queries are real strings drawn
 (seeded) from the normalization benchmarks' test split: HPO synonyms and ICD-10 Chinese names, half each.
@@ -37,13 +37,13 @@ from typing import Any
 
 import httpx
 
-from apps.heap import long_lived_heap
-from apps.normalize.evaluate import build_benchmarks
-from apps.normalize.normalizer import open_normalizer
-from graph.results import process_memory_mib, write_results
-from graph.runtime import NEO4J_VERSION, free_port
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
+from bios_kg.apps.heap import long_lived_heap
+from bios_kg.apps.normalize.evaluate import build_benchmarks
+from bios_kg.apps.normalize.normalizer import open_normalizer
+from bios_kg.graph.results import process_memory_mib, write_results
+from bios_kg.graph.runtime import NEO4J_VERSION, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_URI = "bolt://127.0.0.1:7687"
@@ -58,7 +58,7 @@ def serve(args: argparse.Namespace) -> None:
     """The child process: the API with a normalizer opened up front."""
     import uvicorn
 
-    from apps.api.app import create_app
+    from bios_kg.apps.api.app import create_app
 
     app = create_app(settings_for(args.uri), model=args.model, vector=not args.no_vector, runtime=args.runtime)
     uvicorn.run(app, host="127.0.0.1", port=args.serve, log_level="warning")
@@ -171,7 +171,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def runtimes(args: argparse.Namespace) -> list[str]:
     """The encoder engines measured in process: torch (the baseline), exact ONNX and int8 ONNX when onnxruntime
     is installed, and the API's."""
-    from embed.onnx_runtime import onnx_available
+    from bios_kg.embed.onnx_runtime import onnx_available
 
     measured = ["torch"] + (["onnx", "onnx-int8"] if onnx_available() else []) + [args.runtime]
     return list(dict.fromkeys(measured)) if not args.no_vector else [args.runtime]

@@ -31,11 +31,11 @@ from typing import Any
 
 import torch
 
-from apps.retrieve.chunking import Chunk, chunk_note, read_corpus
-from apps.retrieve.engine import RetrievalIndex, build_index
-from apps.retrieve.report_benchmark import SKIPPED_HEADINGS, report_text, uninvert
-from graph.results import process_memory_mib, write_results
-from ingest.readers.iu_xray import read_reports
+from bios_kg.apps.retrieve.chunking import Chunk, chunk_note, read_corpus
+from bios_kg.apps.retrieve.engine import RetrievalIndex, build_index
+from bios_kg.apps.retrieve.report_benchmark import SKIPPED_HEADINGS, report_text, uninvert
+from bios_kg.graph.results import process_memory_mib, write_results
+from bios_kg.ingest.readers.iu_xray import read_reports
 
 HERE = Path(__file__).resolve().parent
 

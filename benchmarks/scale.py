@@ -8,7 +8,8 @@
 
 Parts (each alone with --part; the full run is long):
 - serve: the same calls on the big graph (--uri) and on the sample graph (--baseline-uri), interleaved call by call
-  so that other work on the machine weighs on both alike: `bios lookup` (graph.lookup.lookup, in process), the API
+  so that other work on the machine weighs on both alike: `bios lookup` (bios_kg.graph.lookup.lookup, in process),
+  the API
   over real HTTP on loopback (GET /search, /concepts/{id}, /neighbourhood/{id}, /paths; one uvicorn server per
   graph, exact + full text only) and every curated library query. Inputs are drawn at random from each graph:
   terms for lookup and search, concepts (with terms) for the per-concept calls. Per call: p50 and p95 on each
@@ -53,14 +54,14 @@ from urllib.parse import quote
 
 import httpx
 
-from graph.errors import QueryTimeoutError
-from graph.explore import shortest_path
-from graph.library import Library, LibraryQuery
-from graph.lookup import lookup
-from graph.results import write_results
-from graph.runtime import NEO4J_VERSION, free_port
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
+from bios_kg.graph.errors import QueryTimeoutError
+from bios_kg.graph.explore import shortest_path
+from bios_kg.graph.library import Library, LibraryQuery
+from bios_kg.graph.lookup import lookup
+from bios_kg.graph.results import write_results
+from bios_kg.graph.runtime import NEO4J_VERSION, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 2.0
@@ -112,7 +113,7 @@ def served(graph_settings: Neo4jSettings) -> Iterator[str]:
     """The API over one graph (exact + full text, no encoder) in a uvicorn thread on a free loopback port."""
     import uvicorn
 
-    from apps.api.app import create_app
+    from bios_kg.apps.api.app import create_app
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(graph_settings, vector=False), host="127.0.0.1", port=port,

@@ -3,7 +3,7 @@
 
     nice -n 10 python benchmarks/vqa_fidelity.py --work /work/.data/vqa-fidelity --seeds 0,1,2
 
-One packaged-image VQA set (apps.vqa.build) and one ITC pretraining are shared; each seed fine-tunes the default
+One packaged-image VQA set (bios_kg.apps.vqa.build) and one ITC pretraining are shared; each seed fine-tunes the default
 (V2 retrieval attention replacing the CLS state, CLOSED/OPEN heads with a type head, 2n hits per index without the
 query's own image) and the published variant (cls + LN(cls + attn), one classifier, n + 1 hits with the top one
 dropped), both with V2 and the same retrieval count, and evaluates them on the test split. Prints and writes
@@ -24,11 +24,11 @@ from typing import Any
 
 import torch
 
-from apps.vqa.build import build_dataset
-from apps.vqa.data import read_examples
-from apps.vqa.model import ModelConfig
-from apps.vqa.train import TrainArgs, VQAModel, evaluate, pretrain, train
-from graph.results import write_results
+from bios_kg.apps.vqa.build import build_dataset
+from bios_kg.apps.vqa.data import read_examples
+from bios_kg.apps.vqa.model import ModelConfig
+from bios_kg.apps.vqa.train import TrainArgs, VQAModel, evaluate, pretrain, train
+from bios_kg.graph.results import write_results
 
 VARIANTS = {"default": False, "published": True}
 FIGURES = ("overall", "closed", "open")

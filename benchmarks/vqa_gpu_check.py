@@ -4,7 +4,7 @@
     python benchmarks/vqa_gpu_check.py                      # cuda when there is one
     python benchmarks/vqa_gpu_check.py --device cpu --images 40 --epochs 1
 
-The data is the packaged-image VQA set (apps.vqa.build), rendered into a temporary folder unless --data names a
+The data is the packaged-image VQA set (bios_kg.apps.vqa.build), rendered into a temporary folder unless --data names a
 `bios vqa build-dataset` folder. The model is the CPU default unless the size options say otherwise (e.g.
 --image-size 224 --patch-size 16 --vision-dim 384 --vision-layers 6 --hidden 768 on a GPU). Pretraining counts
 images (one per caption pair); fine-tuning counts questions, each with its retrieved pairs' images too. Results:
@@ -26,11 +26,11 @@ from typing import Any
 
 import torch
 
-from apps.vqa.build import build_dataset
-from apps.vqa.model import ModelConfig
-from apps.vqa.train import TrainArgs, pretrain, train
-from embed.encoders import resolve_device
-from graph.results import write_results
+from bios_kg.apps.vqa.build import build_dataset
+from bios_kg.apps.vqa.model import ModelConfig
+from bios_kg.apps.vqa.train import TrainArgs, pretrain, train
+from bios_kg.embed.encoders import resolve_device
+from bios_kg.graph.results import write_results
 
 
 def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from embed.encoders import Encoder
+    from bios_kg.embed.encoders import Encoder
 
 EM_ITERATIONS = 8
 TOP_TRANSLATIONS = 8  # English tokens kept per character (the rest of t(.|c) is noise)

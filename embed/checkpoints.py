@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer.pt"

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.console import Console
 
-from graph.curie import read_concept_ids
-from graph.store import GraphStore
+from bios_kg.graph.curie import read_concept_ids
+from bios_kg.graph.store import GraphStore
 
 if TYPE_CHECKING:
-    from embed.coder.losses import RelationLoss
-    from embed.coder.sampler import Sampling
-    from embed.coder.trainer import Preset
+    from bios_kg.embed.coder.losses import RelationLoss
+    from bios_kg.embed.coder.sampler import Sampling
+    from bios_kg.embed.coder.trainer import Preset
 
 console = Console(stderr=True, soft_wrap=True)
 embed_app = typer.Typer(help="Term embeddings: encoder training and vectors for the graph's terms.",
@@ -50,7 +50,7 @@ def train_coder_command(
         exists=True, dir_okay=False, help="File of held-out concept ids, one per line: never trained on.")] = None,
     add_tokens: Annotated[bool, typer.Option(help="Add the training strings' unknown characters (e.g. Chinese) "
                                                   "to the vocabulary first and initialise every ideograph from its "
-                                                  "English translations in the graph (embed.alignment).")] = False,
+                                                  "English translations in the graph (embed/alignment.py).")] = False,
     sampling: Annotated[str, typer.Option(help="coder: CODER's triple items + the synonym sets of concepts in no "
                                                "triple (--preset coder: triple items only); synonyms: "
                                                "every synonym set, no triples (SapBERT); cortex: synonym sets "
@@ -69,7 +69,7 @@ def train_coder_command(
 ) -> None:
     """Train a CODER-style encoder on the graph's synonyms and concept–relation–concept triples (--preset coder:
     CODER's own settings)."""
-    from embed.coder.trainer import CODER_PRESET, train_coder  # torch loads only for this command
+    from bios_kg.embed.coder.trainer import CODER_PRESET, train_coder  # torch loads only for this command
 
     given = {"steps": steps, "batch_size": batch_size, "grad_accum": grad_accum, "lr": lr, "warmup": warmup,
              "re_weight": re_weight, "sty_weight": sty_weight}
@@ -117,7 +117,7 @@ def embed_terms_command(
 
     A rerun embeds only terms without a vector of the model (new ones, or those an interrupted run left).
     """
-    from embed.job import embed_terms  # torch loads only for this command
+    from bios_kg.embed.job import embed_terms  # torch loads only for this command
 
     with GraphStore.connect() as store:
         report = embed_terms(store, model, batch_size=batch_size, replace=replace, concepts=not no_concepts,

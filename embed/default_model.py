@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from graph.errors import ConfigError
-from graph.settings import data_home
+from bios_kg.graph.errors import ConfigError
+from bios_kg.graph.settings import data_home
 
 MODEL_NAME = "bios-default"
 PACKED_FILE = Path(__file__).parent / "models" / f"{MODEL_NAME}.npz"
@@ -58,7 +58,7 @@ def _quantize_rows(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def pack(model_dir: Path, out: Path, command: str) -> dict[str, Any]:
     """Pack a model folder trained from the base MiniLM into `out` (.npz) and its manifest (.json beside it)."""
-    from embed.encoders import SETTINGS_FILE, load_encoder
+    from bios_kg.embed.encoders import SETTINGS_FILE, load_encoder
 
     trained = load_encoder(model_dir, device="cpu")
     base = load_encoder("minilm", device="cpu")
@@ -108,7 +108,7 @@ def read_manifest(packed: Path = PACKED_FILE) -> dict[str, Any]:
 
 def shipped_model_id() -> str:
     """The model id of the shipped default encoder (rebuilt once, as the registry loads it)."""
-    from embed.encoders import ENCODERS, model_checksum
+    from bios_kg.embed.encoders import ENCODERS, model_checksum
 
     path, settings = ENCODERS[MODEL_NAME]()
     return f"{MODEL_NAME}@{model_checksum(path, settings)[:12]}"
@@ -162,7 +162,7 @@ def _rebuild(packed: Path, out: Path) -> None:
     import torch
     from tokenizers import AddedToken
 
-    from embed.encoders import SETTINGS_FILE, load_encoder
+    from bios_kg.embed.encoders import SETTINGS_FILE, load_encoder
 
     with np.load(packed) as archive:
         arrays = {name: archive[name] for name in archive.files}

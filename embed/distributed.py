@@ -5,7 +5,7 @@ actors; everything else (marks in the graph, the vector file, concept vectors, t
 so the vectors equal the single-process job's and a killed run resumes the same way. The driver reads pages of
 terms from the graph by keyset (the graph is the work queue: what is marked is done), hands each page to a free
 actor, and appends what comes back; at most one page per actor is in flight, so memory stays bounded whatever
-the graph's size. Actors run `embed.job.encode_page`, a pure function of (encoder, texts).
+the graph's size. Actors run `bios_kg.embed.job.encode_page`, a pure function of (encoder, texts).
 
 Ray core's ActorPool is used rather than Ray Data's `map_batches`: the input is one keyset cursor over Neo4j in
 the driver, which a Dataset would need a custom datasource to stream from, and the output goes back through the
@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from embed.encoders import Encoder, EncoderSettings
-from embed.job import EmbedReport, encode_page, progress_bar, write_page
-from embed.onnx_runtime import THREADS_ENV
-from embed.vector_store import TermVectorStore
-from graph.errors import ConfigError, ParameterError
-from graph.store import GraphStore
+from bios_kg.embed.encoders import Encoder, EncoderSettings
+from bios_kg.embed.job import EmbedReport, encode_page, progress_bar, write_page
+from bios_kg.embed.onnx_runtime import THREADS_ENV
+from bios_kg.embed.vector_store import TermVectorStore
+from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 
 def ray_available() -> bool:

@@ -31,10 +31,10 @@ from tokenizers import AddedToken
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from embed import DEFAULT_ENCODER
-from embed.onnx_runtime import OnnxEncoderSession, export_encoder, onnx_available, open_session
-from graph.errors import ConfigError, ParameterError
-from ingest.packages import package_data_path
+from bios_kg.embed import DEFAULT_ENCODER
+from bios_kg.embed.onnx_runtime import OnnxEncoderSession, export_encoder, onnx_available, open_session
+from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.ingest.packages import package_data_path
 
 Pooling = Literal["cls", "mean", "pooler"]
 Padding = Literal["max_length", "longest"]
@@ -349,9 +349,9 @@ def _minilm() -> tuple[Path, EncoderSettings]:
 
 @register_encoder("bios-default")
 def _bios_default() -> tuple[Path, EncoderSettings]:
-    """The trained default encoder shipped with the repository (embed.default_model), rebuilt once from the base
+    """The trained default encoder shipped with the repository (bios_kg.embed.default_model), rebuilt once from the base
     MiniLM and its packed deltas."""
-    from embed.default_model import materialize
+    from bios_kg.embed.default_model import materialize
 
     folder = materialize()
     return folder, _directory_settings(folder)[1]

@@ -38,10 +38,10 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
-from graph import queries
-from graph.errors import GraphError, ParameterError
-from graph.settings import data_home
-from graph.store import GraphStore
+from bios_kg.graph import queries
+from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
 
 IndexKind = Literal["flat", "hnsw", "ivf-sq8"]
 FLAT_MAX = 50_000

@@ -38,12 +38,12 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embed.encoders import DEFAULT_ENCODER, INT8, Encoder, load_encoder
-from embed.index import current_index, default_index_dir, normalized, save_term_index
-from embed.vector_store import TermVectorStore, graph_folder
-from graph import queries
-from graph.errors import GraphError, ParameterError
-from graph.store import GraphStore
+from bios_kg.embed.encoders import DEFAULT_ENCODER, INT8, Encoder, load_encoder
+from bios_kg.embed.index import current_index, default_index_dir, normalized, save_term_index
+from bios_kg.embed.vector_store import TermVectorStore, graph_folder
+from bios_kg.graph import queries
+from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 DEFAULT_BATCH_SIZE = 512
 READ_PAGE = 8192  # terms read per query and encoded together (sorted by length: little padding)
@@ -115,7 +115,7 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
     _unmark_lost(store, vectors, report.model_id)
     with _phase(report, "terms"):
         if engine == "ray":
-            from embed.distributed import embed_new_terms_ray  # ray loads only for this engine
+            from bios_kg.embed.distributed import embed_new_terms_ray  # ray loads only for this engine
 
             embed_new_terms_ray(store, encoder, vectors, batch_size, progress, report, workers,
                                 max(batch_size, READ_PAGE), gpus_per_worker=1 if encoder.device.type == "cuda" else 0)

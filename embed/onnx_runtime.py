@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from graph.errors import ConfigError
-from graph.settings import data_home
+from bios_kg.graph.errors import ConfigError
+from bios_kg.graph.settings import data_home
 
 if TYPE_CHECKING:
-    from embed.encoders import Encoder
+    from bios_kg.embed.encoders import Encoder
 
 ONNX_DIR_ENV = "BIOS_ONNX_DIR"
 THREADS_ENV = "BIOS_ONNX_THREADS"  # intra-op threads of a session (default: one per core); set by Ray workers

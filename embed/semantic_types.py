@@ -33,11 +33,11 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embed.encoders import DEFAULT_ENCODER, Encoder, load_encoder
-from embed.index import normalized
-from graph import queries
-from graph.errors import ConfigError, GraphError, ParameterError
-from graph.store import GraphStore
+from bios_kg.embed.encoders import DEFAULT_ENCODER, Encoder, load_encoder
+from bios_kg.embed.index import normalized
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 Classifier = Literal["logreg", "mlp"]
 MODEL_FILE, META_FILE = "model.npz", "model.json"

@@ -9,8 +9,8 @@ from typing import Annotated, cast
 import typer
 from rich.console import Console
 
-from graph.results import write_results
-from graph.store import GraphStore
+from bios_kg.graph.results import write_results
+from bios_kg.graph.store import GraphStore
 
 types_app = typer.Typer(help="Semantic types predicted from concept vectors for concepts without one.",
                         no_args_is_help=True)
@@ -37,7 +37,7 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bar).")] = False,
 ) -> None:
     """Train on the typed concepts (split by concept), evaluate on the held-out ones, save the model."""
-    from embed.semantic_types import Classifier, markdown, train_semantic_types
+    from bios_kg.embed.semantic_types import Classifier, markdown, train_semantic_types
 
     with GraphStore.connect() as store:
         report = train_semantic_types(store, out, features=features, classifier=cast(Classifier, classifier),
@@ -64,7 +64,7 @@ def predict_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bar).")] = False,
 ) -> None:
     """Type every concept without an asserted type: HAS_TYPE {source: model id, score}; reruns replace them."""
-    from embed.semantic_types import predict_semantic_types
+    from bios_kg.embed.semantic_types import predict_semantic_types
 
     with GraphStore.connect() as store:
         report = predict_semantic_types(store, model, min_score=min_score, top_k=top_k, sources=_names(sources),

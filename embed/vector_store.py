@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graph.errors import GraphError
+from bios_kg.graph.errors import GraphError
 
 VECTORS_FILE, VECTOR_IDS_FILE = "vectors.f32", "vectors.ids"
 _COMPACT_VECTORS, _COMPACT_IDS, _COMPACT_DONE = "compact.f32", "compact.ids", "compact.done"

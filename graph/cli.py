@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph.runtime import LocalNeo4j, ServerOptions
-from graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, default_instance_home
-from graph.store import GraphStore
+from bios_kg.graph.runtime import LocalNeo4j, ServerOptions
+from bios_kg.graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, default_instance_home
+from bios_kg.graph.store import GraphStore
 
 console = Console(stderr=True, soft_wrap=True)
 neo4j_app = typer.Typer(help="Run a local Neo4j 5.26 (jars from Maven Central, Java 17, no Docker).",
@@ -118,7 +118,7 @@ def export_skos_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """SKOS in Turtle: concepts, prefLabel/altLabel by language, definitions, broader, exactMatch, relations."""
-    from graph.skos import export_skos
+    from bios_kg.graph.skos import export_skos
 
     with GraphStore.connect() as store:
         report = export_skos(store, out, source=source, progress=not as_json, page_size=page_size)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
-from graph.errors import GraphError
-from graph.settings import Neo4jSettings
+from bios_kg.graph.errors import GraphError
+from bios_kg.graph.settings import Neo4jSettings
 
 
 def open_driver(settings: Neo4jSettings | None = None, check: bool = True) -> Driver:

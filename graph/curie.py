@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graph.errors import InputError
+from bios_kg.graph.errors import InputError
 
 # Source spelling (upper-cased) -> canonical prefix.
 PREFIX_ALIASES: dict[str, str] = {

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from graph import queries
-from graph.errors import NotFoundError, ParameterError
-from graph.lookup import names_by_language, preferred_name, resolve_concept_id
-from graph.store import GraphStore
+from bios_kg.graph import queries
+from bios_kg.graph.errors import NotFoundError, ParameterError
+from bios_kg.graph.lookup import names_by_language, preferred_name, resolve_concept_id
+from bios_kg.graph.store import GraphStore
 
 MAX_NEIGHBOURS = 200
 MAX_PATH_LENGTH = 8

@@ -13,7 +13,7 @@ from functools import cache
 
 import langcodes
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 _NOT_A_LANGUAGE = frozenset({"und", "zxx", "mul", "mis"})
 

@@ -16,7 +16,8 @@ says so on an `// unbounded: WHAT IT READS` line, and may set its own server tim
 
 A parameter spec is its type, then `required`, `optional` (null when not given) or `default VALUE`, and
 optionally bounds `MIN..MAX`: the value of numbers, the length of strings, the item count of lists.
-Types: string, int, float, bool, lang (a language code, graph.languages), curie (folded by graph.curie), list[string],
+Types: string, int, float, bool, lang (a language code, bios_kg.graph.languages), curie (folded by
+bios_kg.graph.curie), list[string],
 list[curie]. Values come as text from the command line (`k=v`, lists comma-separated) or as JSON from the
 API. The statement's `$parameters` must be exactly the declared ones.
 
@@ -36,12 +37,12 @@ from typing import Any
 
 from neo4j.time import Date, DateTime, Duration, Time
 
-from graph.curie import normalize_curie
-from graph.errors import InputError, NotFoundError, ParameterError, QueryTimeoutError, ReadOnlyError
-from graph.languages import is_language
-from graph.store import GraphStore
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import InputError, NotFoundError, ParameterError, QueryTimeoutError, ReadOnlyError
+from bios_kg.graph.languages import is_language
+from bios_kg.graph.store import GraphStore
+from bios_kg.resources import LIBRARY_DIR
 
-LIBRARY_DIR = Path(__file__).resolve().parents[1] / "cypher" / "library"
 TYPES = ("string", "int", "float", "bool", "lang", "curie", "list[string]", "list[curie]")
 MAX_STRING = 200  # characters of a string parameter (and of each list item) unless its bounds say otherwise
 MAX_ITEMS = 100  # items of a list parameter unless its bounds say otherwise

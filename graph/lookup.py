@@ -11,12 +11,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from graph import queries
-from graph.curie import normalize_curie
-from graph.errors import ParameterError
-from graph.languages import is_language
-from graph.store import GraphStore
-from graph.text import normalize_term
+from bios_kg.graph import queries
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.languages import is_language
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
 
 MAX_QUERY_LENGTH = 200
 MAX_LIMIT = 100  # hits per page

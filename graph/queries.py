@@ -1,12 +1,12 @@
 """Every Cypher statement the code runs (curated queries for people live in cypher/).
 
 Values always travel as parameters (`$rows`); the only text spliced into a statement is a
-relationship type that graph.vocabulary has validated.
+relationship type that bios_kg.graph.vocabulary has validated.
 """
 
 from __future__ import annotations
 
-from graph.vocabulary import validate_relationship_type
+from bios_kg.graph.vocabulary import validate_relationship_type
 
 # A node or edge lists every source that stated it.
 _ADD_SOURCE = (

@@ -21,14 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import RuntimeStateError
-from graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, data_home
+from bios_kg.graph.errors import RuntimeStateError
+from bios_kg.graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, data_home
+from bios_kg.resources import RUNNER_POM
 
 NEO4J_VERSION = os.environ.get("BIOS_NEO4J_VERSION", "5.26.30")
 # Newest APOC on Maven Central for the 5.26 line; APOC must match the server's first two numbers.
 APOC_VERSION = os.environ.get("BIOS_APOC_VERSION", "5.26.19")
 BROWSER_VERSION = os.environ.get("BIOS_NEO4J_BROWSER_VERSION", "5.24.0")
-RUNNER_POM = Path(__file__).resolve().parents[1] / "docker" / "neo4j-runner" / "pom.xml"
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
 WANTED_OPEN_FILES = 40000

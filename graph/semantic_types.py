@@ -8,7 +8,7 @@ Semantic Network.
 
 from __future__ import annotations
 
-from graph.records import SemanticType
+from bios_kg.graph.records import SemanticType
 
 TYPE_PREFIX = "UMLS_STY:"
 

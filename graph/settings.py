@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474

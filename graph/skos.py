@@ -35,12 +35,12 @@ from urllib.parse import quote, unquote
 from rdflib import DCTERMS, OWL, RDF, RDFS, SKOS, Graph, Literal, Namespace, URIRef
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from graph import queries
-from graph.curie import normalize_curie
-from graph.errors import NotFoundError
-from graph.languages import guess_language, is_language
-from graph.store import GraphStore
-from graph.text import normalize_term
+from bios_kg.graph import queries
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import NotFoundError
+from bios_kg.graph.languages import guess_language, is_language
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
 
 BIOS = Namespace("https://bios-kg.org/schema/")  # bios:semanticType, bios:SemanticType, bios:inverseName
 REL = Namespace("https://bios-kg.org/rel/")  # one property per relationship type

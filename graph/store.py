@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction, unit_of_work
 from neo4j.exceptions import ClientError
 
-from graph import queries
-from graph.connection import open_driver
-from graph.curie import normalize_curie
-from graph.errors import QueryTimeoutError
-from graph.languages import is_language
-from graph.records import (
+from bios_kg.graph import queries
+from bios_kg.graph.connection import open_driver
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import QueryTimeoutError
+from bios_kg.graph.languages import is_language
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -33,11 +33,11 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.settings import Neo4jSettings
-from graph.text import normalize_term, term_id
-from graph.vocabulary import validate_relationship_type
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.text import normalize_term, term_id
+from bios_kg.graph.vocabulary import validate_relationship_type
+from bios_kg.resources import SCHEMA_FILE
 
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "cypher" / "schema.cypher"
 Tx = Transaction | ManagedTransaction
 _T = TypeVar("_T")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from graph import queries
-from graph.errors import GraphError, NotFoundError, ParameterError
-from graph.store import GraphStore
+from bios_kg.graph import queries
+from bios_kg.graph.errors import GraphError, NotFoundError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 Status = Literal["open", "accepted", "rejected"]
 MAX_LIST = 1000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 RELATIONSHIP_TYPE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 # Types the store uses for its own structure; a source relation may not take these names.

@@ -1,8 +1,8 @@
 """The bulk path: a reader's records -> neo4j-admin CSV files -> `database import full` into an empty
 local database, producing the same graph as the transactional loader (ingest/loader.py).
 
-Every record goes through `graph.store.Batch`, exactly as in the transactional path, so validation,
-term ids (`graph.text.term_id`/`normalize_term`), relationship types and row shapes are shared. What
+Every record goes through `bios_kg.graph.store.Batch`, exactly as in the transactional path, so validation,
+term ids (`bios_kg.graph.text.term_id`/`normalize_term`), relationship types and row shapes are shared. What
 MERGE does in the transactional path is done here on files, with memory that stays flat:
 
 - Term nodes are written as they stream by; the importer keeps the first row of an id
@@ -50,10 +50,10 @@ from typing import Any, BinaryIO, TextIO
 
 from rich.console import Console
 
-from graph import queries
-from graph.connection import open_driver
-from graph.errors import GraphError, RuntimeStateError
-from graph.records import (
+from bios_kg.graph import queries
+from bios_kg.graph.connection import open_driver
+from bios_kg.graph.errors import GraphError, RuntimeStateError
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -66,12 +66,12 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.runtime import LocalNeo4j, ServerOptions, free_port, port_is_free
-from graph.settings import Neo4jSettings
-from graph.store import Batch, GraphStore
-from ingest.loader import LoadReport, OnError, RejectsWriter, reader_notes, reject
-from ingest.progress import LineProgress
-from ingest.readers.base import Rejected, SourceReader
+from bios_kg.graph.runtime import LocalNeo4j, ServerOptions, free_port, port_is_free
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import Batch, GraphStore
+from bios_kg.ingest.loader import LoadReport, OnError, RejectsWriter, reader_notes, reject
+from bios_kg.ingest.progress import LineProgress
+from bios_kg.ingest.readers.base import Rejected, SourceReader
 
 # Array elements are separated by the ASCII unit separator: `;` and `,` occur in definitions.
 ARRAY_DELIMITER = "\x1f"

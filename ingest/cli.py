@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from graph.store import GraphStore
-from ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
-from ingest.packages import DATA_PACKAGES, install_packages, installed_version
-from ingest.readers import SourceReader, get_reader
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
+from bios_kg.ingest.packages import DATA_PACKAGES, install_packages, installed_version
+from bios_kg.ingest.readers import SourceReader, get_reader
 
 console = Console(stderr=True, soft_wrap=True)
 ingest_app = typer.Typer(help="Load terminology sources into the graph.", no_args_is_help=True)
@@ -41,9 +41,9 @@ def _split(values: str | None) -> list[str] | None:
 def _load(reader: SourceReader, batch_size: int, on_error: str, rejects: Path | None, force: bool,
           as_json: bool, bulk: bool = False, home: Path | None = None) -> None:
     if bulk:
-        from graph.runtime import LocalNeo4j
-        from graph.settings import check_local_target, default_instance_home
-        from ingest.bulk import bulk_load
+        from bios_kg.graph.runtime import LocalNeo4j
+        from bios_kg.graph.settings import check_local_target, default_instance_home
+        from bios_kg.ingest.bulk import bulk_load
 
         check_local_target(home or default_instance_home())
         _print_report(bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=_on_error(on_error),
@@ -276,8 +276,8 @@ def sample_synthetic(
     as_json: JsonOption = False,
 ) -> None:
     """Generate a BIOS-format release in BIOS v2's proportions (English and Chinese terms) and load it."""
-    from graph.settings import data_home
-    from ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
+    from bios_kg.graph.settings import data_home
+    from bios_kg.ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
 
     if preset is not None and preset not in PRESETS:
         raise typer.BadParameter(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")

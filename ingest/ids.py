@@ -4,7 +4,7 @@ Ontologies spell one namespace many ways (`MSH:`, `MESH:`; `NCI:`, `NCIT:`; `MIM
 `SNOMEDCT_US_2025_09_01:`) and name terms by IRI as often as by CURIE. The Bioregistry (the
 `bioregistry` package; its registry is read from the installed package, about 2,500 prefixes with their
 synonyms and URI prefixes) folds the spellings onto one prefix and compacts IRIs; the graph writes that
-prefix upper-cased, or as `graph.curie.normalize_curie` spells it where the project chose otherwise
+prefix upper-cased, or as `bios_kg.graph.curie.normalize_curie` spells it where the project chose otherwise
 (`ORPHA`, `NCBIGene`). A prefix the registry does not know is kept as normalize_curie spells it; a prefix
 ending in a release date (`_2025_09_01`) is read without the date.
 
@@ -20,8 +20,8 @@ from urllib.parse import unquote
 
 from curies import Converter
 
-from graph.curie import normalize_curie
-from graph.skos import iri_to_curie
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.skos import iri_to_curie
 
 _CURIE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(\S(?:.*\S)?)\s*$")
 _DATED = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9_.-]*?)[_-](?:19|20)\d\d[_-]\d\d?[_-]\d\d?$")
@@ -47,7 +47,7 @@ def canonical_prefix(prefix: str) -> str:
     """The graph's spelling of a prefix: see the module docstring."""
     spelled = normalize_curie(f"{prefix}:x").split(":", 1)[0]
     if spelled != prefix.upper():
-        return spelled  # a spelling the project chose (graph.curie.PREFIX_ALIASES / MIXED_CASE)
+        return spelled  # a spelling the project chose (bios_kg.graph.curie.PREFIX_ALIASES / MIXED_CASE)
     if dated := _DATED.match(prefix):
         return canonical_prefix(dated["base"])
     converter = registry()
@@ -72,7 +72,7 @@ def canonical_curie(text: str) -> str:
 
 
 def compact_iri(iri: str, namespaces: Mapping[str, str] | None = None) -> str | None:
-    """The CURIE of an IRI, or None: the graph's own namespaces (graph.skos), the registry's URI prefixes,
+    """The CURIE of an IRI, or None: the graph's own namespaces (bios_kg.graph.skos), the registry's URI prefixes,
     then `namespaces` (CURIE prefix -> namespace IRI, e.g. a file's @prefix bindings). A namespace bound
     without its trailing `/` or `#` still gives the bare local id."""
     curie = iri_to_curie(iri)

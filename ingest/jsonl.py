@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from graph.errors import InputError
+from bios_kg.graph.errors import InputError
 
 
 def json_objects(path: Path, expected: str) -> Iterator[tuple[int, dict[str, Any]]]:

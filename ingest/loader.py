@@ -22,11 +22,11 @@ from pathlib import Path
 from queue import Full, Queue
 from typing import Literal, TextIO
 
-from graph.errors import InputError
-from graph.records import Source
-from graph.store import Batch, GraphStore
-from ingest.progress import LineProgress
-from ingest.readers.base import Rejected, SourceReader
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.records import Source
+from bios_kg.graph.store import Batch, GraphStore
+from bios_kg.ingest.progress import LineProgress
+from bios_kg.ingest.readers.base import Rejected, SourceReader
 
 OnError = Literal["stop", "skip"]
 DEFAULT_BATCH_SIZE = 5000

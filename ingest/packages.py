@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from types import TracebackType
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from graph.records import Source
-from ingest.readers.base import Item, SourceReader
+from bios_kg.graph.records import Source
+from bios_kg.ingest.readers.base import Item, SourceReader
 
 
 def count_lines(path: Path) -> int:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from graph.errors import ConfigError
-from graph.settings import data_home
-from graph.store import GraphStore
-from ingest.loader import LoadReport, load_source
-from ingest.packages import require_package
-from ingest.readers import get_reader
+from bios_kg.graph.errors import ConfigError
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import LoadReport, load_source
+from bios_kg.ingest.packages import require_package
+from bios_kg.ingest.readers import get_reader
 
 # Sample source -> (reader name, data package it reads).
 SAMPLE_SOURCES: dict[str, tuple[str, str]] = {

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from graph.runtime import LocalNeo4j, ServerOptions, free_port
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.sample import load_sample
+from bios_kg.graph.runtime import LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.sample import load_sample
 
 
 @contextmanager

@@ -2,9 +2,9 @@
 
 Errors are JSON problem documents (RFC 9457: type, title, status, detail, and the offending
 parameter when there is one): a bad parameter is 400 or 422, an unknown concept 404, an unreachable
-database 503. apps.api.middleware adds the request log, the body limit, CORS (off unless
+database 503. bios_kg.apps.api.middleware adds the request log, the body limit, CORS (off unless
 BIOS_CORS_ORIGINS is set) and problems for unknown routes, wrong methods and crashes; write endpoints
-take `Depends(apps.api.security.require_api_key)`.
+take `Depends(bios_kg.apps.api.security.require_api_key)`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable
 from starlette.concurrency import run_in_threadpool
 
-from apps.api.extract_routes import router as extract_router
-from apps.api.limits import stopping
-from apps.api.middleware import install
-from apps.api.models import (
+from bios_kg.apps.api.extract_routes import router as extract_router
+from bios_kg.apps.api.limits import stopping
+from bios_kg.apps.api.middleware import install
+from bios_kg.apps.api.models import (
     CURIE_PATTERN,
     LANG_PATTERN,
     NON_BLANK,
@@ -33,25 +33,25 @@ from apps.api.models import (
     SearchOut,
     SourceOut,
 )
-from apps.api.normalize_routes import router as normalize_router
-from apps.api.problems import PROBLEM, problem, problem_responses
-from apps.api.query_routes import router as query_router
-from apps.api.resources import preload as preload_resources
-from apps.api.retrieve_routes import router as retrieve_router
-from apps.api.security import KeyFirstRoute
-from apps.api.settings import ApiSettings
-from apps.api.suggestion_routes import router as suggestion_router
-from apps.api.vqa_routes import router as vqa_router
-from apps.api.web_routes import router as web_router
-from apps.heap import long_lived_heap
-from apps.normalize.normalizer import open_normalizer
-from graph import queries
-from graph.curie import normalize_curie
-from graph.errors import BiosError, NotFoundError, ParameterError, QueryTimeoutError
-from graph.library import Library
-from graph.lookup import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH, concept_card, lookup_page
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
+from bios_kg.apps.api.normalize_routes import router as normalize_router
+from bios_kg.apps.api.problems import PROBLEM, problem, problem_responses
+from bios_kg.apps.api.query_routes import router as query_router
+from bios_kg.apps.api.resources import preload as preload_resources
+from bios_kg.apps.api.retrieve_routes import router as retrieve_router
+from bios_kg.apps.api.security import KeyFirstRoute
+from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.apps.api.suggestion_routes import router as suggestion_router
+from bios_kg.apps.api.vqa_routes import router as vqa_router
+from bios_kg.apps.api.web_routes import router as web_router
+from bios_kg.apps.heap import long_lived_heap
+from bios_kg.apps.normalize.normalizer import open_normalizer
+from bios_kg.graph import queries
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import BiosError, NotFoundError, ParameterError, QueryTimeoutError
+from bios_kg.graph.library import Library
+from bios_kg.graph.lookup import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH, concept_card, lookup_page
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
 
 MAX_SOURCES_PAGE = 100
 log = logging.getLogger(__name__)

@@ -1,9 +1,10 @@
-"""POST /extract: clinical notes -> entities with assertion, attributes, offsets and linked concepts (apps.extract).
+"""POST /extract: clinical notes -> entities with assertion, attributes, offsets and linked concepts
+(bios_kg.apps.extract).
 
 The extractor is the app's `app.state.extractor` when set, else opened on the first request and kept: the
 configured LLM backend (GENIE) if any, else the offline dictionary extractor over the graph (its dictionary is
 built on that first request, a few seconds on the sample graph, or at start-up with `bios serve --preload`). Linking
-uses the app's normalizer (apps.api.normalize_routes.get_normalizer). Limits: at most MAX_NOTES notes of at most
+uses the app's normalizer (bios_kg.apps.api.normalize_routes.get_normalizer). Limits: at most MAX_NOTES notes of at most
 MAX_NOTE_CHARS characters each and MAX_REQUEST_CHARS in all per request (413 beyond); a malformed body or repeated
 note ids are 422. Notes are extracted and linked one at a time, the request's deadline checked before each (504).
 """
@@ -15,13 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from apps.api.limits import Deadline
-from apps.api.models import NON_BLANK, example
-from apps.api.normalize_routes import get_normalizer
-from apps.api.problems import problem, problem_responses
-from apps.api.resources import resource, shared
-from apps.extract.link import Linker
-from apps.extract.pipeline import Extractor, Note, extract_notes, open_extractor
+from bios_kg.apps.api.limits import Deadline
+from bios_kg.apps.api.models import NON_BLANK, example
+from bios_kg.apps.api.normalize_routes import get_normalizer
+from bios_kg.apps.api.problems import problem, problem_responses
+from bios_kg.apps.api.resources import resource, shared
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.pipeline import Extractor, Note, extract_notes, open_extractor
 
 MAX_NOTES = 64
 MAX_NOTE_CHARS = 20_000

@@ -13,7 +13,7 @@ import time
 
 from fastapi import FastAPI, Request
 
-from graph.errors import QueryTimeoutError
+from bios_kg.graph.errors import QueryTimeoutError
 
 
 class RequestTimeoutError(QueryTimeoutError):

@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apps.api.problems import problem
-from apps.api.security import API_KEY_HEADER
-from apps.api.settings import ApiSettings
+from bios_kg.apps.api.problems import problem
+from bios_kg.apps.api.security import API_KEY_HEADER
+from bios_kg.apps.api.settings import ApiSettings
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 access_log = logging.getLogger("bios.api.access")

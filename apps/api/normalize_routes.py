@@ -1,4 +1,4 @@
-"""GET and POST /normalize: terms -> ranked concepts with calibrated scores (apps.normalize).
+"""GET and POST /normalize: terms -> ranked concepts with calibrated scores (bios_kg.apps.normalize).
 
 The router reads `app.state.store` (the app's GraphStore) and `app.state.normalizer`; when the app has not set
 a normalizer, the first request opens one over the store (the model whose term vectors the graph holds, else
@@ -15,11 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from apps.api.models import LANG_PATTERN, NON_BLANK, JsonInt, example
-from apps.api.problems import problem, problem_responses
-from apps.api.resources import resource, shared
-from apps.normalize.normalizer import MAX_K, MAX_NORMALIZE_LENGTH, Normalizer, NormalizeResult, open_normalizer
-from graph.lookup import MAX_QUERY_LENGTH
+from bios_kg.apps.api.models import LANG_PATTERN, NON_BLANK, JsonInt, example
+from bios_kg.apps.api.problems import problem, problem_responses
+from bios_kg.apps.api.resources import resource, shared
+from bios_kg.apps.normalize.normalizer import MAX_K, MAX_NORMALIZE_LENGTH, Normalizer, NormalizeResult, open_normalizer
+from bios_kg.graph.lookup import MAX_QUERY_LENGTH
 
 MAX_BATCH = 1000  # queries per POST /normalize
 MAX_FILTERS = 50  # semantic types or sources a request may filter on

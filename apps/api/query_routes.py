@@ -1,4 +1,4 @@
-"""GET /queries and POST /queries/{name}: the curated query library (graph.library) over HTTP.
+"""GET /queries and POST /queries/{name}: the curated query library (bios_kg.graph.library) over HTTP.
 
 Only the library's queries run, with parameters checked against their declared types (422 naming the parameter),
 after EXPLAIN has shown they only read (else 403), in read transactions stopped after ApiSettings.query_timeout_s
@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.api.models import JsonInt
-from apps.api.problems import problem, problem_responses
-from graph.errors import NotFoundError, ParameterError, ReadOnlyError
-from graph.library import DEFAULT_LIMIT, MAX_ITEMS, MAX_LIMIT, MAX_OFFSET, Library, LibraryQuery
+from bios_kg.apps.api.models import JsonInt
+from bios_kg.apps.api.problems import problem, problem_responses
+from bios_kg.graph.errors import NotFoundError, ParameterError, ReadOnlyError
+from bios_kg.graph.library import DEFAULT_LIMIT, MAX_ITEMS, MAX_LIMIT, MAX_OFFSET, Library, LibraryQuery
 
 router = APIRouter(tags=["queries"])
 _EXAMPLES = {query.name: {"summary": query.description.split(":")[0].split(".")[0],

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from apps.heap import freeze_heap
+from bios_kg.apps.heap import freeze_heap
 
 Opener = Callable[[FastAPI], Any]
 _OPENERS: dict[str, Opener] = {}

@@ -1,6 +1,6 @@
-"""POST /retrieve: note chunks for queries from a retrieval index (apps.retrieve), bm25 / dense / hybrid / kg.
+"""POST /retrieve: note chunks for queries from a retrieval index (bios_kg.apps.retrieve), bm25 / dense / hybrid / kg.
 
-The router reads `app.state.retrieval_index` (an apps.retrieve.engine.RetrievalIndex); when the app has not set
+The router reads `app.state.retrieval_index` (a bios_kg.apps.retrieve.engine.RetrievalIndex); when the app has not set
 one, the first request opens the folder named by BIOS_RETRIEVE_INDEX and keeps it (503 when neither is there).
 kg expands queries from the app's graph (`app.state.store`). Errors are the app's problem documents: 413 for more
 than MAX_BATCH queries, 422 for a malformed request or an index without dense vectors for a dense method.
@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from apps.api.models import NON_BLANK, JsonInt, example
-from apps.api.problems import problem, problem_responses
-from apps.api.resources import resource, shared
+from bios_kg.apps.api.models import NON_BLANK, JsonInt, example
+from bios_kg.apps.api.problems import problem, problem_responses
+from bios_kg.apps.api.resources import resource, shared
 
 MAX_BATCH = 100  # queries per POST /retrieve
 MAX_K = 100
@@ -78,7 +78,7 @@ def _open_index(_: FastAPI) -> Any:
     """The index at $BIOS_RETRIEVE_INDEX; None (at once) when the variable is unset."""
     if not os.environ.get(ENV_INDEX):
         return None
-    from apps.retrieve.engine import RetrievalIndex
+    from bios_kg.apps.retrieve.engine import RetrievalIndex
 
     return RetrievalIndex(Path(os.environ[ENV_INDEX]))
 
@@ -104,7 +104,7 @@ def retrieve(request: Request, body: RetrieveIn) -> Any:
     expansions: list[list[Any]] = [[] for _ in body.queries]
     knowledge = None
     if body.method == "kg":
-        from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+        from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
 
         knowledge = KnowledgeGraph(request.app.state.store)
         expansions = knowledge.expand(body.queries, Budget(), Weights())

@@ -16,7 +16,7 @@ from fastapi import HTTPException, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
-from apps.api.settings import ApiSettings
+from bios_kg.apps.api.settings import ApiSettings
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, scheme_name="ApiKey",

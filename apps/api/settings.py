@@ -1,11 +1,11 @@
-"""The API's own settings, from the environment (Neo4j's come from graph.settings)."""
+"""The API's own settings, from the environment (Neo4j's come from bios_kg.graph.settings)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.api.problems import problem_responses
-from apps.api.security import KeyFirstRoute, require_api_key
-from graph import suggestions
-from graph.store import GraphStore
+from bios_kg.apps.api.problems import problem_responses
+from bios_kg.apps.api.security import KeyFirstRoute, require_api_key
+from bios_kg.graph import suggestions
+from bios_kg.graph.store import GraphStore
 
 router = APIRouter(tags=["suggestions"], route_class=KeyFirstRoute)
 

@@ -1,4 +1,4 @@
-"""POST /vqa: a question about an uploaded medical image, answered by a fine-tuned RAMM model (apps.vqa).
+"""POST /vqa: a question about an uploaded medical image, answered by a fine-tuned RAMM model (bios_kg.apps.vqa).
 
 The model folder comes from `app.state.vqa_model_dir`, else the BIOS_VQA_MODEL environment variable; it is
 loaded on the first request (torch is imported only then) and kept. Problems: 503 when no model is configured or
@@ -17,10 +17,10 @@ from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from apps.api.models import NON_BLANK, example
-from apps.api.problems import problem, problem_responses
-from apps.api.resources import resource, shared
-from graph.errors import BiosError
+from bios_kg.apps.api.models import NON_BLANK, example
+from bios_kg.apps.api.problems import problem, problem_responses
+from bios_kg.apps.api.resources import resource, shared
+from bios_kg.graph.errors import BiosError
 
 MODEL_ENV = "BIOS_VQA_MODEL"
 MAX_IMAGE_BYTES = 1024 * 1024
@@ -70,7 +70,7 @@ def _open_model(app: FastAPI) -> Any:
     folder = _folder(app)
     if not folder:
         return None
-    from apps.vqa.train import VQAModel
+    from bios_kg.apps.vqa.train import VQAModel
 
     try:
         return VQAModel(Path(folder), device="cpu")
@@ -125,6 +125,6 @@ async def ask(
 def _answer(request: Request, data: bytes, question: str) -> dict[str, Any]:
     """Load the model if needed and answer (in a worker thread: torch blocks)."""
     model = get_vqa_model(request)
-    from apps.vqa.data import load_image
+    from bios_kg.apps.vqa.data import load_image
 
     return model.ask(load_image(io.BytesIO(data), model.config.image_size, name="image"), question)  # type: ignore[no-any-return]

@@ -11,23 +11,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from apps.api.models import CURIE_PATTERN, example
-from apps.api.problems import problem, problem_responses
-from graph.curie import normalize_curie
-from graph.errors import ParameterError
-from graph.explore import MAX_NEIGHBOURS, MAX_PATH_LENGTH, neighbourhood, shortest_path
-from graph.store import GraphStore
+from bios_kg.apps.api.models import CURIE_PATTERN, example
+from bios_kg.apps.api.problems import problem, problem_responses
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.explore import MAX_NEIGHBOURS, MAX_PATH_LENGTH, neighbourhood, shortest_path
+from bios_kg.graph.store import GraphStore
+from bios_kg.resources import WEB_DIR
 
-WEB = FilePath(__file__).resolve().parents[1] / "web"
-STATIC = WEB / "static"
-CYTOSCAPE = WEB / "node_modules" / "cytoscape" / "dist" / "cytoscape.esm.min.mjs"
+STATIC = WEB_DIR / "static"
+CYTOSCAPE = WEB_DIR / "node_modules" / "cytoscape" / "dist" / "cytoscape.esm.min.mjs"
 INSTALL_HINT = "cytoscape.js is not installed: run `npm ci --prefix apps/web` in the repository, then reload"
 # The page's files by URL name (nothing else under apps/web is served).
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}

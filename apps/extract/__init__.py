@@ -1,10 +1,10 @@
 """Structuring clinical notes (specs/genie.md): GENIE through an LLM backend or the offline dictionary + rules
 extractor, one output schema, entities linked to concepts through the normalizer."""
 
-from apps.extract.genie import GenieExtractor, chunk_spans, parse_genie_output
-from apps.extract.link import Linker
-from apps.extract.offline import OfflineExtractor
-from apps.extract.pipeline import (
+from bios_kg.apps.extract.genie import GenieExtractor, chunk_spans, parse_genie_output
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.offline import OfflineExtractor
+from bios_kg.apps.extract.pipeline import (
     Extractor,
     Note,
     NoteResult,
@@ -15,7 +15,7 @@ from apps.extract.pipeline import (
     read_notes,
     write_mentions,
 )
-from apps.extract.records import TYPE_MAP, Entity, Extraction
+from bios_kg.apps.extract.records import TYPE_MAP, Entity, Extraction
 
 __all__ = ["TYPE_MAP", "Entity", "Extraction", "Extractor", "GenieExtractor", "Linker", "Note", "NoteResult",
            "OfflineExtractor", "chunk_spans", "distil_sft_pairs", "extract_file", "extract_notes", "open_extractor",

@@ -11,13 +11,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from apps.extract.genie import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP
-from apps.extract.link import Linker
-from apps.extract.pipeline import DEFAULT_BATCH, OFFLINE, distil_sft_pairs, extract_file, open_extractor, read_notes
-from apps.extract.records import load_type_map
-from apps.normalize.normalizer import open_normalizer
-from graph.errors import ParameterError
-from graph.store import GraphStore
+from bios_kg.apps.extract.genie import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.pipeline import (
+    DEFAULT_BATCH,
+    OFFLINE,
+    distil_sft_pairs,
+    extract_file,
+    open_extractor,
+    read_notes,
+)
+from bios_kg.apps.extract.records import load_type_map
+from bios_kg.apps.normalize.normalizer import open_normalizer
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.store import GraphStore
 
 console = Console(stderr=True, soft_wrap=True)
 extract_app = typer.Typer(help="Structure clinical notes: entities, assertions and attributes, linked to concepts.",

@@ -37,15 +37,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from apps.extract.link import Linker
-from apps.extract.pipeline import DEFAULT_BATCH, OFFLINE, Extractor, Note, extract_notes, open_extractor
-from apps.normalize.normalizer import open_normalizer
-from graph import queries
-from graph.errors import InputError, ParameterError
-from graph.results import write_results as write_result_files
-from graph.store import GraphStore
-from graph.text import normalize_term
-from ingest.readers.iu_xray import FIELDS, Report, read_reports
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.pipeline import DEFAULT_BATCH, OFFLINE, Extractor, Note, extract_notes, open_extractor
+from bios_kg.apps.normalize.normalizer import open_normalizer
+from bios_kg.graph import queries
+from bios_kg.graph.errors import InputError, ParameterError
+from bios_kg.graph.results import write_results as write_result_files
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
+from bios_kg.ingest.readers.iu_xray import FIELDS, Report, read_reports
 
 DEFAULT_GOLD = Path("benchmarks/gold/iu_xray_extract_gold.jsonl")
 DEFAULT_OUT = Path("benchmarks/results/extract_eval.json")

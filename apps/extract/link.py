@@ -1,4 +1,4 @@
-"""Linking extracted entities to concepts through the normalizer (apps.normalize), with a semantic-type check.
+"""Linking extracted entities to concepts through the normalizer (bios_kg.apps.normalize), with a semantic-type check.
 
 Each phrase is normalized with the graph semantic types its GENIE type maps to (records.TYPE_MAP) as the
 normalizer's type filter, so only a consistent concept can come back; a phrase whose type the map does not know
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from apps.extract.records import ANATOMY, TYPE_MAP, Entity, TypeMap
-from apps.normalize.normalizer import Normalizer
-from graph.lookup import MAX_QUERY_LENGTH
+from bios_kg.apps.extract.records import ANATOMY, TYPE_MAP, Entity, TypeMap
+from bios_kg.apps.normalize.normalizer import Normalizer
+from bios_kg.graph.lookup import MAX_QUERY_LENGTH
 
 MAX_REMEMBERED = 200_000
 Link = tuple[str, str | None] | None  # (concept id, concept name), None: no consistent concept

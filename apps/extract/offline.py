@@ -36,11 +36,11 @@ from typing import Any
 
 import ahocorasick
 
-from apps.extract import rules
-from apps.extract.records import ANATOMY, DRUG, LAB, TYPE_MAP, Entity, Extraction, TypeMap, not_applicable
-from graph import queries
-from graph.settings import data_home
-from graph.store import GraphStore
+from bios_kg.apps.extract import rules
+from bios_kg.apps.extract.records import ANATOMY, DRUG, LAB, TYPE_MAP, Entity, Extraction, TypeMap, not_applicable
+from bios_kg.graph import queries
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
 
 STOP_TERMS = frozenset({
     "all", "normal", "clear", "stable", "unknown", "other", "left", "right", "mild", "moderate", "severe", "small",

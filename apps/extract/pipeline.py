@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from apps.extract.genie import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, GenieExtractor, chunk_spans, is_chinese
-from apps.extract.link import Linker
-from apps.extract.offline import OfflineExtractor
-from apps.extract.records import Entity, Extraction, TypeMap
-from apps.llm import configured_backend, get_backend, render_prompt
-from graph import queries
-from graph.errors import InputError
-from graph.store import GraphStore
-from ingest.jsonl import json_objects
+from bios_kg.apps.extract.genie import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, GenieExtractor, chunk_spans, is_chinese
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.offline import OfflineExtractor
+from bios_kg.apps.extract.records import Entity, Extraction, TypeMap
+from bios_kg.apps.llm import configured_backend, get_backend, render_prompt
+from bios_kg.graph import queries
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.jsonl import json_objects
 
 OFFLINE = "offline"
 DEFAULT_BATCH = 32
@@ -57,7 +57,8 @@ class NoteResult:
 
 def open_extractor(store: GraphStore, backend: str | None = None, type_map: TypeMap | None = None,
                    languages: Sequence[str] = ("en", "zh"), **genie: Any) -> Extractor:
-    """`offline`, an LLM backend by name (GENIE through apps.llm), or None: the configured LLM backend if there is
+    """`offline`, an LLM backend by name (GENIE through bios_kg.apps.llm), or None: the configured LLM backend if
+    there is
     one, else offline. `genie` options (max_chars, overlap, max_tokens, batch_size) go to GenieExtractor."""
     if backend is None:
         llm = configured_backend()
@@ -181,7 +182,8 @@ def write_mentions(store: GraphStore, results: Sequence[NoteResult], method: str
 
 def distil_sft_pairs(notes: Iterable[Note], extractor: Extractor, max_chars: int = DEFAULT_MAX_CHARS,
                      overlap: int = DEFAULT_OVERLAP) -> Iterator[dict[str, str]]:
-    """SFT pairs for a GENIE-style model (apps.llm.sft): per chunk of each note (chunked as GenieExtractor does),
+    """SFT pairs for a GENIE-style model (bios_kg.apps.llm.sft): per chunk of each note (chunked as GenieExtractor
+    does),
     {"id": "<note id>#<chunk>", "prompt": the chunk in GENIE's template, "completion": the extractor's entities as
     GENIE's JSON list}. The prompt is already rendered: train without a template."""
     for note in notes:

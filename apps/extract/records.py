@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph.errors import InputError
+from bios_kg.graph.errors import InputError
 
 ATTRIBUTES = ("body_location", "modifier", "value", "unit", "purpose")
 GENIE_KEYS = ("phrase", "semantic_type", "assertion_status", *ATTRIBUTES)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from graph.text import _SEPARATOR_CATEGORIES, _SEPARATOR_CHARS
+from bios_kg.graph.text import _SEPARATOR_CATEGORIES, _SEPARATOR_CHARS
 
 PRE_WINDOW = 60
 POST_WINDOW = 25
@@ -138,7 +138,7 @@ class Span:
 
 # --- normalization with offsets ------------------------------------------------------------------------------------
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
-    """`graph.text.normalize_term` applied character by character: the normalized text and, for each of its
+    """`bios_kg.graph.text.normalize_term` applied character by character: the normalized text and, for each of its
     characters, the offset of the note character it comes from (runs of spaces keep their first)."""
     chars: list[str] = []
     offsets: list[int] = []

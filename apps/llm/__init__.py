@@ -1,7 +1,7 @@
 """Generative LLMs for the apps (llm-backends.md): backends by name, the model registry, provenance; SFT with DEFT
-in apps.llm.sft (torch is imported only there and when a local model is loaded)."""
+in bios_kg.apps.llm.sft (torch is imported only there and when a local model is loaded)."""
 
-from apps.llm.backends import (
+from bios_kg.apps.llm.backends import (
     BACKENDS,
     Generation,
     LLMBackend,
@@ -10,9 +10,18 @@ from apps.llm.backends import (
     get_backend,
     register_backend,
 )
-from apps.llm.local import TransformersBackend
-from apps.llm.models import MODELS, ModelEntry, Provenance, Sampling, find_model, model_entry, provenance, render_prompt
-from apps.llm.openai_compat import OpenAIBackend
+from bios_kg.apps.llm.local import TransformersBackend
+from bios_kg.apps.llm.models import (
+    MODELS,
+    ModelEntry,
+    Provenance,
+    Sampling,
+    find_model,
+    model_entry,
+    provenance,
+    render_prompt,
+)
+from bios_kg.apps.llm.openai_compat import OpenAIBackend
 
 __all__ = ["BACKENDS", "MODELS", "Generation", "LLMBackend", "LLMError", "ModelEntry", "OpenAIBackend", "Provenance",
            "Sampling", "TransformersBackend", "configured_backend", "find_model", "get_backend", "model_entry",

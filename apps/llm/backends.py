@@ -14,7 +14,7 @@ Configuration, read when `get_backend` is given no name or leaves an option out:
 With none of BIOS_LLM_BACKEND and BIOS_LLM_BASE_URL set no LLM is configured: `configured_backend()` is None and
 callers use their offline path (the dictionary extractor).
 
-Every backend is also registered with the clustering hook (embed.cluster.llm) under the same name, so that
+Every backend is also registered with the clustering hook (bios_kg.embed.cluster.llm) under the same name, so that
 `bios cluster --oracle llm --llm openai` and `bios explain --llm NAME` reach it.
 """
 
@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from embed.cluster.llm import register_llm_backend
-from graph.errors import BiosError, ConfigError, ParameterError
+from bios_kg.embed.cluster.llm import register_llm_backend
+from bios_kg.graph.errors import BiosError, ConfigError, ParameterError
 
 ENV_PREFIX = "BIOS_LLM_"
 ENV_OPTIONS = ("model", "base_url", "api_key", "timeout", "endpoint")  # BIOS_LLM_<OPTION> fills an option left out
@@ -108,7 +108,8 @@ def configured_backend() -> LLMBackend | None:
 
 
 class _TextGenerator:
-    """An LLMBackend seen through the clustering hook's one-prompt interface (embed.cluster.llm.TextGenerator)."""
+    """An LLMBackend seen through the clustering hook's one-prompt interface
+    (bios_kg.embed.cluster.llm.TextGenerator)."""
 
     def __init__(self, backend: LLMBackend) -> None:
         self.backend = backend

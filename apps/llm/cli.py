@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from apps.llm.backends import ENV_OPTIONS, LLMBackend, get_backend
-from apps.llm.models import MODELS, model_entry, provenance, render_prompt
+from bios_kg.apps.llm.backends import ENV_OPTIONS, LLMBackend, get_backend
+from bios_kg.apps.llm.models import MODELS, model_entry, provenance, render_prompt
 
 console = Console(stderr=True, soft_wrap=True)
 llm_app = typer.Typer(help="Generative LLM backends (OpenAI-compatible server, local transformers) and SFT.",
@@ -121,7 +121,7 @@ def sft_command(
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
 ) -> None:
     """Supervised fine-tuning on prompt → completion pairs with NLL, DEFT or another token objective."""
-    from apps.llm.sft import train_sft
+    from bios_kg.apps.llm.sft import train_sft
 
     report = train_sft(data, model, out, loss=loss, steps=steps, batch_size=batch_size, grad_accum=grad_accum,
                        lr=lr, warmup_ratio=warmup_ratio, max_length=max_length, template=template, seed=seed,

@@ -27,7 +27,7 @@ from typing import Literal
 
 import torch
 
-from graph.errors import ParameterError
+from bios_kg.graph.errors import ParameterError
 
 Kind = Literal["nll", "p", "q", "cayley", "deft", "only-top-p", "only-bottom-p", "only-top-logp", "only-bottom-logp"]
 DEFT_EPS, CAYLEY_EPS = 1e-6, 1e-8  # the repository's denominators

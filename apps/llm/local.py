@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from apps.llm.backends import Generation, check_generate_args, register_backend
-from apps.llm.models import find_model
-from graph.errors import ConfigError, ParameterError
+from bios_kg.apps.llm.backends import Generation, check_generate_args, register_backend
+from bios_kg.apps.llm.models import find_model
+from bios_kg.graph.errors import ConfigError, ParameterError
 
 BAICHUAN_IMPORT = "_flash_supports_window_size"
 
@@ -27,7 +27,7 @@ class TransformersBackend:
                  chat: bool | None = None, system: str | None = None, trust_remote_code: bool = False) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from embed.encoders import resolve_device
+        from bios_kg.embed.encoders import resolve_device
 
         if not model:
             raise ConfigError("the transformers LLM backend needs a model folder: model= or BIOS_LLM_MODEL")

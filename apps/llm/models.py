@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from graph.errors import ParameterError
+from bios_kg.graph.errors import ParameterError
 
 
 @dataclass(frozen=True)

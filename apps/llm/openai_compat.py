@@ -19,9 +19,9 @@ from typing import Any, Literal, get_args
 
 import httpx
 
-from apps.llm.backends import Generation, LLMError, check_generate_args, register_backend
-from apps.llm.models import find_model
-from graph.errors import ConfigError, ParameterError
+from bios_kg.apps.llm.backends import Generation, LLMError, check_generate_args, register_backend
+from bios_kg.apps.llm.models import find_model
+from bios_kg.graph.errors import ConfigError, ParameterError
 
 Endpoint = Literal["completions", "chat"]
 RETRY_STATUS = 429  # and every 5xx

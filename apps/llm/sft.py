@@ -1,5 +1,5 @@
 """Supervised fine-tuning of a causal LM on prompt → completion pairs (e.g. note → GENIE JSON), with the token
-objective selectable between NLL, DEFT and the rest of deft.md's family (apps.llm.deft): `train_sft`.
+objective selectable between NLL, DEFT and the rest of deft.md's family (bios_kg.apps.llm.deft): `train_sft`.
 
 Data: JSON lines, one pair per line, `{"prompt": "<text>", "completion": "<text>"}` (strings; the completion not
 empty). With `template` (a model registry key such as `genie-en`) each prompt is first rendered with
@@ -42,12 +42,19 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
 
-from apps.llm.deft import parse_objective, token_loss
-from apps.llm.models import model_entry, render_prompt
-from embed.checkpoints import check_resumable, latest_checkpoint, load_state, rng_state, set_rng_state, write_checkpoint
-from embed.encoders import resolve_device
-from graph.errors import ConfigError, InputError, ParameterError
-from ingest.jsonl import json_objects
+from bios_kg.apps.llm.deft import parse_objective, token_loss
+from bios_kg.apps.llm.models import model_entry, render_prompt
+from bios_kg.embed.checkpoints import (
+    check_resumable,
+    latest_checkpoint,
+    load_state,
+    rng_state,
+    set_rng_state,
+    write_checkpoint,
+)
+from bios_kg.embed.encoders import resolve_device
+from bios_kg.graph.errors import ConfigError, InputError, ParameterError
+from bios_kg.ingest.jsonl import json_objects
 
 BETAS, MAX_GRAD_NORM = (0.9, 0.95), 1.0
 LOG_FILE, RECORD_FILE = "train_log.jsonl", "sft.json"

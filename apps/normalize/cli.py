@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from apps.heap import long_lived_heap
-from apps.normalize.default_encoder import DEFAULT_BATCH, DEFAULT_STEPS, build_default_encoder
-from apps.normalize.evaluate import (
+from bios_kg.apps.heap import long_lived_heap
+from bios_kg.apps.normalize.default_encoder import DEFAULT_BATCH, DEFAULT_STEPS, build_default_encoder
+from bios_kg.apps.normalize.evaluate import (
     DEFAULT_MAX_QUERIES,
     DEFAULT_OUT,
     DEFAULT_SEED,
@@ -23,8 +23,8 @@ from apps.normalize.evaluate import (
     held_out_concepts,
     write_results,
 )
-from apps.normalize.external import DO_FILE, GRAPH_CALIBRATION, NCI_DIR, unseen_benchmarks
-from apps.normalize.normalizer import (
+from bios_kg.apps.normalize.external import DO_FILE, GRAPH_CALIBRATION, NCI_DIR, unseen_benchmarks
+from bios_kg.apps.normalize.normalizer import (
     DEFAULT_THRESHOLD,
     MAX_K,
     MAX_NORMALIZE_LENGTH,
@@ -33,9 +33,9 @@ from apps.normalize.normalizer import (
     open_normalizer,
     query_problem,
 )
-from embed import RUNTIME_HELP
-from graph.errors import InputError, ParameterError
-from graph.store import GraphStore
+from bios_kg.embed import RUNTIME_HELP
+from bios_kg.graph.errors import InputError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 console = Console(stderr=True, soft_wrap=True)
 eval_app = typer.Typer(help="Accuracy evaluations on benchmarks built from the graph.", no_args_is_help=True)
@@ -192,7 +192,7 @@ def eval_normalize_command(
                                               "always exact, as the graph's are.")] = "auto",
     unseen: Annotated[bool, typer.Option(help="Also the vocabularies never trained on: HPO lay names, CMeKG "
                                               "aliases, Traditional Chinese, ICD-10-CM titles, Disease Ontology, "
-                                              "NCI drug names (apps.normalize.unseen, .external).")] = False,
+                                              "NCI drug names (bios_kg.apps.normalize.unseen, .external).")] = False,
     do_file: Annotated[Path, typer.Option(help="Disease Ontology OBO file (with --unseen).")] = DO_FILE,
     nci_dir: Annotated[Path, typer.Option(help="UMLS RRF folder of drug names (with --unseen).")] = NCI_DIR,
 ) -> None:
@@ -209,7 +209,7 @@ def eval_normalize_command(
                           device=device, runtime=runtime, progress=lambda message: status.update(message),
                           benchmarks=benchmarks, calibrate_on=GRAPH_CALIBRATION)
     if calibrate and "bios-default" in result["encoders"]:  # ship the default encoder's calibration with it
-        from embed.default_model import record_calibration
+        from bios_kg.embed.default_model import record_calibration
 
         model_id = result["encoders"]["bios-default"]
         fitted = result["calibration"][model_id]

@@ -6,13 +6,13 @@ the English and Chinese terms of every sample source. Left out of training, so t
 
 - the held-out concepts of `bios eval normalize` (HPO synonyms, ICD-10 Chinese names) and their XREF neighbours;
 - every lay name (HPO layperson synonyms, tty LAY and its scoped variants): the lay-name evaluation;
-- the held-out concepts of the CMeKG alias evaluation (apps.normalize.unseen);
+- the held-out concepts of the CMeKG alias evaluation (bios_kg.apps.normalize.unseen);
 - broader, narrower and related terms (BT, NT, RT): they are not synonyms.
 
 After training, every Traditional Chinese character whose Simplified form is a token gets a token of its own with
 that row (OpenCC's character table, read from the installed `opencc-python-reimplemented`), so Traditional names
 read as their Simplified forms. The result is packed into the compact file the repository ships
-(embed.default_model.pack).
+(bios_kg.embed.default_model.pack).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apps.normalize.evaluate import DEFAULT_SEED, held_out_concepts
-from apps.normalize.unseen import unseen_training_exclusions
-from graph import queries
-from graph.errors import ConfigError
-from graph.store import GraphStore
+from bios_kg.apps.normalize.evaluate import DEFAULT_SEED, held_out_concepts
+from bios_kg.apps.normalize.unseen import unseen_training_exclusions
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError
+from bios_kg.graph.store import GraphStore
 
 if TYPE_CHECKING:
-    from embed.encoders import Encoder
+    from bios_kg.embed.encoders import Encoder
 
 LANGUAGES = ("en", "zh")
 TRAINING_TTYS = ("PT", "SY", "AB", "UK", "PL", "SYM")  # synonyms; lay names, BT/NT/RT stay out
@@ -45,7 +45,7 @@ def training_exclusions(store: GraphStore, seed: int = DEFAULT_SEED) -> set[str]
 
 def default_training_data(store: GraphStore, exclude: set[str]) -> Any:
     """TrainingData of the default encoder: synonym sets only (no triples: the recipe has no relation loss)."""
-    from embed.coder.sampler import TrainingData
+    from bios_kg.embed.coder.sampler import TrainingData
 
     rows = store.stream(queries.DEFAULT_ENCODER_TERMS, languages=list(LANGUAGES), ttys=list(TRAINING_TTYS))
     terms = ((str(concept), str(text)) for concept, texts in rows for text in texts)
@@ -59,9 +59,9 @@ def build_default_encoder(store: GraphStore, out: Path, packed: Path | None = No
     """Train into `out` (resumable from its checkpoints), add the Traditional Chinese tokens (`out/final`) and
     pack it into `packed` (default: the file the repository ships). Returns the training report and the
     manifest."""
-    from embed.coder.trainer import CoderConfig, train_on_data
-    from embed.default_model import MODEL_NAME, PACKED_FILE, pack
-    from embed.encoders import SETTINGS_FILE, load_encoder
+    from bios_kg.embed.coder.trainer import CoderConfig, train_on_data
+    from bios_kg.embed.default_model import MODEL_NAME, PACKED_FILE, pack
+    from bios_kg.embed.encoders import SETTINGS_FILE, load_encoder
 
     config = CoderConfig(base="minilm", steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, re_weight=0.0,
                          languages=LANGUAGES, add_tokens=True, sampling="synonyms", seed=seed)

@@ -36,24 +36,24 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apps.normalize.normalizer import (
+from bios_kg.apps.normalize.normalizer import (
     DEFAULT_THRESHOLD,
     FULLTEXT,
     Logistic,
     save_calibration,
     stored_calibration,
 )
-from graph import queries
-from graph.errors import ConfigError, GraphError, ParameterError
-from graph.lookup import fulltext_query
-from graph.results import write_results as write_result_files
-from graph.store import GraphStore
-from graph.text import normalize_term, trigram_dice
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.lookup import fulltext_query
+from bios_kg.graph.results import write_results as write_result_files
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term, trigram_dice
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from embed.encoders import Encoder
+    from bios_kg.embed.encoders import Encoder
 
 HELD_OUT_FRACTION = 0.2
 CALIBRATION_FRACTION = 0.25
@@ -367,7 +367,7 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
     encoders: list[Encoder] = []
     query_encoders: list[Encoder] = []
     if models:
-        from embed.encoders import load_encoder
+        from bios_kg.embed.encoders import load_encoder
 
         encoders = [load_encoder(model, device=device, runtime="auto") for model in models]
         query_encoders = encoders if runtime == "auto" else [load_encoder(model, device=device, runtime=runtime)

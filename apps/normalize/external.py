@@ -23,15 +23,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from apps.normalize.evaluate import DEFAULT_MAX_QUERIES, DEFAULT_SEED, Benchmark
-from apps.normalize.unseen import split_benchmark
-from graph import queries
-from graph.errors import ConfigError, GraphError
-from graph.store import GraphStore
-from graph.text import normalize_term
-from ingest.readers.base import Parsed
-from ingest.readers.obo import OboReader
-from ingest.readers.umls import UmlsReader
+from bios_kg.apps.normalize.evaluate import DEFAULT_MAX_QUERIES, DEFAULT_SEED, Benchmark
+from bios_kg.apps.normalize.unseen import split_benchmark
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
+from bios_kg.ingest.readers.base import Parsed
+from bios_kg.ingest.readers.obo import OboReader
+from bios_kg.ingest.readers.umls import UmlsReader
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 DO_FILE = REALWORLD / "obo" / "doid-DO_cancer_slim.obo"
@@ -88,7 +88,7 @@ def icd10cm_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
 
 def do_benchmark(store: GraphStore, path: Path = DO_FILE, seed: int = DEFAULT_SEED,
                  max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
-    from graph.records import Concept, TermRecord, Xref
+    from bios_kg.graph.records import Concept, TermRecord, Xref
 
     if not path.is_file():
         raise ConfigError(f"{path}: no such Disease Ontology file")
@@ -122,7 +122,7 @@ def do_benchmark(store: GraphStore, path: Path = DO_FILE, seed: int = DEFAULT_SE
 
 def nci_drug_names(root: Path = NCI_DIR) -> tuple[dict[str, str], dict[str, set[str]]]:
     """The drug concepts of a UMLS RRF folder: (concept -> preferred English name, concept -> all English names)."""
-    from graph.records import TermRecord, TypeAssignment
+    from bios_kg.graph.records import TermRecord, TypeAssignment
 
     if not (root / "MRCONSO.RRF").is_file():
         raise ConfigError(f"{root}: no MRCONSO.RRF (a UMLS RRF folder)")
@@ -162,8 +162,8 @@ GRAPH_CALIBRATION = ("hpo_synonyms", "icd10_zh_en", "hpo_lay", "cmekg_alias_zh")
 
 def unseen_benchmarks(store: GraphStore, seed: int = DEFAULT_SEED, max_queries: int = DEFAULT_MAX_QUERIES,
                       do_file: Path = DO_FILE, nci_dir: Path = NCI_DIR) -> list[Benchmark]:
-    """The graph-built unseen benchmarks (apps.normalize.unseen) and the external ones of this module."""
-    from apps.normalize.unseen import cmekg_alias_benchmark, hpo_lay_benchmark, icd10_traditional_benchmark
+    """The graph-built unseen benchmarks (bios_kg.apps.normalize.unseen) and the external ones of this module."""
+    from bios_kg.apps.normalize.unseen import cmekg_alias_benchmark, hpo_lay_benchmark, icd10_traditional_benchmark
 
     benchmarks = [hpo_lay_benchmark(store, seed, max_queries), cmekg_alias_benchmark(store, seed, max_queries),
                   icd10_traditional_benchmark(store, seed, max_queries), icd10cm_benchmark(store, seed, max_queries),

@@ -2,11 +2,11 @@
 
 Pipeline, for up to CHUNK queries at once (one Cypher round trip per stage; larger batches run as chunks, two
 in flight):
-1. exact: `Term.norm` equal to the normalized query (graph.text.normalize_term);
-2. full text: the `term_text` Lucene index (graph.lookup.fulltext_query: special characters escaped, the words
+1. exact: `Term.norm` equal to the normalized query (bios_kg.graph.text.normalize_term);
+2. full text: the `term_text` Lucene index (bios_kg.graph.lookup.fulltext_query: special characters escaped, the words
    AND / OR / NOT quoted);
 3. vector: the queries embedded by the encoder whose term vectors are in the graph, k-NN over those vectors
-   (embed.index.TermIndex: the faiss file when current, else the Neo4j vector index).
+   (bios_kg.embed.index.TermIndex: the faiss file when current, else the Neo4j vector index).
 Term hits become concept hits (a term may name several concepts), filtered by semantic type (id, English or
 Chinese name, case-insensitive), language of the matched term and source of the concept (any of
 Concept.sources); each concept keeps its best hit, and the top k are returned.
@@ -15,7 +15,7 @@ Scores are calibrated onto [0, 1] as an estimate of the probability that the can
 exact = 1.0; full text = logistic(a * s + b) with s the Dice coefficient of the character 3-grams of the
 normalized query and matched term (Lucene scores are not comparable across queries, s is); vector =
 logistic(a * cosine + b). `bios eval normalize --calibrate` fits (a, b) by logistic regression on the top-5
-candidates of held-out calibration queries (apps.normalize.evaluate) and stores them in calibration.json:
+candidates of held-out calibration queries (bios_kg.apps.normalize.evaluate) and stores them in calibration.json:
 $BIOS_HOME/indexes/fulltext/ for full text, beside the model's faiss files for vectors. Without a file the
 DEFAULT_* parameters apply (fitted that way on the sample graph). The normalizer abstains (no candidates,
 abstained=True) when the best calibrated score is below `threshold`.
@@ -31,17 +31,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from graph import queries
-from graph.errors import ConfigError, GraphError, ParameterError
-from graph.languages import is_language
-from graph.lookup import fulltext_query, names_by_language, preferred_name
-from graph.settings import data_home
-from graph.store import GraphStore
-from graph.text import char_trigrams, normalize_term, set_dice
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.languages import is_language
+from bios_kg.graph.lookup import fulltext_query, names_by_language, preferred_name
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import char_trigrams, normalize_term, set_dice
 
 if TYPE_CHECKING:
-    from embed.encoders import Encoder
-    from embed.index import TermIndex
+    from bios_kg.embed.encoders import Encoder
+    from bios_kg.embed.index import TermIndex
 
 MAX_K = 100
 MAX_NORMALIZE_LENGTH = 1000  # characters of a query; the encoder reads its first max_length tokens (flagged)
@@ -81,7 +81,7 @@ def calibration_path(model_id: str | None = None) -> Path:
     scores (model_id None), is stored."""
     if model_id is None:
         return data_home() / "indexes" / FULLTEXT / "calibration.json"
-    from embed.index import default_index_dir
+    from bios_kg.embed.index import default_index_dir
 
     return default_index_dir(model_id) / "calibration.json"
 
@@ -102,7 +102,7 @@ def stored_calibration(model_id: str | None) -> Logistic:
     None) DEFAULT_FULLTEXT, for the shipped default encoder the calibration shipped with it, else DEFAULT_VECTOR."""
     if model_id is None:
         return load_calibration(None, DEFAULT_FULLTEXT)
-    from embed.default_model import shipped_calibration
+    from bios_kg.embed.default_model import shipped_calibration
 
     shipped = shipped_calibration(model_id)
     return load_calibration(model_id, Logistic(*shipped) if shipped else DEFAULT_VECTOR)
@@ -325,8 +325,8 @@ def open_normalizer(store: GraphStore, model: str | Path | None = None, vector: 
     normalizer runs exact + full text only (as it does with vector=False)."""
     if not vector or (model is None and not store.embedding_models()):
         return Normalizer(store, threshold=threshold)
-    from embed.encoders import ENCODERS, EncoderSettings, load_encoder
-    from embed.index import graph_model, open_term_index
+    from bios_kg.embed.encoders import ENCODERS, EncoderSettings, load_encoder
+    from bios_kg.embed.index import graph_model, open_term_index
 
     if model is None:
         record = graph_model(store)

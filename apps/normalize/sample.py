@@ -1,7 +1,7 @@
 """`bios sample load`: the sample graph, then the default encoder's term and concept vectors in it.
 
-Loading is ingest.sample.load_sample; the vectors step is embed.job.embed_terms with the default encoder
-(embed.encoders.DEFAULT_ENCODER, the shipped trained one), so that normalization, the browser's search and the
+Loading is bios_kg.ingest.sample.load_sample; the vectors step is bios_kg.embed.job.embed_terms with the default encoder
+(bios_kg.embed.encoders.DEFAULT_ENCODER, the shipped trained one), so that normalization, the browser's search and the
 extractor's linking use the vector stage with no further command. Both steps resume: a rerun skips the sources
 already loaded and embeds only the terms without a vector. `--no-vectors` stops after the load (the test suite's
 fixture loads that way: vectors for 291k terms take minutes on a CPU).
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from graph.store import GraphStore
-from ingest.cli import JsonOption, _print_report
-from ingest.loader import LoadReport
-from ingest.sample import DEFAULT_SAMPLE, load_sample
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.cli import JsonOption, _print_report
+from bios_kg.ingest.loader import LoadReport
+from bios_kg.ingest.sample import DEFAULT_SAMPLE, load_sample
 
 if TYPE_CHECKING:
-    from embed.job import EmbedReport
+    from bios_kg.embed.job import EmbedReport
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -34,8 +34,8 @@ def load_sample_graph(store: GraphStore, sources: list[str] | None = None, *, fo
     reports = load_sample(store, sources or list(DEFAULT_SAMPLE), force=force, progress=progress)
     if not vectors:
         return reports, None
-    from embed.encoders import DEFAULT_ENCODER
-    from embed.job import embed_terms
+    from bios_kg.embed.encoders import DEFAULT_ENCODER
+    from bios_kg.embed.job import embed_terms
 
     return reports, embed_terms(store, model or DEFAULT_ENCODER, progress=progress)
 

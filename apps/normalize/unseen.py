@@ -1,7 +1,7 @@
 """Normalization benchmarks on vocabularies the default encoder never trained on.
 
 Built from the sample graph (their strings are kept out of the default encoder's training,
-apps.normalize.default_encoder):
+bios_kg.apps.normalize.default_encoder):
 
 - hpo_lay: an HPO layperson synonym ("peeing a lot") -> its HPO concept, among the HPO preferred names and
   EXACT synonyms. No lay name is trained on.
@@ -11,7 +11,7 @@ apps.normalize.default_encoder):
   characters (OpenCC s2t, read from the installed `opencc-python-reimplemented`) -> the concept, among the
   English names only.
 
-Built from files the graph does not hold (apps.normalize.external): Disease Ontology synonyms mapped onto
+Built from files the graph does not hold (bios_kg.apps.normalize.external): Disease Ontology synonyms mapped onto
 the sample's ICD-10 concepts through DO's ICD-10 cross-references, and the drug name variants of an NCI UMLS
 subset (a synonym or brand name -> the drug's other names).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from apps.normalize.evaluate import (
+from bios_kg.apps.normalize.evaluate import (
     CALIBRATION_FRACTION,
     DEFAULT_MAX_QUERIES,
     DEFAULT_SEED,
@@ -34,10 +34,10 @@ from apps.normalize.evaluate import (
     concept_split,
     icd10_benchmark,
 )
-from graph import queries
-from graph.errors import ConfigError, GraphError
-from graph.store import GraphStore
-from graph.text import normalize_term
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
 
 LAY_TTYS = frozenset({"LAY", "RT_LAY", "BT_LAY", "NT_LAY"})
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import InputError, ParameterError
-from ingest.jsonl import json_objects
+from bios_kg.graph.errors import InputError, ParameterError
+from bios_kg.ingest.jsonl import json_objects
 
 DEFAULT_WORDS, DEFAULT_OVERLAP = 100, 10
 _BRACKETS = re.compile(r"\[.*?\]")  # MIMIC de-identification brackets [** … **]

@@ -1,4 +1,4 @@
-"""`bios retrieve index|search|train|build-benchmark` and `bios eval retrieve` (apps.retrieve)."""
+"""`bios retrieve index|search|train|build-benchmark` and `bios eval retrieve` (bios_kg.apps.retrieve)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.console import Console
 
-from graph.errors import ParameterError
+from bios_kg.graph.errors import ParameterError
 
 console = Console(stderr=True, soft_wrap=True)
 retrieve_app = typer.Typer(help="EHR retrieval: chunk indexes, BM25 / dense / hybrid / knowledge-injected search, "
@@ -34,8 +34,8 @@ def index_command(
     as_json: JsonOption = False,
 ) -> None:
     """Index a chunk collection for BM25 and dense search."""
-    from apps.retrieve.chunking import chunk_notes, read_corpus
-    from apps.retrieve.engine import build_index
+    from bios_kg.apps.retrieve.chunking import chunk_notes, read_corpus
+    from bios_kg.apps.retrieve.engine import build_index
 
     chunks = read_corpus(corpus)
     if chunk:
@@ -65,11 +65,11 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Search an index; kg reads the graph (NEO4J_URI) for query expansion."""
-    from apps.retrieve.datasets import read_queries
-    from apps.retrieve.engine import Method, RetrievalIndex
-    from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
-    from apps.retrieve.runs import RUN_FORMATS, RunFormat, write_run
-    from graph.store import GraphStore
+    from bios_kg.apps.retrieve.datasets import read_queries
+    from bios_kg.apps.retrieve.engine import Method, RetrievalIndex
+    from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+    from bios_kg.apps.retrieve.runs import RUN_FORMATS, RunFormat, write_run
+    from bios_kg.graph.store import GraphStore
 
     if run_format not in RUN_FORMATS:
         raise ParameterError("run_format", f"{run_format!r} is not one of {', '.join(RUN_FORMATS)}")
@@ -111,8 +111,8 @@ def build_benchmark_command(
     as_json: JsonOption = False,
 ) -> None:
     """Build the IU chest X-ray report benchmark (CliniQ format) from the reports' MeSH indexing and the graph."""
-    from apps.retrieve.report_benchmark import build_report_benchmark
-    from graph.store import GraphStore
+    from bios_kg.apps.retrieve.report_benchmark import build_report_benchmark
+    from bios_kg.graph.store import GraphStore
 
     with GraphStore.connect() as store:
         summary = build_report_benchmark(store, out, min_reports=min_reports, synonyms=synonyms, parents=parents,
@@ -149,11 +149,11 @@ def train_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a DR.EHR chunk <-> entity bi-encoder (stage 1 or 2)."""
-    from apps.llm import configured_backend
-    from apps.retrieve.abbreviations import llm_miner, rule_miner
-    from apps.retrieve.chunking import read_corpus
-    from apps.retrieve.knowledge import KnowledgeGraph
-    from apps.retrieve.training import (
+    from bios_kg.apps.llm import configured_backend
+    from bios_kg.apps.retrieve.abbreviations import llm_miner, rule_miner
+    from bios_kg.apps.retrieve.chunking import read_corpus
+    from bios_kg.apps.retrieve.knowledge import KnowledgeGraph
+    from bios_kg.apps.retrieve.training import (
         extractor_finder,
         prepare_stage1,
         prepare_stage2,
@@ -161,7 +161,7 @@ def train_command(
         stage_config,
         train_retriever,
     )
-    from graph.store import GraphStore
+    from bios_kg.graph.store import GraphStore
 
     config = stage_config(stage, base=base, epochs=epochs, batch_size=batch_size, num_pos=num_pos, lr=lr,
                           weight_decay=weight_decay, pooling=pooling, loss=loss, seed=seed)
@@ -192,9 +192,9 @@ def train_command(
 
 def _offline_extractor(store: Any) -> tuple[Any, Any]:
     """The extraction issue's offline extractor (graph terms + ConText assertion, English) and its linker."""
-    from apps.extract import OfflineExtractor
-    from apps.extract.link import Linker
-    from apps.normalize.normalizer import Normalizer
+    from bios_kg.apps.extract import OfflineExtractor
+    from bios_kg.apps.extract.link import Linker
+    from bios_kg.apps.normalize.normalizer import Normalizer
 
     return OfflineExtractor.open(store, languages=("en",)), Linker(Normalizer(store))
 
@@ -220,11 +220,11 @@ def eval_retrieve_command(
 ) -> None:
     """Score a retrieval method, or a run made by any system, with the benchmark's official figures: CliniQ's
     multi- and single-patient settings by query and match type, or PMC-Patients' MRR, NDCG@10, P@10, R@1k."""
-    from apps.retrieve.engine import METHODS, Method
-    from apps.retrieve.evaluate import evaluate_retrieval, evaluate_run_file, load_benchmark
-    from apps.retrieve.runs import RUN_FORMATS, RunFormat
-    from graph.results import write_results
-    from graph.store import GraphStore
+    from bios_kg.apps.retrieve.engine import METHODS, Method
+    from bios_kg.apps.retrieve.evaluate import evaluate_retrieval, evaluate_run_file, load_benchmark
+    from bios_kg.apps.retrieve.runs import RUN_FORMATS, RunFormat
+    from bios_kg.graph.results import write_results
+    from bios_kg.graph.store import GraphStore
 
     if run_format not in RUN_FORMATS:
         raise ParameterError("run_format", f"{run_format!r} is not one of {', '.join(RUN_FORMATS)}")

@@ -20,9 +20,9 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apps.retrieve.chunking import Chunk, read_corpus
-from graph.errors import InputError, ParameterError
-from ingest.jsonl import json_objects
+from bios_kg.apps.retrieve.chunking import Chunk, read_corpus
+from bios_kg.graph.errors import InputError, ParameterError
+from bios_kg.ingest.jsonl import json_objects
 
 MATCH_TYPES = ("string", "synonym", "hyponym", "abbreviation", "implication")
 RECDS_TASKS = ("PAR", "PPR")
@@ -80,7 +80,7 @@ def read_cliniq(folder: Path, name: str | None = None) -> Benchmark:
     if not corpus_file.is_file():
         raise InputError(str(corpus_file), None, "no corpus: CliniQ ships HADM_IDs only; build corpus.jsonl from "
                                                  "MIMIC-III NOTEEVENTS as CliniQ's preprocess.py does "
-                                                 "(apps.retrieve.chunking.chunk_notes)")
+                                                 "(bios_kg.apps.retrieve.chunking.chunk_notes)")
     corpus = read_corpus(corpus_file)
     docs = {chunk.id for chunk in corpus}
     query_files = sorted(folder.glob("queries_*.jsonl"))

@@ -31,15 +31,15 @@ import bm25s
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from apps.retrieve.chunking import Chunk, read_corpus, write_corpus
-from graph.errors import ConfigError, ParameterError
-from graph.text import normalize_term
+from bios_kg.apps.retrieve.chunking import Chunk, read_corpus, write_corpus
+from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.text import normalize_term
 
 if TYPE_CHECKING:
     import faiss
 
-    from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
-    from embed.encoders import Encoder
+    from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+    from bios_kg.embed.encoders import Encoder
 
 Method = Literal["bm25", "dense", "hybrid", "kg"]
 METHODS: tuple[str, ...] = get_args(Method)
@@ -67,7 +67,7 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 def load_dense_encoder(name: str, max_length: int = DEFAULT_MAX_LENGTH, device: str = "auto") -> Encoder:
     """An embed/ encoder (registry name or folder) with its declared contract but `max_length` tokens."""
-    from embed.encoders import load_encoder
+    from bios_kg.embed.encoders import load_encoder
 
     encoder = load_encoder(name, device=device)
     encoder.settings = replace(encoder.settings, max_length=max_length)
@@ -112,7 +112,7 @@ def build_index(chunks: Sequence[Chunk], out: Path, encoder: str | None = "minil
 
 def _build_dense(texts: list[str], out: Path, name: str, max_length: int, batch_size: int, device: str,
                  progress: bool) -> dict[str, Any]:
-    from embed.index import build_faiss
+    from bios_kg.embed.index import build_faiss
 
     model = load_dense_encoder(name, max_length, device)
     identity = {"encoder": name, "model_id": model.model_id, "max_length": max_length, "documents": len(texts)}
@@ -217,7 +217,7 @@ class RetrievalIndex:
         else:
             if knowledge is None:
                 raise ParameterError("method", "kg needs the graph (knowledge injection)")
-            from apps.retrieve.knowledge import Budget, Weights
+            from bios_kg.apps.retrieve.knowledge import Budget, Weights
 
             weights = weights or Weights()
             expansions = knowledge.expand(queries, budget or Budget(), weights)

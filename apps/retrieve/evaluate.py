@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from apps.retrieve.datasets import Benchmark, read_cliniq, read_recds
-from apps.retrieve.engine import CHUNKS, META, Method, RetrievalIndex, build_index
-from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
-from apps.retrieve.metrics import cliniq_report, recds_report
-from apps.retrieve.runs import Run, RunFormat, read_run, write_run
-from graph.errors import ParameterError
-from graph.settings import data_home
-from graph.store import GraphStore
+from bios_kg.apps.retrieve.datasets import Benchmark, read_cliniq, read_recds
+from bios_kg.apps.retrieve.engine import CHUNKS, META, Method, RetrievalIndex, build_index
+from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+from bios_kg.apps.retrieve.metrics import cliniq_report, recds_report
+from bios_kg.apps.retrieve.runs import Run, RunFormat, read_run, write_run
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
 
 NAMED = ("cliniq", "pmc-patients")
 QUERY_BATCH = 256

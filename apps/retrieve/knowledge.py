@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from apps.normalize.normalizer import Normalizer
-from graph import queries
-from graph.errors import ParameterError
-from graph.store import GraphStore
-from graph.text import normalize_term
+from bios_kg.apps.normalize.normalizer import Normalizer
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
 
 KINDS = ("synonym", "child", "parent", "related")
 FETCH = 20  # neighbours and terms read per concept, the pool the budgets choose from

@@ -38,7 +38,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from apps.retrieve.runs import Entries, ranking, trec_order
+from bios_kg.apps.retrieve.runs import Entries, ranking, trec_order
 
 Grades = Mapping[str, int]
 DEFAULT_RECALL_KS = (10, 100, 1000)

@@ -1,6 +1,7 @@
 """A retrieval benchmark from the Indiana University chest X-ray reports, in CliniQ's format (datasets.py).
 
-Built by `build_report_benchmark` (`bios retrieve build-benchmark --out DIR`) from ingest.readers.iu_xray and the
+Built by `build_report_benchmark` (`bios retrieve build-benchmark --out DIR`) from bios_kg.ingest.readers.iu_xray and
+the
 graph; written, never committed:
 1. Corpus: each report's FINDINGS then IMPRESSION, cleaned and split like CliniQ (chunking.py); ids
    `<report id>_<i>` (CXR1_0). Reports without either section are left out.
@@ -34,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apps.retrieve.chunking import DEFAULT_OVERLAP, DEFAULT_WORDS, Chunk, chunk_note, write_corpus
-from apps.retrieve.knowledge import KnowledgeGraph
-from graph import queries as cypher
-from graph.errors import GraphError, ParameterError
-from graph.store import GraphStore
-from graph.text import normalize_term
-from ingest.readers.iu_xray import Report, read_reports
+from bios_kg.apps.retrieve.chunking import DEFAULT_OVERLAP, DEFAULT_WORDS, Chunk, chunk_note, write_corpus
+from bios_kg.apps.retrieve.knowledge import KnowledgeGraph
+from bios_kg.graph import queries as cypher
+from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
+from bios_kg.ingest.readers.iu_xray import Report, read_reports
 
 SKIPPED_HEADINGS = frozenset({"normal", "no indexing"})
 QUERY_TYPES = ("string", "semantic", "mixed")

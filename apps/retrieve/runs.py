@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
-from graph.errors import InputError, ParameterError
+from bios_kg.graph.errors import InputError, ParameterError
 
 RunFormat = Literal["trec", "json"]
 RUN_FORMATS: tuple[str, ...] = get_args(RunFormat)

@@ -18,17 +18,17 @@ Both files are appended chunk by chunk, so an interrupted preparation resumes af
 
 Loss (`loss="batch"`): per batch of B chunks with n positives each (the entity list repeated ceil(n / len)
 times, n sampled without replacement in order), s = cosine between chunks and the B·n entities; the hard-mining
-masks of embed.coder.losses.mine_multi_similarity (ε 0.1; the same rule as DR.EHR's), then
+masks of bios_kg.embed.coder.losses.mine_multi_similarity (ε 0.1; the same rule as DR.EHR's), then
 L = ((1/α)·log(1 + Σ_P exp(−α(M⁺·s − λ))) + (1/β)·log(1 + Σ_N exp(β(M⁻·s − λ)))) / B over the whole batch,
 masked similarities multiplied (not dropped) as the released code does; α 2, β 50, λ 0.5. `loss="anchor"` is
-the per-anchor Multi-Similarity loss (embed.coder.losses.multi_similarity_loss), the deviation behind a flag.
+the per-anchor Multi-Similarity loss (bios_kg.embed.coder.losses.multi_similarity_loss), the deviation behind a flag.
 Training, DR.EHR-small's settings: AdamW lr 1e-4, weight decay 0 (the Hugging Face Trainer's default, which
 DR.EHR's scripts keep), gradient norm clipped at 1.0, linear warm-up over 10 % then decay, chunks 160 tokens,
 entities 16, batch 32, seed 42; stage 1 128 positives and 3 epochs, stage 2 16 and 1 (`stage_config`). Pooling:
 the base encoder's contract by default, `pooling="cls"` for DR.EHR's (`last_hidden_state[:, 0]`; bge-base, DR.EHR-
 small's base, declares CLS itself). Checkpoints in `out/checkpoints/step-N/` (the newest two kept); a rerun with
 the same arguments resumes; the final model is saved in HF format with bios_encoder.json
-(embed.encoders.Encoder.save) and train_log.jsonl.
+(bios_kg.embed.encoders.Encoder.save) and train_log.jsonl.
 """
 
 from __future__ import annotations
@@ -47,17 +47,32 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from transformers import get_linear_schedule_with_warmup
 
-from apps.retrieve.abbreviations import Miner, keep_pairs
-from apps.retrieve.chunking import Chunk
-from apps.retrieve.knowledge import Budget, KnowledgeGraph
-from embed.checkpoints import check_resumable, latest_checkpoint, load_state, rng_state, set_rng_state, write_checkpoint
-from embed.coder.losses import ALPHA, BASE, BETA, EPSILON, cosine_matrix, mine_multi_similarity, multi_similarity_loss
-from embed.coder.trainer import LOG_FILE, SETTINGS_FILE, training_contract
-from embed.encoders import load_encoder
-from graph.errors import InputError, ParameterError
+from bios_kg.apps.retrieve.abbreviations import Miner, keep_pairs
+from bios_kg.apps.retrieve.chunking import Chunk
+from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph
+from bios_kg.embed.checkpoints import (
+    check_resumable,
+    latest_checkpoint,
+    load_state,
+    rng_state,
+    set_rng_state,
+    write_checkpoint,
+)
+from bios_kg.embed.coder.losses import (
+    ALPHA,
+    BASE,
+    BETA,
+    EPSILON,
+    cosine_matrix,
+    mine_multi_similarity,
+    multi_similarity_loss,
+)
+from bios_kg.embed.coder.trainer import LOG_FILE, SETTINGS_FILE, training_contract
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph.errors import InputError, ParameterError
 
 if TYPE_CHECKING:
-    from apps.llm import LLMBackend
+    from bios_kg.apps.llm import LLMBackend
 
 LossKind = Literal["batch", "anchor"]
 STAGE1_FILE, STAGE2_FILE = "train_entities_syn.jsonl", "stage2_entities.jsonl"
@@ -255,7 +270,7 @@ def prepare_stage2(chunks: Sequence[Chunk], out: Path, backend: LLMBackend | Non
 
 
 def _llm_entities(backend: LLMBackend, chunks: Sequence[Chunk]) -> list[list[str]]:
-    from apps.llm import LLMError
+    from bios_kg.apps.llm import LLMError
 
     prompts = [PROMPT.format(note=c.text, entity_type=t) for c in chunks for t in ENTITY_TYPES]
     answers: list[str | None] = [None] * len(prompts)
@@ -418,8 +433,8 @@ class _bar:
 
 
 def extractor_finder(extractor: Any, linker: Any = None) -> EntityFinder:
-    """An apps.extract extractor (`extract(texts) -> [Extraction]`, entities with phrase, concept_id and
-    assertion_status), its entities linked to concepts by an apps.extract linker when given, as the EntityFinder
+    """A bios_kg.apps.extract extractor (`extract(texts) -> [Extraction]`, entities with phrase, concept_id and
+    assertion_status), its entities linked to concepts by a bios_kg.apps.extract linker when given, as the EntityFinder
     the data preparation takes."""
 
     def find(texts: Sequence[str]) -> list[list[tuple[str, str | None, str]]]:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from graph.errors import ConfigError, ParameterError
+from bios_kg.graph.errors import ConfigError, ParameterError
 
 INVESALIUS = Path("/usr/share/doc/invesalius-examples/examples/Cranium.inv3")
 HEAD_WINDOWS = {"brain": (40, 80), "bone": (500, 2000), "soft tissue": (40, 400)}  # name: (level, width) HU

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from graph.errors import ParameterError
+from bios_kg.graph.errors import ParameterError
 
 console = Console(stderr=True, soft_wrap=True)
 vqa_app = typer.Typer(help="Retrieval-augmented medical VQA (RAMM): data, pretraining, fine-tuning, answers.",
@@ -51,7 +51,7 @@ def build_dataset_command(
     seed: Seed = 0,
 ) -> None:
     """A small VQA set (SLAKE layout) and pretraining captions rendered from the medical images in packages."""
-    from apps.vqa.build import build_dataset
+    from bios_kg.apps.vqa.build import build_dataset
 
     _print(build_dataset(out, images=images, size=size, sources=source, seed=seed))
 
@@ -63,9 +63,9 @@ def link_command(
     vector: Annotated[bool, typer.Option(help="Use the vector stage of the normalizer too.")] = False,
 ) -> None:
     """Link the questions, answers and captions of a dataset to graph concepts into its concepts.json."""
-    from apps.normalize.normalizer import open_normalizer
-    from apps.vqa.knowledge import link_dataset
-    from graph.store import GraphStore
+    from bios_kg.apps.normalize.normalizer import open_normalizer
+    from bios_kg.apps.vqa.knowledge import link_dataset
+    from bios_kg.graph.store import GraphStore
 
     with GraphStore.connect() as store:
         _print(link_dataset(open_normalizer(store, vector=vector), data, min_score))
@@ -85,13 +85,13 @@ def pretrain_command(
     train_text: Annotated[bool, typer.Option(help="Train the text encoder too.")] = False,
     vision_weights: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Start the ViT from this state dict (.pt/.pth/.safetensors; keys as in "
-        "apps.vqa.model.ViT, optionally under vision.).")] = None,
+        "bios_kg.apps.vqa.model.ViT, optionally under vision.).")] = None,
     epochs: Epochs = 10, batch_size: BatchSize = 32, lr: Lr = 1e-4, vision_lr: VisionLr = 1e-4, seed: Seed = 0,
     device: Device = "auto", threads: Threads = None, resume: Resume = True,
 ) -> None:
     """Image-text contrastive pretraining, then faiss image and text indexes of the pairs."""
-    from apps.vqa.model import ModelConfig
-    from apps.vqa.train import TrainArgs, pretrain
+    from bios_kg.apps.vqa.model import ModelConfig
+    from bios_kg.apps.vqa.train import TrainArgs, pretrain
 
     _threads(threads)
     config = ModelConfig(image_size=image_size, patch_size=patch_size, vision_dim=vision_dim,
@@ -119,7 +119,7 @@ def train_command(
 ) -> None:
     """Fine-tune for VQA with retrieved image-text pairs (closed and open answer heads, or RAMM's one classifier
     with --published)."""
-    from apps.vqa.train import TrainArgs, train
+    from bios_kg.apps.vqa.train import TrainArgs, train
 
     _threads(threads)
     args = TrainArgs(epochs=epochs, batch_size=batch_size, lr=lr, vision_lr=vision_lr, seed=seed)
@@ -141,9 +141,9 @@ def eval_command(
     device: Device = "auto", threads: Threads = None,
 ) -> None:
     """Accuracy overall, closed and open (and by content type) of each model on the test questions."""
-    from apps.vqa.data import read_examples
-    from apps.vqa.train import VQAModel, evaluate, question_prior, read_meta
-    from graph.results import write_results
+    from bios_kg.apps.vqa.data import read_examples
+    from bios_kg.apps.vqa.train import VQAModel, evaluate, question_prior, read_meta
+    from bios_kg.graph.results import write_results
 
     _threads(threads)
     examples = read_examples(data, image_dir, test=True)
@@ -196,8 +196,8 @@ def ask_command(
     device: Device = "auto",
 ) -> None:
     """Answer one question about one image, with the retrieved captions."""
-    from apps.vqa.data import load_image
-    from apps.vqa.train import VQAModel
+    from bios_kg.apps.vqa.data import load_image
+    from bios_kg.apps.vqa.train import VQAModel
 
     if not question.strip():
         raise ParameterError("question", "empty")

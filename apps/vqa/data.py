@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 import torch
 
-from graph.errors import InputError, ParameterError
+from bios_kg.graph.errors import InputError, ParameterError
 
 AnswerType = Literal["CLOSED", "OPEN"]
 ANSWER_TYPES: tuple[AnswerType, ...] = ("CLOSED", "OPEN")

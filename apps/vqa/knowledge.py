@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from apps.normalize.normalizer import Normalizer
-from graph.errors import InputError
+from bios_kg.apps.normalize.normalizer import Normalizer
+from bios_kg.graph.errors import InputError
 
 CONCEPTS_FILE = "concepts.json"
 MAX_SPAN = 3
@@ -77,7 +77,7 @@ def link_answers(normalizer: Normalizer, answers: Iterable[str],
 def link_dataset(normalizer: Normalizer, data: Path, min_score: float = DEFAULT_MIN_SCORE) -> dict[str, Any]:
     """Link the questions, answers and captions of the dataset folder `data` (train.json, test.json,
     pretrain.json) into its concepts.json; returns counts and the linked answers."""
-    from apps.vqa.data import read_examples, read_pairs
+    from bios_kg.apps.vqa.data import read_examples, read_pairs
 
     examples = [e for name in ("train.json", "test.json") if (data / name).is_file()
                 for e in read_examples(data / name)]

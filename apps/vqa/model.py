@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from embed.encoders import Encoder, load_encoder
-from graph.errors import ConfigError, ParameterError
+from bios_kg.embed.encoders import Encoder, load_encoder
+from bios_kg.graph.errors import ConfigError, ParameterError
 
 Fusion = Literal["v2", "v1"]
 MAX_PAIRS = 100  # rows of V1's retrieve-id embedding

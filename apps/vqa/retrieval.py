@@ -21,10 +21,10 @@ import faiss
 import numpy as np
 import torch
 
-from apps.vqa.data import ImageCache, Pair
-from apps.vqa.model import RAMM
-from embed.index import build_faiss
-from graph.errors import ConfigError
+from bios_kg.apps.vqa.data import ImageCache, Pair
+from bios_kg.apps.vqa.model import RAMM
+from bios_kg.embed.index import build_faiss
+from bios_kg.graph.errors import ConfigError
 
 IMAGE_INDEX, TEXT_INDEX, PAIRS_FILE = "image.faiss", "text.faiss", "pairs.json"
 Candidates = list[tuple[int, float]]  # (pair row, probability), best first

@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from transformers import get_linear_schedule_with_warmup
 
-from apps.vqa.data import (
+from bios_kg.apps.vqa.data import (
     AnswerType,
     AnswerVocab,
     ImageCache,
@@ -41,11 +41,11 @@ from apps.vqa.data import (
     read_examples,
     read_pairs,
 )
-from apps.vqa.knowledge import CONCEPTS_FILE, Knowledge
-from apps.vqa.model import RAMM, ModelConfig, Retriever, load_vision_weights, soft_cross_entropy
-from apps.vqa.retrieval import Candidates, RetrievalIndex, build_index, choose, embed_images
-from embed.encoders import resolve_device
-from graph.errors import ConfigError, ParameterError
+from bios_kg.apps.vqa.knowledge import CONCEPTS_FILE, Knowledge
+from bios_kg.apps.vqa.model import RAMM, ModelConfig, Retriever, load_vision_weights, soft_cross_entropy
+from bios_kg.apps.vqa.retrieval import Candidates, RetrievalIndex, build_index, choose, embed_images
+from bios_kg.embed.encoders import resolve_device
+from bios_kg.graph.errors import ConfigError, ParameterError
 
 META_FILE, MODEL_FILE, RETRIEVER_FILE, CHECKPOINT_FILE, INDEX_DIR = (
     "vqa.json", "model.pt", "retriever.pt", "checkpoint.pt", "index")
@@ -286,7 +286,7 @@ def train(train_file: Path, out: Path, pretrained: Path | None, args: TrainArgs,
           config: ModelConfig | None = None, device: str = "auto", resume: bool = True,
           progress: bool = True, published: bool = False) -> dict[str, Any]:
     """Fine-tune for VQA from a pretrained folder (or from scratch with `config` and no retrieval); `published`:
-    RAMM's released fusion, classifier and retrieval (apps.vqa.model)."""
+    RAMM's released fusion, classifier and retrieval (bios_kg.apps.vqa.model)."""
     out = Path(out)
     done = _finished(out, "finetune")
     if done is not None:

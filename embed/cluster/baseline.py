@@ -38,10 +38,10 @@ from scipy.linalg import eigh
 from scipy.sparse import coo_matrix, csgraph, identity
 from scipy.sparse.linalg import eigsh
 
-from embed.cluster.config import BaselineConfig
-from embed.cluster.knn import knn_graph
-from embed.cluster.labels import canonical_labels, groups
-from embed.index import normalized
+from bios_kg.embed.cluster.config import BaselineConfig
+from bios_kg.embed.cluster.knn import knn_graph
+from bios_kg.embed.cluster.labels import canonical_labels, groups
+from bios_kg.embed.index import normalized
 
 
 @dataclass

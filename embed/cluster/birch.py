@@ -27,12 +27,12 @@ from collections.abc import Callable, Sequence
 import faiss
 import numpy as np
 
-from embed.cluster.baseline import ClusterResult
-from embed.cluster.config import BirchConfig
-from embed.cluster.knn import TRAIN_PER_CELL, ivf_index, knn_graph, seeded_sample
-from embed.cluster.labels import canonical_labels
-from embed.cluster.oracle import Oracle, OracleQuery
-from embed.index import FLAT_MAX, normalized
+from bios_kg.embed.cluster.baseline import ClusterResult
+from bios_kg.embed.cluster.config import BirchConfig
+from bios_kg.embed.cluster.knn import TRAIN_PER_CELL, ivf_index, knn_graph, seeded_sample
+from bios_kg.embed.cluster.labels import canonical_labels
+from bios_kg.embed.cluster.oracle import Oracle, OracleQuery
+from bios_kg.embed.index import FLAT_MAX, normalized
 
 
 class _Features:

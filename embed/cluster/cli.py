@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from embed import DEFAULT_ENCODER
-from embed.cluster.config import (
+from bios_kg.embed import DEFAULT_ENCODER
+from bios_kg.embed.cluster.config import (
     CHANGES,
     DEFAULT_EVAL_OUT,
     DEFAULT_MAX_CONCEPTS,
@@ -20,12 +20,12 @@ from embed.cluster.config import (
     BirchConfig,
     check_method,
 )
-from embed.cluster.explanations import ExplanationCache, explain_terms
-from embed.cluster.llm import load_llm_backend
-from embed.cluster.oracle import DEFAULT_ORACLE, ORACLES
-from graph.curie import read_concept_ids
-from graph.errors import ParameterError
-from graph.store import GraphStore
+from bios_kg.embed.cluster.explanations import ExplanationCache, explain_terms
+from bios_kg.embed.cluster.llm import load_llm_backend
+from bios_kg.embed.cluster.oracle import DEFAULT_ORACLE, ORACLES
+from bios_kg.graph.curie import read_concept_ids
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.store import GraphStore
 
 console = Console(stderr=True, soft_wrap=True)
 release_app = typer.Typer(help="Releases of clustered concepts.", no_args_is_help=True)
@@ -94,7 +94,7 @@ def cluster_command(
     if source is not None and output is None and not write:
         raise ParameterError("write", "with --source give --write, --output FILE or both")
     check_method(method)
-    from embed.cluster.job import cluster_file, cluster_source  # numpy, faiss and torch load only here
+    from bios_kg.embed.cluster.job import cluster_file, cluster_source  # numpy, faiss and torch load only here
 
     options: dict[str, Any] = {
         "model": model, "method": method, "oracle": oracle, "llm": llm, "run_id": run_id, "device": device,
@@ -135,7 +135,7 @@ def explain_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Cache an explanation for every term of a source: its concept's definition, else the LLM's (--llm)."""
-    from embed.cluster.job import source_terms
+    from bios_kg.embed.cluster.job import source_terms
 
     cache = ExplanationCache(explanations)
     generator = load_llm_backend(llm) if llm else None
@@ -159,7 +159,7 @@ def release_diff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print counts and every row as JSON.")] = False,
 ) -> None:
     """What changed between two releases of clustered concepts: merged, split, added, removed, changed."""
-    from embed.cluster.job import release_diff
+    from bios_kg.embed.cluster.job import release_diff
 
     with GraphStore.connect() as store:
         diff = release_diff(store, old, new, change)
@@ -197,7 +197,7 @@ def eval_cluster_command(
 ) -> None:
     """Pairwise P/R/F1 of baseline and BIRCH (+ threshold or rule oracle) clusters against HPO and ICD-10
     synonym groups, with oracle call counts."""
-    from embed.cluster.evaluate import evaluate_clustering, write_results
+    from bios_kg.embed.cluster.evaluate import evaluate_clustering, write_results
 
     with GraphStore.connect() as store:
         result = evaluate_clustering(store, model or ["minilm"], seed=seed, max_concepts=max_concepts,

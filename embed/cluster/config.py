@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from graph.errors import ParameterError
+from bios_kg.graph.errors import ParameterError
 
 Method = Literal["baseline", "birch"]
 CHANGES = ("added", "changed", "merged", "split", "removed", "unchanged")  # release-changes kinds

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from embed.cluster.baseline import ClusterResult, baseline_cluster
-from embed.cluster.birch import birch_cluster
-from embed.cluster.config import DEFAULT_MAX_CONCEPTS, DEFAULT_SEED, BaselineConfig, BirchConfig
-from embed.cluster.oracle import RuleOracle, ThresholdOracle
-from graph import queries
-from graph.errors import GraphError, ParameterError
-from graph.results import write_results as write_result_files
-from graph.store import GraphStore
+from bios_kg.embed.cluster.baseline import ClusterResult, baseline_cluster
+from bios_kg.embed.cluster.birch import birch_cluster
+from bios_kg.embed.cluster.config import DEFAULT_MAX_CONCEPTS, DEFAULT_SEED, BaselineConfig, BirchConfig
+from bios_kg.embed.cluster.oracle import RuleOracle, ThresholdOracle
+from bios_kg.graph import queries
+from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.results import write_results as write_result_files
+from bios_kg.graph.store import GraphStore
 
 GROWTH_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 
@@ -140,7 +140,7 @@ def evaluate_clustering(store: GraphStore, models: Sequence[str | Path] = ("mini
                         among: Collection[str] | None = None, encoder_preset: str | None = None) -> dict[str, Any]:
     """Every method with every encoder (under `encoder_preset`'s settings, when given) on both gold sets (concepts
     sampled `among` these, when given); returns the results document (see write_results)."""
-    from embed.encoders import load_encoder
+    from bios_kg.embed.encoders import load_encoder
 
     if not models:
         raise ParameterError("model", "give at least one encoder")

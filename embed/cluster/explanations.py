@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from embed.cluster.llm import TextGenerator
-from graph import queries
-from graph.errors import InputError
-from graph.settings import data_home
-from graph.store import GraphStore
+from bios_kg.embed.cluster.llm import TextGenerator
+from bios_kg.graph import queries
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
 
 GRAPH_PROVIDER = "graph:definition"
 PROMPT_NAME = "explain-v1"

@@ -36,23 +36,23 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embed.cluster.baseline import ClusterResult, baseline_cluster
-from embed.cluster.birch import birch_cluster
-from embed.cluster.config import CHANGES, BaselineConfig, BirchConfig, Method, check_method
-from embed.cluster.explanations import ExplanationCache, explain_terms, lookup
-from embed.cluster.labels import groups
-from embed.cluster.llm import load_llm_backend
-from embed.cluster.oracle import DEFAULT_ORACLE, Oracle, ReviewQueueOracle, make_oracle
-from graph import queries
-from graph.errors import GraphError, InputError, ParameterError
-from graph.languages import is_language
-from graph.library import Library
-from graph.settings import data_home
-from graph.store import GraphStore
-from graph.text import normalize_term, term_id
+from bios_kg.embed.cluster.baseline import ClusterResult, baseline_cluster
+from bios_kg.embed.cluster.birch import birch_cluster
+from bios_kg.embed.cluster.config import CHANGES, BaselineConfig, BirchConfig, Method, check_method
+from bios_kg.embed.cluster.explanations import ExplanationCache, explain_terms, lookup
+from bios_kg.embed.cluster.labels import groups
+from bios_kg.embed.cluster.llm import load_llm_backend
+from bios_kg.embed.cluster.oracle import DEFAULT_ORACLE, Oracle, ReviewQueueOracle, make_oracle
+from bios_kg.graph import queries
+from bios_kg.graph.errors import GraphError, InputError, ParameterError
+from bios_kg.graph.languages import is_language
+from bios_kg.graph.library import Library
+from bios_kg.graph.settings import data_home
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term, term_id
 
 if TYPE_CHECKING:
-    from embed.encoders import Encoder
+    from bios_kg.embed.encoders import Encoder
 
 Format = Literal["tsv", "bios"]
 ENCODE_CHUNK = 20_000
@@ -196,10 +196,10 @@ def cluster_items(items: list[TermItem], model: str | Path = "minilm", method: s
                   store: GraphStore | None = None, run_id: str | None = None, device: str = "auto",
                   progress: bool = False, encoder_preset: str | None = None
                   ) -> tuple[ClusterResult, ClusterReport, Oracle | None]:
-    """Encode and cluster `items` (`encoder_preset`: embedding settings of embed.encoders.PRESETS instead of the
+    """Encode and cluster `items` (`encoder_preset`: embedding settings of bios_kg.embed.encoders.PRESETS instead of the
     model's own, e.g. cortex). With `explanations`, terms are explained first (graph definitions through
     `store`, the `llm` backend for the rest) and the oracle sees the explanations."""
-    from embed.encoders import load_encoder  # torch loads only for clustering
+    from bios_kg.embed.encoders import load_encoder  # torch loads only for clustering
 
     chosen = check_method(method)
     baseline = baseline or BaselineConfig()

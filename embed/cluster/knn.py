@@ -1,6 +1,7 @@
 """All-pairs k-NN over L2-normalized term vectors: every term's nearest other terms by cosine.
 
-Up to embed.index.FLAT_MAX vectors the house exact index (embed.index.build_faiss, flat inner product); above,
+Up to bios_kg.embed.index.FLAT_MAX vectors the house exact index (bios_kg.embed.index.build_faiss, flat inner
+product); above,
 an inverted file (`IndexIVFFlat`, inner product, nlist = 4·√N coarse cells trained on a seeded sample, `nprobe`
 cells searched). BIOS used exact search to ~3M terms on GPUs and IVF-PQ at ~30M (bios.md §6.2); on CPUs a one-off
 all-pairs pass is cheaper with IVF than with HNSW, whose graph build dominates at a million vectors.
@@ -13,9 +14,9 @@ import math
 import faiss
 import numpy as np
 
-from embed.cluster.config import DEFAULT_NPROBE
-from embed.index import FLAT_MAX, build_faiss, normalized
-from graph.errors import ParameterError
+from bios_kg.embed.cluster.config import DEFAULT_NPROBE
+from bios_kg.embed.index import FLAT_MAX, build_faiss, normalized
+from bios_kg.graph.errors import ParameterError
 
 TRAIN_PER_CELL = 40  # training vectors per coarse cell (faiss warns below 39)
 TRAIN_ITERATIONS = 10  # k-means iterations of the coarse quantizer (faiss: 25); coarse cells need no more

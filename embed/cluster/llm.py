@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from graph.errors import ConfigError
+from bios_kg.graph.errors import ConfigError
 
 
 class TextGenerator(Protocol):
@@ -34,5 +34,5 @@ def load_llm_backend(name: str) -> TextGenerator:
     if name not in LLM_BACKENDS:
         known = ", ".join(sorted(LLM_BACKENDS)) or "none"
         raise ConfigError(f"no LLM backend {name!r} is configured (registered: {known}); the LLM oracle and LLM "
-                          "explanations need one registered with embed.cluster.llm.register_llm_backend")
+                          "explanations need one registered with bios_kg.embed.cluster.llm.register_llm_backend")
     return LLM_BACKENDS[name]()

@@ -16,9 +16,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from embed.cluster.llm import TextGenerator, load_llm_backend
-from graph.errors import ParameterError
-from graph.text import normalize_term, trigram_dice
+from bios_kg.embed.cluster.llm import TextGenerator, load_llm_backend
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.text import normalize_term, trigram_dice
 
 ORACLES = ("rule", "threshold", "llm", "review")
 DEFAULT_ORACLE = "rule"

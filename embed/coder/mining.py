@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from embed.coder.sampler import TrainingData
-from embed.encoders import Encoder
+from bios_kg.embed.coder.sampler import TrainingData
+from bios_kg.embed.encoders import Encoder
 
 MINE_K = 30
 MINE_BATCH = 64

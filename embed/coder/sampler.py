@@ -22,7 +22,7 @@ from the graph once and sorted, so the same graph gives the same data (and the s
   definition, `TrainingData.explanations`) as one more string with the concept's label, so the MS loss pairs
   term ↔ term, term ↔ explanation and explanation ↔ explanation; a concept with one string and an explanation is
   an item too;
-- hard negatives (`set_partners`, fed by embed.coder.mining): each concept may have a partner, the nearest other
+- hard negatives (`set_partners`, fed by bios_kg.embed.coder.mining): each concept may have a partner, the nearest other
   concept under the current model; after a synonym item is taken, its partner's item joins the batch with
   probability `hard_fraction` (when it fits), so the MS miner meets the confusable concept in the same batch;
 - `coder_exact=True` (the trainer's `preset="coder"`) samples as CODER's code does: triple items only (no synonym
@@ -30,7 +30,8 @@ from the graph once and sorted, so the same graph gives the same data (and the s
   list from position (i * max_terms) mod #concepts on, one random string each, the tail itself not excluded
   (CODER's `my_sample`); otherwise each negative tail is a uniformly drawn concept other than the tail;
 - with `sampling="coderpp"` (CODER++'s sampler) every training string is an item, its group: the string, its
-  GROUP_K nearest strings under the current model (`set_neighbours`, fed by embed.coder.mining; hard positives and
+  GROUP_K nearest strings under the current model (`set_neighbours`, fed by bios_kg.embed.coder.mining; hard
+  positives and
   negatives alike) and GROUP_K random strings of its concept, padded with the string itself; each string is
   labelled with its first concept (CODER++ gives each string one CUI);
 - items are added to a batch until the next one would take it over `batch_size` strings;
@@ -51,9 +52,9 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from graph import queries
-from graph.errors import GraphError, ParameterError
-from graph.store import GraphStore
+from bios_kg.graph import queries
+from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 # Cypher for the training data (to move to graph/queries.py). Filters travel as parameters; null = no filter.
 # Lists are collected per concept (per head and type) because the driver's cost is per row: 1.3 M triples come

@@ -5,7 +5,7 @@ What `out/` holds:
   bios_encoder.json under "training" (base, settings, arguments, data counts, steps, loss summary);
 - train_log.jsonl: one line per optimizer step (step, loss, ms, relation, sty, lr);
 - checkpoints/step-N/: model/ (Encoder.save) and trainer.pt (loss heads, optimizer, scheduler, sampler state,
-  torch RNG states, step, log), written as embed.checkpoints writes every trainer's.
+  torch RNG states, step, log), written as bios_kg.embed.checkpoints writes every trainer's.
 
 A run on an `out/` that has a checkpoint resumes from the newest one, provided the arguments (except the
 device and checkpoint interval) and the training data (fingerprint) are the same, and continues the same
@@ -19,8 +19,8 @@ and batch building follow CODER's code, the rest is set for small graphs on CPUs
 
 `preset="coder"` (`bios embed train-coder --preset coder`) trains as CODER's released code does
 (`pretrain/train.py`): the encoder contract of the CODER checkpoints (pooler output, input ids only with no
-attention mask, padding to 32 tokens; embed.encoders.PRESETS["coder"]), CODER's sampling (triple items only,
-negative tails by its rule: embed.coder.sampler), and steps counted in batches as CODER's `global_step`: `steps`
+attention mask, padding to 32 tokens; bios_kg.embed.encoders.PRESETS["coder"]), CODER's sampling (triple items only,
+negative tails by its rule: bios_kg.embed.coder.sampler), and steps counted in batches as CODER's `global_step`: `steps`
 batches, an optimizer update every `grad_accum` of them, the linear schedule's warm-up in updates and its horizon
 `steps`, so the learning rate ends near 0.88 of its peak after CODER's 1M batches. CODER_PRESET holds its
 hyperparameters (warm-up 10k, accumulation 8, batch 256 strings, lr 2e-5, 1M steps, seed 72).
@@ -41,8 +41,8 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import get_linear_schedule_with_warmup
 
-from embed.alignment import align_character_embeddings, translation_pairs
-from embed.checkpoints import (
+from bios_kg.embed.alignment import align_character_embeddings, translation_pairs
+from bios_kg.embed.checkpoints import (
     check_resumable,
     latest_checkpoint,
     load_state,
@@ -50,12 +50,12 @@ from embed.checkpoints import (
     set_rng_state,
     write_checkpoint,
 )
-from embed.coder.losses import CoderObjective, RelationLoss
-from embed.coder.mining import mine_hard_negatives, mine_neighbours
-from embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
-from embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
-from graph.errors import ParameterError
-from graph.store import GraphStore
+from bios_kg.embed.coder.losses import CoderObjective, RelationLoss
+from bios_kg.embed.coder.mining import mine_hard_negatives, mine_neighbours
+from bios_kg.embed.coder.sampler import MAX_TERMS, CoderSampler, Sampling, TrainingData
+from bios_kg.embed.encoders import DEFAULT_ENCODER, SETTINGS_FILE, Encoder, EncoderSettings, load_encoder
+from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.store import GraphStore
 
 WEIGHT_DECAY, ADAM_EPS, MAX_GRAD_NORM = 0.01, 1e-8, 1.0
 NO_DECAY = ("bias", "LayerNorm.weight")  # as CODER's train.py
@@ -146,7 +146,7 @@ class TrainReport:
     seconds: float = 0.0  # this run's training loop, checkpoints included
     strings: int = 0  # strings encoded by this run
     added_tokens: int = 0
-    aligned_tokens: int = 0  # character rows initialised from their English translations (embed.alignment)
+    aligned_tokens: int = 0  # character rows initialised from their English translations (bios_kg.embed.alignment)
     data: dict[str, int] = field(default_factory=dict)
     model_id: str = ""
 

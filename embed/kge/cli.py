@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph import suggestions
-from graph.results import write_results
-from graph.store import GraphStore
+from bios_kg.graph import suggestions
+from bios_kg.graph.results import write_results
+from bios_kg.graph.store import GraphStore
 
 suggest_app = typer.Typer(help="Relation suggestions: a PyKEEN KG embedding model proposes missing links (SUGGESTED "
                                "edges) that curators accept or reject.", no_args_is_help=True)
@@ -37,7 +37,7 @@ def export_command(
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 72,
 ) -> None:
     """Export the graph's concept relations as triples keyed by CURIE."""
-    from embed.kge.export import export_triples, write_tsv
+    from bios_kg.embed.kge.export import export_triples, write_tsv
 
     with GraphStore.connect() as store:
         triples = export_triples(store, sources=_names(sources), relations=_names(relations),
@@ -72,8 +72,8 @@ def train_command(
 ) -> None:
     """Train a KG embedding model on the concept relations, evaluate it (MRR, hits@k on held-out triples), write
     the entity vectors onto the concepts and the best-scoring missing links as SUGGESTED edges."""
-    from embed.kge.export import read_tsv
-    from embed.kge.train import KgeConfig, markdown, train_kge
+    from bios_kg.embed.kge.export import read_tsv
+    from bios_kg.embed.kge.train import KgeConfig, markdown, train_kge
 
     config = KgeConfig(model=model, dim=dim, epochs=epochs, lr=lr, batch_size=batch_size, negatives=negatives,
                        test_fraction=test_fraction, seed=seed)

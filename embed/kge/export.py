@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from graph import queries
-from graph.errors import ConfigError, GraphError, InputError, ParameterError
-from graph.store import GraphStore
-from graph.vocabulary import canonical_relation
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError, InputError, ParameterError
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.vocabulary import canonical_relation
 
 TSV_HEADER = ("head", "relation", "tail")
 

@@ -34,11 +34,11 @@ from pykeen.triples import TriplesFactory
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from embed.encoders import resolve_device
-from embed.kge.export import export_triples
-from graph import queries
-from graph.errors import ConfigError, GraphError, ParameterError
-from graph.store import GraphStore
+from bios_kg.embed.encoders import resolve_device
+from bios_kg.embed.kge.export import export_triples
+from bios_kg.graph import queries
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.store import GraphStore
 
 WRITE_BATCH = 1000
 SCORE_CHUNK = 1 << 24  # floats of the broadcast (heads x tails x dim) tensor per scoring call

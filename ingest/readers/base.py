@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from graph.errors import ConfigError, InputError
-from graph.records import Record, Source
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import Record, Source
 
 
 @dataclass(frozen=True, slots=True)

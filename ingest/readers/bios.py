@@ -24,11 +24,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph.errors import ConfigError, InputError
-from graph.languages import guess_language, to_iso
-from graph.records import Concept, Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
-from graph.vocabulary import canonical_relation, inverse_name
-from ingest.readers.base import (
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.languages import guess_language, to_iso
+from bios_kg.graph.records import (
+    Concept,
+    Definition,
+    Relation,
+    RelationType,
+    SemanticType,
+    Source,
+    TermRecord,
+    TypeAssignment,
+)
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name
+from bios_kg.ingest.readers.base import (
     Item,
     Parsed,
     Records,

@@ -43,13 +43,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from graph.errors import ConfigError, InputError
-from graph.languages import guess_language
-from graph.records import Concept, Record, Relation, RelationType, Source, TermRecord, TypeAssignment, Xref
-from graph.semantic_types import semantic_type
-from graph.vocabulary import canonical_relation, inverse_name
-from ingest.packages import package_data_path
-from ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.languages import guess_language
+from bios_kg.graph.records import Concept, Record, Relation, RelationType, Source, TermRecord, TypeAssignment, Xref
+from bios_kg.graph.semantic_types import semantic_type
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name
+from bios_kg.ingest.packages import package_data_path
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
 
 PACKAGE = "pyCMeKG"
 DISTRIBUTION = "PyCMeKG"

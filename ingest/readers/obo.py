@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from graph.curie import normalize_curie
-from graph.errors import ConfigError, InputError
-from graph.records import (
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -36,11 +36,11 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.semantic_types import semantic_type
-from graph.vocabulary import canonical_relation, inverse_name
-from ingest.ids import to_curie, xref_target
-from ingest.packages import package_data_path
-from ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
+from bios_kg.graph.semantic_types import semantic_type
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name
+from bios_kg.ingest.ids import to_curie, xref_target
+from bios_kg.ingest.packages import package_data_path
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
 
 # Synonym scope -> TTY.
 SCOPE_TTY: dict[str, str] = {"EXACT": "SY", "RELATED": "RT", "BROAD": "BT", "NARROW": "NT"}
@@ -127,7 +127,7 @@ def _quoted(body: str, what: str) -> tuple[str, str]:
 
 
 def _curie(token: str, what: str) -> str:
-    """A CURIE or an IRI as the graph's CURIE (ingest.ids); RowProblem naming `what` otherwise."""
+    """A CURIE or an IRI as the graph's CURIE (bios_kg.ingest.ids); RowProblem naming `what` otherwise."""
     try:
         return to_curie(token)
     except ValueError as exc:
@@ -427,7 +427,7 @@ def _alt_id(term: _Term, tag: _Tag) -> AltId:
 
 
 def _xref(token: str) -> str:
-    """The CURIE of a cross-reference; _Skipped for a datatype annotation or a link (ingest.ids.xref_target)."""
+    """The CURIE of a cross-reference; _Skipped for a datatype annotation or a link (bios_kg.ingest.ids.xref_target)."""
     try:
         target = xref_target(token)
     except ValueError as exc:

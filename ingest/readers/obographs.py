@@ -6,7 +6,7 @@ names), and registers itself under a format name.
 
 | OBO Graphs | record |
 |---|---|
-| node of type CLASS (not `deprecated`) | Concept (id: its IRI as a CURIE, ingest.ids) |
+| node of type CLASS (not `deprecated`) | Concept (id: its IRI as a CURIE, bios_kg.ingest.ids) |
 | `lbl` | TermRecord, preferred, tty PT |
 | meta.synonyms: hasExactSynonym / Related / Broad / Narrow, synonymType | TermRecord, tty as the OBO reader's |
 | meta.definition.val | Definition |
@@ -28,12 +28,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from graph.errors import ConfigError, InputError
-from graph.records import AltId, Concept, Definition, Record, Relation, Source, TermRecord, Xref
-from graph.vocabulary import canonical_relation, inverse_name
-from ingest.ids import to_curie, xref_target
-from ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
-from ingest.readers.obo import RELATION_MATCHES, XREF_MATCHES, _relation_type, _synonym_tty
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import AltId, Concept, Definition, Record, Relation, Source, TermRecord, Xref
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name
+from bios_kg.ingest.ids import to_curie, xref_target
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from bios_kg.ingest.readers.obo import RELATION_MATCHES, XREF_MATCHES, _relation_type, _synonym_tty
 
 _OBOINOWL = "http://www.geneontology.org/formats/oboInOwl#"
 _SKOS = "http://www.w3.org/2004/02/skos/core#"

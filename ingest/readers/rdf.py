@@ -11,7 +11,8 @@ What becomes what (graph/skos.py writes the BIOS flavour of the same vocabulary)
 | oboInOwl:hasExactSynonym / Related / Broad / Narrow | TermRecord, tty SY / RT / BT / NT (the OBO reader's codes) |
 | `tty:<TTY> "label"` (BIOS export) | that label's tty instead of the default |
 | skos:definition, obo:IAO_0000115 | Definition |
-| skos:exactMatch, skos:closeMatch, oboInOwl:hasDbXref | Xref (not a datatype or a link: ingest.ids.xref_target) |
+| skos:exactMatch, skos:closeMatch, oboInOwl:hasDbXref | Xref (not a datatype or a link:
+bios_kg.ingest.ids.xref_target) |
 | skos:broadMatch, skos:narrowMatch (inverted), skos:relatedMatch | Relation BROADER, BROADER, RELATED_TO |
 | oboInOwl:hasAlternativeId; obo:IAO_0100001 (replaced by) of an obsolete class | AltId (also outside the file) |
 | owl:deprecated true | owl:Class: skipped, with relations to it; skos:Concept: Concept.obsolete |
@@ -20,9 +21,9 @@ What becomes what (graph/skos.py writes the BIOS flavour of the same vocabulary)
 | rel:T (BIOS export); rel:T declared with rdfs:label | Relation T; RelationType |
 | bios:semanticType; a bios:SemanticType | TypeAssignment; SemanticType |
 
-IRIs become CURIEs through ingest.ids (the graph's namespaces, the Bioregistry, then the file's prefix
+IRIs become CURIEs through bios_kg.ingest.ids (the graph's namespaces, the Bioregistry, then the file's prefix
 bindings, also when bound without their trailing `/`). A literal's language tag may be any BCP 47 tag
-(graph.languages); an untagged literal takes its language from its script (Han -> zh, else en). Skipped:
+(bios_kg.graph.languages); an untagged literal takes its language from its script (Han -> zh, else en). Skipped:
 rdfs:subClassOf a class expression (restriction), an owl:Class with nothing but its declaration (an imported
 class an axiom mentions), OBO synonym types and axiom annotations, and labels on resources that are not
 concepts (counted in `dropped`). A file with no statements, or with no concept, is an InputError, as is
@@ -49,9 +50,9 @@ from rdflib.plugin import get as get_plugin
 from rdflib.term import Node
 from rdflib.util import guess_format
 
-from graph.errors import ConfigError, InputError
-from graph.languages import guess_language, to_iso
-from graph.records import (
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.languages import guess_language, to_iso
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -64,12 +65,12 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.skos import BIOS, OBO, OBOINOWL, REL, TTY
-from graph.text import normalize_term
-from graph.vocabulary import validate_relationship_type
-from ingest.ids import compact_iri, to_curie, xref_target
-from ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
-from ingest.readers.obo import SCOPE_TTY
+from bios_kg.graph.skos import BIOS, OBO, OBOINOWL, REL, TTY
+from bios_kg.graph.text import normalize_term
+from bios_kg.graph.vocabulary import validate_relationship_type
+from bios_kg.ingest.ids import compact_iri, to_curie, xref_target
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from bios_kg.ingest.readers.obo import SCOPE_TTY
 
 FORMAT_ALIASES = {"ttl": "turtle", "owl": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "jsonld": "json-ld"}
 
@@ -148,7 +149,7 @@ def _names(labels: Iterable[Node], fallback: str) -> tuple[str, str | None]:
 
 
 class _Ids:
-    """IRI -> CURIE (ingest.ids) with the file's @prefix bindings and the caller's prefixes, memoized."""
+    """IRI -> CURIE (bios_kg.ingest.ids) with the file's @prefix bindings and the caller's prefixes, memoized."""
 
     def __init__(self, graph: Graph, prefixes: Mapping[str, str]) -> None:
         self.namespaces = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix} | dict(prefixes)

@@ -31,12 +31,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import ConfigError, InputError
-from graph.languages import language_filter, to_iso
-from graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
-from graph.semantic_types import TYPE_PREFIX
-from graph.vocabulary import canonical_relation, inverse_name
-from ingest.readers.base import (
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.languages import language_filter, to_iso
+from bios_kg.graph.records import Definition, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
+from bios_kg.graph.semantic_types import TYPE_PREFIX
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name
+from bios_kg.ingest.readers.base import (
     Item,
     Records,
     Rejected,

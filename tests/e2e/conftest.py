@@ -12,9 +12,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from apps.api.app import create_app
-from graph.runtime import free_port
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.graph.runtime import free_port
+from bios_kg.graph.settings import Neo4jSettings
 
 
 @contextmanager

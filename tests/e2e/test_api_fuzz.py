@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.api.app import create_app
-from apps.api.settings import ApiSettings
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration

@@ -18,13 +18,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
-from apps.api.app import create_app
-from apps.api.limits import Deadline
-from apps.api.resources import _LOCKS
-from apps.api.security import require_api_key
-from apps.api.settings import ApiSettings
-from graph.runtime import free_port
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.limits import Deadline
+from bios_kg.apps.api.resources import _LOCKS
+from bios_kg.apps.api.security import require_api_key
+from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.graph.runtime import free_port
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,9 @@ def test_writes_are_refused_when_no_key_is_configured(sample_settings: Neo4jSett
 def test_every_write_route_requires_a_key(sample_settings: Neo4jSettings) -> None:
     app: FastAPI = create_app(sample_settings, ApiSettings())
     for route in app.routes:
-        if isinstance(route, APIRoute) and route.methods - {"GET", "HEAD"} and route.path not in READ_ONLY_POSTS:
+        if not isinstance(route, APIRoute):
+            continue
+        if (route.methods or set()) - {"GET", "HEAD"} and route.path not in READ_ONLY_POSTS:
             assert any(dep.call is require_api_key for dep in route.dependant.dependencies), route.path
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.api.extract_routes import MAX_NOTE_CHARS, MAX_NOTES
-from apps.extract.records import GENIE_KEYS
+from bios_kg.apps.api.extract_routes import MAX_NOTE_CHARS, MAX_NOTES
+from bios_kg.apps.extract.records import GENIE_KEYS
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from apps.llm import LLMError, OpenAIBackend, TransformersBackend, configured_backend, get_backend
-from embed.cluster.llm import load_llm_backend
-from graph.runtime import free_port
+from bios_kg.apps.llm import LLMError, OpenAIBackend, TransformersBackend, configured_backend, get_backend
+from bios_kg.embed.cluster.llm import load_llm_backend
+from bios_kg.graph.runtime import free_port
 from tests.e2e.conftest import served
-from tests.unit.llm_fixtures import tiny_causal_lm
+from tests.support.llm import tiny_causal_lm
 
 torch.set_num_threads(1)
 SERVED = "tiny-llama"

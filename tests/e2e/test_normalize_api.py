@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.api.app import create_app
-from apps.api.normalize_routes import MAX_BATCH, NormalizeBatchOut
-from apps.normalize.normalizer import MAX_NORMALIZE_LENGTH
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.normalize_routes import MAX_BATCH, NormalizeBatchOut
+from bios_kg.apps.normalize.normalizer import MAX_NORMALIZE_LENGTH
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration

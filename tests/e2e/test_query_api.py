@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.api.app import create_app
-from apps.api.settings import ApiSettings
-from graph.library import Library
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.graph.library import Library
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration

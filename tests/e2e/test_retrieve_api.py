@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from apps.api.app import create_app
-from apps.api.retrieve_routes import ENV_INDEX, MAX_BATCH
-from apps.retrieve.chunking import Chunk
-from apps.retrieve.engine import RetrievalIndex, build_index
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.retrieve_routes import ENV_INDEX, MAX_BATCH
+from bios_kg.apps.retrieve.chunking import Chunk
+from bios_kg.apps.retrieve.engine import RetrievalIndex, build_index
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from apps.api.app import create_app
-from apps.api.settings import ApiSettings
-from graph import queries
-from graph.records import Concept, RelationType
-from graph.settings import Neo4jSettings
-from graph.store import Batch, GraphStore
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.graph import queries
+from bios_kg.graph.records import Concept, RelationType
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import Batch, GraphStore
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration

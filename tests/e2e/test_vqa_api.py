@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.api.app import create_app
-from apps.api.vqa_routes import MAX_IMAGE_BYTES, MODEL_ENV
-from apps.vqa.train import read_meta
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api.app import create_app
+from bios_kg.apps.api.vqa_routes import MAX_IMAGE_BYTES, MODEL_ENV
+from bios_kg.apps.vqa.train import read_meta
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
-from tests.unit.vqa_helpers import tiny_model
+from tests.support.vqa import tiny_model
 
 pytestmark = pytest.mark.integration
 

@@ -1,14 +1,14 @@
 """The concept browser's endpoints over real HTTP against the real sample graph: neighbourhoods, paths, the page and
-its files (graph.explore behind them)."""
+its files (bios_kg.graph.explore behind them)."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from apps.api import web_routes
-from apps.api.app import create_app
-from graph.settings import Neo4jSettings
+from bios_kg.apps.api import web_routes
+from bios_kg.apps.api.app import create_app
+from bios_kg.graph.settings import Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def test_page_and_its_files(api: httpx.Client) -> None:
 def test_page_without_cytoscape_says_how_to_install_it(sample_settings: Neo4jSettings,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(web_routes, "CYTOSCAPE", web_routes.WEB / "node_modules" / "missing.mjs")
+    monkeypatch.setattr(web_routes, "CYTOSCAPE", web_routes.WEB_DIR / "node_modules" / "missing.mjs")
     with served(create_app(sample_settings)) as url, httpx.Client(base_url=url) as client:
         page = client.get("/browse")
         library = client.get("/browse/vendor/cytoscape.mjs")

@@ -13,15 +13,16 @@ from typing import Any
 
 import pytest
 
-from graph.errors import GraphError, InputError
-from graph.runtime import LocalNeo4j, ServerOptions, free_port
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.bulk import bulk_load
-from ingest.loader import load_source
-from ingest.readers import get_reader
-from ingest.synthetic import SyntheticSize, write_synthetic_bios_release
-from tests.unit.bios_fixtures import BIOS_RELATIONS, write_bios_release
+from bios_kg.graph.errors import GraphError, InputError
+from bios_kg.graph.runtime import LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.bulk import bulk_load
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.synthetic import SyntheticSize, write_synthetic_bios_release
+from tests.support.bios_files import BIOS_RELATIONS, write_bios_release
+from tests.support.realworld import REALWORLD
 
 pytestmark = pytest.mark.integration
 
@@ -230,7 +231,7 @@ def test_stopped_instance_is_loaded_and_left_stopped(tmp_path: Path, bulk: Local
             bulk.start(ServerOptions(bolt_port=free_port(), http=False, heap="512m", pagecache="128m"))
 
 
-REAL_OBO = Path("/work/shared/realworld/obo/doid-DO_cancer_slim.obo")
+REAL_OBO = REALWORLD / "obo" / "doid-DO_cancer_slim.obo"
 
 
 @pytest.mark.skipif(not REAL_OBO.exists(), reason=f"needs the real OBO file {REAL_OBO}")
@@ -238,7 +239,7 @@ def test_obo_through_bulk_cli_same_graph_as_transactional(store: GraphStore, bul
     """Another reader through `bios ingest obo --bulk`: synonyms, definitions, is_a, alt ids and xrefs."""
     from typer.testing import CliRunner
 
-    from apps.cli import app
+    from bios_kg.apps.cli import app
 
     load_source(get_reader("obo")(REAL_OBO), store, progress=False)
     result = CliRunner().invoke(app, ["ingest", "obo", str(REAL_OBO), "--bulk", "--home", str(bulk.home), "--json"])
@@ -252,7 +253,7 @@ def test_obo_through_bulk_cli_same_graph_as_transactional(store: GraphStore, bul
 def test_change_release_after_bulk_load_is_idempotent(tmp_path: Path, bulk: LocalNeo4j) -> None:
     """A generated release bulk-loaded, then its 1 % change release loaded transactionally twice:
     the second load changes nothing, and the retired concepts are kept but marked obsolete."""
-    from ingest.synthetic import write_change_release
+    from bios_kg.ingest.synthetic import write_change_release
 
     size = SyntheticSize.bios_v2_shaped(2000)
     write_synthetic_bios_release(tmp_path / "base", size)

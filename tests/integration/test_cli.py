@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from tests.unit.bios_fixtures import write_bios_release
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from tests.support.bios_files import write_bios_release
 
 pytestmark = pytest.mark.integration
 
 
 def bios(*args: str, env_uri: str) -> subprocess.CompletedProcess[str]:
     env = {"NEO4J_URI": env_uri, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-c", "from apps.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from bios_kg.apps.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, timeout=300)
 
 

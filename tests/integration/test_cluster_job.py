@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from apps.cli import app
-from embed.cluster.config import BaselineConfig, BirchConfig
-from embed.cluster.evaluate import evaluate_clustering, write_results
-from embed.cluster.explanations import ExplanationCache, graph_definitions
-from embed.cluster.job import cluster_source, release_diff, source_terms
-from graph.errors import GraphError, InputError
-from graph.library import Library
-from graph.records import Concept, Definition, TermRecord
-from graph.store import Batch, GraphStore
+from bios_kg.apps.cli import app
+from bios_kg.embed.cluster.config import BaselineConfig, BirchConfig
+from bios_kg.embed.cluster.evaluate import evaluate_clustering, write_results
+from bios_kg.embed.cluster.explanations import ExplanationCache, graph_definitions
+from bios_kg.embed.cluster.job import cluster_source, release_diff, source_terms
+from bios_kg.graph.errors import GraphError, InputError
+from bios_kg.graph.library import Library
+from bios_kg.graph.records import Concept, Definition, TermRecord
+from bios_kg.graph.store import Batch, GraphStore
 
 pytestmark = pytest.mark.integration
 

@@ -11,15 +11,24 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from embed.cli import embed_app
-from embed.coder.sampler import TrainingData
-from embed.coder.trainer import train_coder
-from embed.encoders import load_encoder
-from graph.records import Concept, Record, Relation, RelationType, SemanticType, Source, TermRecord, TypeAssignment
-from graph.store import GraphStore
-from ingest.loader import load_source
-from ingest.readers import Item, Parsed
-from tests.unit.test_coder_trainer import write_tiny_bert
+from bios_kg.embed.cli import embed_app
+from bios_kg.embed.coder.sampler import TrainingData
+from bios_kg.embed.coder.trainer import train_coder
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph.records import (
+    Concept,
+    Record,
+    Relation,
+    RelationType,
+    SemanticType,
+    Source,
+    TermRecord,
+    TypeAssignment,
+)
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import Item, Parsed
+from tests.support.models import write_tiny_bert
 
 pytestmark = pytest.mark.integration
 

@@ -15,17 +15,17 @@ import typer
 from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
-from embed import job
-from embed.cli import embed_terms_command
-from embed.encoders import Encoder, load_encoder
-from embed.index import META_FILE, default_index_dir, open_concept_index, open_term_index, read_meta
-from embed.job import embed_terms
-from embed.vector_store import TermVectorStore, graph_folder
-from graph.errors import GraphError
-from graph.store import GraphStore
-from ingest.loader import load_source
-from ingest.readers import get_reader
-from tests.unit.bios_fixtures import BIOS_TERMS, UMLS_CONSO, write_bios_release, write_umls_subset
+from bios_kg.embed import job
+from bios_kg.embed.cli import embed_terms_command
+from bios_kg.embed.encoders import Encoder, load_encoder
+from bios_kg.embed.index import META_FILE, default_index_dir, open_concept_index, open_term_index, read_meta
+from bios_kg.embed.job import embed_terms
+from bios_kg.embed.vector_store import TermVectorStore, graph_folder
+from bios_kg.graph.errors import GraphError
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import get_reader
+from tests.support.bios_files import BIOS_TERMS, UMLS_CONSO, write_bios_release, write_umls_subset
 
 pytestmark = pytest.mark.integration
 

@@ -11,25 +11,25 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from apps.extract.cli import extract_app
-from apps.extract.link import Linker
-from apps.extract.offline import (
+from bios_kg.apps.extract.cli import extract_app
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.extract.offline import (
     _CACHE,
     OfflineExtractor,
     dictionary_file,
     dictionary_key,
     load_dictionary,
 )
-from apps.extract.pipeline import Note, distil_sft_pairs, extract_notes
-from apps.extract.records import TYPE_MAP
-from apps.normalize.normalizer import Normalizer
-from graph import queries
-from graph.errors import InputError
-from graph.store import GraphStore
-from graph.text import normalize_term
-from ingest.loader import load_source
-from ingest.readers import get_reader
-from tests.unit.bios_fixtures import write_bios_release
+from bios_kg.apps.extract.pipeline import Note, distil_sft_pairs, extract_notes
+from bios_kg.apps.extract.records import TYPE_MAP
+from bios_kg.apps.normalize.normalizer import Normalizer
+from bios_kg.graph import queries
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import normalize_term
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import get_reader
+from tests.support.bios_files import write_bios_release
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from apps.cli import app
-from apps.extract.evaluate import DEFAULT_GOLD, report_headings
-from graph.errors import InputError
-from graph.settings import Neo4jSettings
-from ingest.readers.iu_xray import read_reports
+from bios_kg.apps.cli import app
+from bios_kg.apps.extract.evaluate import DEFAULT_GOLD, report_headings
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.ingest.readers.iu_xray import read_reports
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from graph import queries
-from graph.explore import neighbourhood
-from graph.lookup import concept_card
-from graph.store import GraphStore
+from bios_kg.graph import queries
+from bios_kg.graph.explore import neighbourhood
+from bios_kg.graph.lookup import concept_card
+from bios_kg.graph.store import GraphStore
 
 pytestmark = pytest.mark.integration
 

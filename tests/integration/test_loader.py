@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from neo4j.exceptions import ConstraintError
 
-from graph.errors import InputError
-from graph.records import Concept, Record, Relation, Source, Xref
-from graph.store import GraphStore
-from ingest.loader import load_source
-from ingest.readers import Item, Parsed, get_reader
-from ingest.readers.base import SourceReader
-from tests.unit.bios_fixtures import write_bios_release, write_umls_subset
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.records import Concept, Record, Relation, Source, Xref
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers.base import SourceReader
+from tests.support.bios_files import write_bios_release, write_umls_subset
 
 pytestmark = pytest.mark.integration
 

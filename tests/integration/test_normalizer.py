@@ -11,31 +11,31 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from apps.normalize import normalizer as normalizer_module
-from apps.normalize.cli import eval_app, normalize_command
-from apps.normalize.evaluate import (
+from bios_kg.apps.normalize import normalizer as normalizer_module
+from bios_kg.apps.normalize.cli import eval_app, normalize_command
+from bios_kg.apps.normalize.evaluate import (
     build_benchmarks,
     evaluate,
     held_out_concepts,
     write_results,
 )
-from apps.normalize.normalizer import (
+from bios_kg.apps.normalize.normalizer import (
     DEFAULT_FULLTEXT,
     DEFAULT_VECTOR,
     MAX_NORMALIZE_LENGTH,
     Normalizer,
     open_normalizer,
 )
-from embed.encoders import Encoder, load_encoder
-from embed.index import open_term_index
-from embed.job import embed_terms
-from graph.errors import ConfigError, GraphError, ParameterError
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from graph.text import trigram_dice
-from ingest.loader import load_source
-from ingest.readers import get_reader
-from tests.unit.bios_fixtures import write_bios_release
+from bios_kg.embed.encoders import Encoder, load_encoder
+from bios_kg.embed.index import open_term_index
+from bios_kg.embed.job import embed_terms
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.graph.text import trigram_dice
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import get_reader
+from tests.support.bios_files import write_bios_release
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from neo4j.exceptions import ClientError
 
-from graph.errors import QueryTimeoutError, ReadOnlyError
-from graph.library import Library
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
+from bios_kg.graph.errors import QueryTimeoutError, ReadOnlyError
+from bios_kg.graph.library import Library
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
 
 pytestmark = pytest.mark.integration
 
@@ -22,9 +22,11 @@ LIBRARY = Library()
 TESTED: set[str] = set()
 
 
-def rows(store: GraphStore, name: str, limit: int = 1000, **values: Any) -> list[dict[str, Any]]:
+def rows(store: GraphStore, name: str, params: dict[str, Any] | None = None, limit: int = 1000,
+         **values: Any) -> list[dict[str, Any]]:
+    """The rows of library query `name` with `params` (for names that are Python keywords, like `from`) and `values`."""
     TESTED.add(name)
-    return LIBRARY.run(store, name, values, limit=limit).rows
+    return LIBRARY.run(store, name, {**(params or {}), **values}, limit=limit).rows
 
 
 def test_concept_card(sample_store: GraphStore) -> None:
@@ -107,12 +109,12 @@ def test_descendants(sample_store: GraphStore) -> None:
 
 
 def test_shortest_path(sample_store: GraphStore) -> None:
-    [path] = rows(sample_store, "shortest-path", **{"from": "HP:0001250", "to": "HP:0000707"})
+    [path] = rows(sample_store, "shortest-path", {"from": "HP:0001250", "to": "HP:0000707"})
     assert path["length"] == 2 and [n["id"] for n in path["nodes"]] == ["HP:0001250", "HP:0012638", "HP:0000707"]
     assert path["steps"][0] == {"from": "HP:0001250", "type": "IS_A", "to": "HP:0012638"}
-    [across] = rows(sample_store, "shortest-path", **{"from": "CMEKG:癫痫", "to": "ICD10:G40"})
+    [across] = rows(sample_store, "shortest-path", {"from": "CMEKG:癫痫", "to": "ICD10:G40"})
     assert across["steps"][-1]["type"] == "XREF"
-    assert rows(sample_store, "shortest-path", **{"from": "HP:0001250", "to": "HP:0000707", "types": ["XREF"]}) == []
+    assert rows(sample_store, "shortest-path", {"from": "HP:0001250", "to": "HP:0000707", "types": ["XREF"]}) == []
 
 
 def test_relation_counts(sample_store: GraphStore) -> None:
@@ -125,7 +127,7 @@ def test_relation_counts(sample_store: GraphStore) -> None:
 
 def test_release_changes_and_suggestions_are_empty_on_the_sample(sample_store: GraphStore) -> None:
     # The sample's sources carry no releases of clustered concepts and no model suggestions: see the tests below.
-    assert rows(sample_store, "release-changes", **{"from": "2022v1", "to": "2023v1"}) == []
+    assert rows(sample_store, "release-changes", {"from": "2022v1", "to": "2023v1"}) == []
     assert rows(sample_store, "suggested-edges") == []
 
 
@@ -231,7 +233,7 @@ def test_release_changes(store: GraphStore) -> None:
            (:Concept {id: 'BIOS:CN14', release: 'r2'})-[:HAS_TERM]->(grippe),
            (:Concept {id: 'BIOS:CN15', release: 'r2'})-[:HAS_TERM]->(:Term {id: 'en:ache', lang: 'en', text: 'ache'})
     """)
-    changes = rows(store, "release-changes", **{"from": "r1", "to": "r2"})
+    changes = rows(store, "release-changes", {"from": "r1", "to": "r2"})
     assert [(r["change"], r["from_ids"], r["to_ids"], r["terms_added"], r["terms_removed"]) for r in changes] == [
         ("added", [], ["BIOS:CN15"], ["en:ache"], []),
         ("changed", ["BIOS:CN3"], ["BIOS:CN11"], ["la:tussis"], []),
@@ -240,7 +242,7 @@ def test_release_changes(store: GraphStore) -> None:
         ("split", ["BIOS:CN6"], ["BIOS:CN13"], [], ["fr:grippe"]),
         ("split", ["BIOS:CN6"], ["BIOS:CN14"], [], ["en:flu"]),
     ]
-    unchanged = rows(store, "release-changes", **{"from": "r1", "to": "r2", "change": "unchanged"})
+    unchanged = rows(store, "release-changes", {"from": "r1", "to": "r2", "change": "unchanged"})
     assert [(r["from_ids"], r["to_ids"]) for r in unchanged] == [(["BIOS:CN5"], ["BIOS:CN12"])]
 
 
@@ -267,8 +269,9 @@ def test_every_library_query_is_tested() -> None:
 
 
 def bios(*args: str, uri: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from apps.cli import main; main()", *args], capture_output=True,
-                          text=True, env={"NEO4J_URI": uri, "PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
+    command = [sys.executable, "-c", "from bios_kg.apps.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True,
+                          env={"NEO4J_URI": uri, "PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
 
 
 def test_cypher_cli(sample_settings: Neo4jSettings) -> None:

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from apps.cli import app
-from graph.store import GraphStore
-from ingest.loader import LoadReport, load_source
-from ingest.readers import get_reader
+from bios_kg.apps.cli import app
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import LoadReport, load_source
+from bios_kg.ingest.readers import get_reader
+from tests.support.realworld import REALWORLD
 
 pytestmark = pytest.mark.integration
 
-REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "realworld"
 if not REALWORLD.is_dir():
     pytest.skip(f"the real-world files are not at {REALWORLD} (CI checks out ../shared beside the repository)",
                 allow_module_level=True)

@@ -18,15 +18,15 @@ import httpx
 import pytest
 from neo4j import GraphDatabase
 
-from graph.runtime import LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.runtime import LocalNeo4j, ServerOptions, free_port
 from tests.integration.test_embedding_job import tiny_bert
-from tests.unit.bios_fixtures import write_bios_release
+from tests.support.bios_files import write_bios_release
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "remote-secret-42"
 DATABASE = "bioskg"
-BIOS = [sys.executable, "-c", "from apps.cli import main; main()"]
+BIOS = [sys.executable, "-c", "from bios_kg.apps.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from apps.extract import OfflineExtractor
-from apps.extract.link import Linker
-from apps.normalize.normalizer import Normalizer
-from apps.retrieve.abbreviations import rule_miner
-from apps.retrieve.datasets import read_cliniq
-from apps.retrieve.engine import RetrievalIndex, build_index
-from apps.retrieve.evaluate import evaluate_retrieval
-from apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
-from apps.retrieve.report_benchmark import build_report_benchmark, uninvert
-from apps.retrieve.training import STAGE1_FILE, extractor_finder, prepare_stage1, read_examples
-from graph.store import GraphStore
-from ingest.loader import load_source
-from ingest.readers import get_reader
-from ingest.readers.iu_xray import Report
+from bios_kg.apps.extract import OfflineExtractor
+from bios_kg.apps.extract.link import Linker
+from bios_kg.apps.normalize.normalizer import Normalizer
+from bios_kg.apps.retrieve.abbreviations import rule_miner
+from bios_kg.apps.retrieve.datasets import read_cliniq
+from bios_kg.apps.retrieve.engine import RetrievalIndex, build_index
+from bios_kg.apps.retrieve.evaluate import evaluate_retrieval
+from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+from bios_kg.apps.retrieve.report_benchmark import build_report_benchmark, uninvert
+from bios_kg.apps.retrieve.training import STAGE1_FILE, extractor_finder, prepare_stage1, read_examples
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers.iu_xray import Report
 
 pytestmark = pytest.mark.integration
 
@@ -133,7 +133,7 @@ def test_kg_search_finds_synonym_mentions_bm25_cannot(graph: GraphStore, tmp_pat
 
 
 def test_stage1_injects_graph_knowledge_and_resumes(graph: GraphStore, tmp_path: Path) -> None:
-    from apps.retrieve.chunking import Chunk
+    from bios_kg.apps.retrieve.chunking import Chunk
 
     chunks = [Chunk("CXR1_0", "There is cardiomegaly."), Chunk("CXR7_0", "Normal chest."),
               Chunk("CXR4_0", "Small pleural effusion.")]
@@ -157,7 +157,7 @@ synonym: "CHF" EXACT abbreviation []
 
 
 def test_stage1_adds_the_full_names_of_abbreviations_mined_by_rules(graph: GraphStore, tmp_path: Path) -> None:
-    from apps.retrieve.chunking import Chunk
+    from bios_kg.apps.retrieve.chunking import Chunk
 
     path = tmp_path / "tsa.obo"
     path.write_text(ABBR_OBO, encoding="utf-8")

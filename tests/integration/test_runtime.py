@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from neo4j import GraphDatabase
 
-from graph.errors import RuntimeStateError
-from graph.runtime import LocalNeo4j, ServerOptions, free_port
-from graph.store import GraphStore
+from bios_kg.graph.errors import RuntimeStateError
+from bios_kg.graph.runtime import LocalNeo4j, ServerOptions, free_port
+from bios_kg.graph.store import GraphStore
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +22,7 @@ def test_start_status_persist_refuse_and_stop(tmp_path: Path) -> None:
     try:
         assert status.running and status.uri == f"bolt://127.0.0.1:{options.bolt_port}"
         assert instance.status().running
+        assert status.uri is not None
         with GraphDatabase.driver(status.uri, auth=None) as driver:
             driver.execute_query("CREATE (:Probe {value: 42})", database_="neo4j")
             version = driver.execute_query("RETURN apoc.version() AS v", database_="neo4j").records[0]["v"]
@@ -39,6 +40,7 @@ def test_start_status_persist_refuse_and_stop(tmp_path: Path) -> None:
 
     status = instance.start(options)
     try:
+        assert status.uri is not None
         with GraphDatabase.driver(status.uri, auth=None) as driver:
             records = driver.execute_query("MATCH (p:Probe) RETURN p.value AS v", database_="neo4j").records
         assert [r["v"] for r in records] == [42]

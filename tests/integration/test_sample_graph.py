@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.cli import BROWSER_STARTERS
-from graph.lookup import concept_card, lookup
-from graph.settings import Neo4jSettings
-from graph.store import GraphStore
-from ingest.sample import DEFAULT_SAMPLE, load_sample
+from bios_kg.graph.cli import BROWSER_STARTERS
+from bios_kg.graph.lookup import concept_card, lookup
+from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.sample import DEFAULT_SAMPLE, load_sample
 
 pytestmark = pytest.mark.integration
 

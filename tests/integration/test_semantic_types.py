@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.semantic_types import TypeModel, predict_semantic_types, train_semantic_types
-from graph.errors import ConfigError
-from graph.records import Concept, SemanticType, TermRecord, TypeAssignment
-from graph.store import Batch, GraphStore
+from bios_kg.embed.semantic_types import TypeModel, predict_semantic_types, train_semantic_types
+from bios_kg.graph.errors import ConfigError
+from bios_kg.graph.records import Concept, SemanticType, TermRecord, TypeAssignment
+from bios_kg.graph.store import Batch, GraphStore
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,7 @@ def test_encoder_features_and_cli(graph: GraphStore, neo4j_uri: str, tmp_path: P
     env = {"NEO4J_URI": neo4j_uri, "PATH": "/usr/bin:/bin"}
 
     def bios(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", "from apps.cli import main; main()", *args],
+        return subprocess.run([sys.executable, "-c", "from bios_kg.apps.cli import main; main()", *args],
                               capture_output=True, text=True, env=env, timeout=300)
 
     results = tmp_path / "results" / "sty.json"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
-from graph.errors import NotFoundError
-from graph.records import (
+from bios_kg.graph.errors import NotFoundError
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -23,11 +23,11 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.skos import export_skos
-from graph.store import GraphStore
-from ingest.loader import load_source
-from ingest.readers.base import Item, Parsed
-from ingest.readers.rdf import RdfReader
+from bios_kg.graph.skos import export_skos
+from bios_kg.graph.store import GraphStore
+from bios_kg.ingest.loader import load_source
+from bios_kg.ingest.readers.base import Item, Parsed
+from bios_kg.ingest.readers.rdf import RdfReader
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from embed.kge.export import export_triples, read_tsv
-from embed.kge.train import KgeConfig, train_kge
-from graph import suggestions
-from graph.errors import GraphError, NotFoundError, ParameterError
-from graph.records import Concept, Relation, RelationType, Xref
-from graph.store import Batch, GraphStore
+from bios_kg.embed.kge.export import export_triples, read_tsv
+from bios_kg.embed.kge.train import KgeConfig, train_kge
+from bios_kg.graph import suggestions
+from bios_kg.graph.errors import GraphError, NotFoundError, ParameterError
+from bios_kg.graph.records import Concept, Relation, RelationType, Xref
+from bios_kg.graph.store import Batch, GraphStore
 
 pytestmark = pytest.mark.integration
 IDS = [f"X:{i:02d}" for i in range(26)]
@@ -125,7 +125,7 @@ def test_cli(graph: GraphStore, neo4j_uri: str, tmp_path: Path) -> None:
     env = {"NEO4J_URI": neo4j_uri, "PATH": "/usr/bin:/bin"}
 
     def bios(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", "from apps.cli import main; main()", *args],
+        return subprocess.run([sys.executable, "-c", "from bios_kg.apps.cli import main; main()", *args],
                               capture_output=True, text=True, env=env, timeout=300)
 
     done = bios("suggest", "export", "--out", str(tmp_path / "t.tsv"), "--relations", "is_a,PART_OF")

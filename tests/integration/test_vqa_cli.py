@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from apps.cli import app
-from tests.unit.vqa_helpers import tiny_text_encoder
+from bios_kg.apps.cli import app
+from tests.support.vqa import tiny_text_encoder
 
 runner = CliRunner()
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from apps.normalize.normalizer import Normalizer
-from apps.vqa.data import read_examples
-from apps.vqa.knowledge import CONCEPTS_FILE, Knowledge, link_answers, link_dataset, link_texts, spans
-from apps.vqa.train import TrainArgs, VQAModel, train
-from graph.errors import InputError
-from graph.store import GraphStore
-from tests.unit.vqa_helpers import tiny_config, tiny_dataset, tiny_text_encoder
+from bios_kg.apps.normalize.normalizer import Normalizer
+from bios_kg.apps.vqa.data import read_examples
+from bios_kg.apps.vqa.knowledge import CONCEPTS_FILE, Knowledge, link_answers, link_dataset, link_texts, spans
+from bios_kg.apps.vqa.train import TrainArgs, VQAModel, train
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.store import GraphStore
+from tests.support.vqa import tiny_config, tiny_dataset, tiny_text_encoder
 
 pytestmark = pytest.mark.integration
 

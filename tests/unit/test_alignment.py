@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from embed.alignment import (
+from bios_kg.embed.alignment import (
     align_character_embeddings,
     has_ideographs,
     is_ideograph,
     translation_pairs,
     translation_table,
 )
-from embed.encoders import load_encoder
-from tests.unit.test_encoders import tiny_model
+from bios_kg.embed.encoders import load_encoder
+from tests.support.models import tiny_model
 
 # 心 heart, 痛 pain, 背 back: every English word is one token of the tiny vocabulary
 PAIRS = [("心痛", "heart pain"), ("背痛", "back pain"), ("心", "heart"), ("背", "back"), ("心背", "heart back"),

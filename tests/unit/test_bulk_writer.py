@@ -6,9 +6,9 @@ import csv
 import random
 from pathlib import Path
 
-from graph.records import Concept, Definition, Record, Relation, SemanticType, TermRecord, TypeAssignment
-from graph.text import normalize_term, term_id
-from ingest.bulk import ARRAY_DELIMITER, BulkWriter, _SortedSpool, parse_import_report
+from bios_kg.graph.records import Concept, Definition, Record, Relation, SemanticType, TermRecord, TypeAssignment
+from bios_kg.graph.text import normalize_term, term_id
+from bios_kg.ingest.bulk import ARRAY_DELIMITER, BulkWriter, _SortedSpool, parse_import_report
 
 
 def _rows(path: Path) -> list[list[str]]:

@@ -8,17 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.cluster.baseline import affinity, baseline_cluster, ratio_cut, two_means
-from embed.cluster.birch import birch_cluster
-from embed.cluster.config import BaselineConfig, BirchConfig
-from embed.cluster.evaluate import gold_set, pairwise_scores
-from embed.cluster.explanations import Explanation, ExplanationCache
-from embed.cluster.job import read_terms, write_clusters
-from embed.cluster.knn import knn_graph
-from embed.cluster.labels import canonical_labels, groups
-from embed.cluster.llm import LLM_BACKENDS, load_llm_backend
-from embed.cluster.oracle import LLMOracle, OracleQuery, ReviewQueueOracle, RuleOracle, ThresholdOracle, make_oracle
-from graph.errors import ConfigError, InputError, ParameterError
+from bios_kg.embed.cluster.baseline import affinity, baseline_cluster, ratio_cut, two_means
+from bios_kg.embed.cluster.birch import birch_cluster
+from bios_kg.embed.cluster.config import BaselineConfig, BirchConfig
+from bios_kg.embed.cluster.evaluate import gold_set, pairwise_scores
+from bios_kg.embed.cluster.explanations import Explanation, ExplanationCache
+from bios_kg.embed.cluster.job import read_terms, write_clusters
+from bios_kg.embed.cluster.knn import knn_graph
+from bios_kg.embed.cluster.labels import canonical_labels, groups
+from bios_kg.embed.cluster.llm import LLM_BACKENDS, load_llm_backend
+from bios_kg.embed.cluster.oracle import (
+    LLMOracle,
+    OracleQuery,
+    ReviewQueueOracle,
+    RuleOracle,
+    ThresholdOracle,
+    make_oracle,
+)
+from bios_kg.graph.errors import ConfigError, InputError, ParameterError
 
 
 def at_angle(base: np.ndarray, other: np.ndarray, cosine: float) -> np.ndarray:

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from embed.coder.losses import (
+from bios_kg.embed.coder.losses import (
     CoderObjective,
     cosine_matrix,
     cosine_relation_loss,

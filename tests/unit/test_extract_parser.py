@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from apps.extract.genie import GenieExtractor, chunk_spans, is_chinese, locate, parse_genie_output
-from apps.extract.records import GENIE_KEYS, Entity
-from apps.llm import Generation, LLMBackend
-from graph.errors import ParameterError
+from bios_kg.apps.extract.genie import GenieExtractor, chunk_spans, is_chinese, locate, parse_genie_output
+from bios_kg.apps.extract.records import GENIE_KEYS, Entity
+from bios_kg.apps.llm import Generation, LLMBackend
+from bios_kg.graph.errors import ParameterError
 
 
 def genie(phrase: str, **attributes: str) -> dict[str, str]:

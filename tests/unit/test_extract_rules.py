@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from apps.extract import rules
-from apps.extract.offline import OfflineExtractor, dictionary_from_rows, english_plural
-from graph.text import normalize_term
+from bios_kg.apps.extract import rules
+from bios_kg.apps.extract.offline import OfflineExtractor, dictionary_from_rows, english_plural
+from bios_kg.graph.text import normalize_term
 
 
 def spans_of(text: str, *phrases: str) -> list[tuple[int, int]]:

@@ -1,10 +1,10 @@
-"""apps.heap: the objects alive when a service starts are exempt from garbage collections while it runs."""
+"""bios_kg.apps.heap: the objects alive when a service starts are exempt from garbage collections while it runs."""
 
 from __future__ import annotations
 
 import gc
 
-from apps.heap import freeze_heap, long_lived_heap
+from bios_kg.apps.heap import freeze_heap, long_lived_heap
 
 
 def test_long_lived_heap_freezes_then_hands_back() -> None:

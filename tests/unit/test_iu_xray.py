@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import InputError
-from graph.text import sentence_spans
-from ingest.readers.iu_xray import FIELDS, Report, read_reports, reports_archive
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.text import sentence_spans
+from bios_kg.ingest.readers.iu_xray import FIELDS, Report, read_reports, reports_archive
 
 GOOD = b"""<?xml version="1.0" encoding="utf-8"?><eCitation><uId id="CXR7"/><MedlineCitation><Article><Abstract>
 <AbstractText Label="COMPARISON">None.</AbstractText><AbstractText Label="INDICATION">Cough</AbstractText>

@@ -7,9 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.kge.export import read_tsv, write_tsv
-from embed.kge.train import KgeConfig, KgeFit, entity_vectors, fit_kge, model_id_for, suggest_links, suggestion_id
-from graph.errors import GraphError, InputError, ParameterError
+from bios_kg.embed.kge.export import read_tsv, write_tsv
+from bios_kg.embed.kge.train import (
+    KgeConfig,
+    KgeFit,
+    entity_vectors,
+    fit_kge,
+    model_id_for,
+    suggest_links,
+    suggestion_id,
+)
+from bios_kg.graph.errors import GraphError, InputError, ParameterError
 
 
 def hand_made() -> np.ndarray:

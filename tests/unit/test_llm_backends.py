@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from apps.llm import (
+from bios_kg.apps.llm import (
     Generation,
     LLMBackend,
     TransformersBackend,
@@ -19,8 +19,8 @@ from apps.llm import (
     provenance,
     render_prompt,
 )
-from graph.errors import ConfigError, ParameterError
-from tests.unit.llm_fixtures import tiny_causal_lm
+from bios_kg.graph.errors import ConfigError, ParameterError
+from tests.support.llm import tiny_causal_lm
 
 torch.set_num_threads(1)
 ENV = ("BIOS_LLM_BACKEND", "BIOS_LLM_BASE_URL", "BIOS_LLM_MODEL", "BIOS_LLM_API_KEY", "BIOS_LLM_TIMEOUT",

@@ -12,11 +12,11 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from apps.cli import app
-from apps.llm import TransformersBackend
-from apps.llm.sft import Pair, collate, encode, read_pairs, train_sft
-from graph.errors import ConfigError, InputError, ParameterError
-from tests.unit.llm_fixtures import tiny_causal_lm
+from bios_kg.apps.cli import app
+from bios_kg.apps.llm import TransformersBackend
+from bios_kg.apps.llm.sft import Pair, collate, encode, read_pairs, train_sft
+from bios_kg.graph.errors import ConfigError, InputError, ParameterError
+from tests.support.llm import tiny_causal_lm
 
 torch.set_num_threads(1)
 NOTES = ["No pleural effusion.", "Mild cardiomegaly.", "No pneumothorax.", "Heart size is normal.",

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apps.normalize.cli import read_queries
-from apps.normalize.evaluate import (
+from bios_kg.apps.normalize.cli import read_queries
+from bios_kg.apps.normalize.evaluate import (
     calibration_pairs,
     concept_split,
     first_rank,
@@ -20,7 +20,7 @@ from apps.normalize.evaluate import (
     ranking_metrics,
     selective_accuracy,
 )
-from apps.normalize.normalizer import (
+from bios_kg.apps.normalize.normalizer import (
     DEFAULT_FULLTEXT,
     Candidate,
     Logistic,
@@ -29,8 +29,8 @@ from apps.normalize.normalizer import (
     load_calibration,
     save_calibration,
 )
-from graph.errors import ConfigError, InputError, ParameterError
-from graph.text import trigram_dice
+from bios_kg.graph.errors import ConfigError, InputError, ParameterError
+from bios_kg.graph.text import trigram_dice
 
 GOLD = [{"A"}, {"B", "C"}, {"D"}, {"E"}]
 RANKED = [["A", "X"], ["X", "Y", "C"], ["X", "Y", "Z", "W", "V", "D"], ["X"]]

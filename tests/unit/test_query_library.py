@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import InputError, NotFoundError, ParameterError
-from graph.library import DEFAULT_TIMEOUT_S, LIBRARY_DIR, Library, parse_query
+from bios_kg.graph.errors import InputError, NotFoundError, ParameterError
+from bios_kg.graph.library import DEFAULT_TIMEOUT_S, LIBRARY_DIR, Library, parse_query
 
 HEADER = """// name: {name}
 // description: Concepts by id,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import ConfigError, InputError
-from graph.records import (
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -19,9 +19,9 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from graph.skos import IRI_PREFIXES, curie_to_iri, iri_to_curie
-from ingest.readers.base import Parsed, Rejected
-from ingest.readers.rdf import RdfReader
+from bios_kg.graph.skos import IRI_PREFIXES, curie_to_iri, iri_to_curie
+from bios_kg.ingest.readers.base import Parsed, Rejected
+from bios_kg.ingest.readers.rdf import RdfReader
 
 
 # --- CURIE <-> IRI -----------------------------------------------------------------------------------------

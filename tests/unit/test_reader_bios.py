@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import InputError
-from graph.records import (
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.records import (
     Definition,
     Relation,
     RelationType,
@@ -17,9 +17,9 @@ from graph.records import (
     TermRecord,
     TypeAssignment,
 )
-from ingest.readers import Item, Parsed, get_reader
-from ingest.readers.bios import BiosReader
-from tests.unit.bios_fixtures import BIOS_FORMATS, all_records, counts_of, records, rejected, write_bios_release
+from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers.bios import BiosReader
+from tests.support.bios_files import BIOS_FORMATS, all_records, counts_of, records, rejected, write_bios_release
 
 
 def write(folder: Path, name: str, text: str | bytes) -> Path:

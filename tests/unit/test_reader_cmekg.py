@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from graph.curie import normalize_curie
-from graph.errors import ConfigError, InputError
-from graph.records import Concept, Relation, RelationType, SemanticType, TermRecord, TypeAssignment, Xref
-from ingest.readers import Item, Parsed, get_reader
-from ingest.readers.cmekg import CmekgReader, Predicates, concept_id, icd_xrefs
-from tests.unit.bios_fixtures import records, rejected
+from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import Concept, Relation, RelationType, SemanticType, TermRecord, TypeAssignment, Xref
+from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers.cmekg import CmekgReader, Predicates, concept_id, icd_xrefs
+from tests.support.bios_files import records, rejected
 
 SAMPLE: dict[Any, Any] = {
     "癫痫病": {

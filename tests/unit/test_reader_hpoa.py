@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import ConfigError, InputError
-from graph.records import Concept, Record, Relation, RelationType, SemanticType, TermRecord, TypeAssignment
-from ingest.readers.base import Item, Parsed, Rejected, get_reader
-from ingest.readers.hpoa import HpoAnnotationsReader
-from tests.unit.bios_fixtures import all_records, records, rejected
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import Concept, Record, Relation, RelationType, SemanticType, TermRecord, TypeAssignment
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, get_reader
+from bios_kg.ingest.readers.hpoa import HpoAnnotationsReader
+from tests.support.bios_files import all_records, records, rejected
 
 HEADER = ("database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\tfrequency\tsex\tmodifier"
           "\taspect\tbiocuration")

@@ -10,10 +10,10 @@ from typing import TypeVar
 
 import pytest
 
-from graph.errors import ConfigError, InputError
-from graph.records import Concept, Relation, RelationType, SemanticType, TermRecord, TypeAssignment
-from ingest.readers import Item, Parsed, Rejected, get_reader, icd10
-from ingest.readers.icd10 import Icd10Reader, bracket_synonyms
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import Concept, Relation, RelationType, SemanticType, TermRecord, TypeAssignment
+from bios_kg.ingest.readers import Item, Parsed, Rejected, get_reader, icd10
+from bios_kg.ingest.readers.icd10 import Icd10Reader, bracket_synonyms
 
 R = TypeVar("R")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import ConfigError, InputError
-from graph.records import (
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import (
     AltId,
     Concept,
     Definition,
@@ -21,8 +21,8 @@ from graph.records import (
     TypeAssignment,
     Xref,
 )
-from ingest.readers.base import Item, Parsed, Rejected, get_reader
-from ingest.readers.obo import OboReader, hpo_reader
+from bios_kg.ingest.readers.base import Item, Parsed, Rejected, get_reader
+from bios_kg.ingest.readers.obo import OboReader, hpo_reader
 
 SMALL = r"""format-version: 1.4
 data-version: tst/releases/2024-03-01

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import InputError
-from graph.records import AltId, Concept, Definition, Relation, TermRecord, Xref
-from ingest.readers.base import Parsed, Rejected, get_reader
-from ingest.readers.obographs import OboGraphsReader
-from ingest.readers.rdf import RdfReader
+from bios_kg.graph.errors import InputError
+from bios_kg.graph.records import AltId, Concept, Definition, Relation, TermRecord, Xref
+from bios_kg.ingest.readers.base import Parsed, Rejected, get_reader
+from bios_kg.ingest.readers.obographs import OboGraphsReader
+from bios_kg.ingest.readers.rdf import RdfReader
 
 OBO = "http://purl.obolibrary.org/obo/"
 OIO = "http://www.geneontology.org/formats/oboInOwl#"

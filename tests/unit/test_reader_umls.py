@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from graph.errors import ConfigError, InputError
-from graph.records import (
+from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.records import (
     Definition,
     Relation,
     RelationType,
@@ -17,9 +17,9 @@ from graph.records import (
     TermRecord,
     TypeAssignment,
 )
-from ingest.readers import Item, Parsed, get_reader
-from ingest.readers.umls import UmlsReader
-from tests.unit.bios_fixtures import (
+from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers.umls import UmlsReader
+from tests.support.bios_files import (
     UMLS_CONSO,
     UMLS_RELEASE,
     all_records,

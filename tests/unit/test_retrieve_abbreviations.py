@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from apps.llm import Generation, LLMError
-from apps.retrieve.abbreviations import PROMPT, keep_pairs, llm_miner, long_form, parse_answer, without_parentheses
+from bios_kg.apps.llm import Generation, LLMError
+from bios_kg.apps.retrieve.abbreviations import (
+    PROMPT,
+    keep_pairs,
+    llm_miner,
+    long_form,
+    parse_answer,
+    without_parentheses,
+)
 
 
 def test_answers_parse_as_blocks_and_na_means_none() -> None:

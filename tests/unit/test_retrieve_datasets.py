@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from apps.retrieve.chunking import chunk_note, clean_note, read_corpus, split_words
-from apps.retrieve.datasets import read_cliniq, read_recds
-from graph.errors import InputError, ParameterError
+from bios_kg.apps.retrieve.chunking import chunk_note, clean_note, read_corpus, split_words
+from bios_kg.apps.retrieve.datasets import read_cliniq, read_recds
+from bios_kg.graph.errors import InputError, ParameterError
+from tests.support.retrieval_files import recds_folder, write_jsonl
 
 
 def words(n: int) -> str:
@@ -32,11 +32,6 @@ def test_cleaning_ids_and_bad_parameters() -> None:
         split_words("a b", size=10, overlap=10)
     with pytest.raises(ParameterError, match="note_id"):
         chunk_note("a_b", "text")
-
-
-def write_jsonl(path: Path, rows: list[dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
 def cliniq_folder(root: Path) -> Path:
@@ -72,15 +67,6 @@ def test_cliniq_without_corpus_says_how_to_build_it(tmp_path: Path) -> None:
     (folder / "corpus.jsonl").unlink()
     with pytest.raises(InputError, match="MIMIC-III"):
         read_cliniq(folder)
-
-
-def recds_folder(root: Path) -> Path:
-    write_jsonl(root / "queries" / "test_queries.jsonl", [
-        {"_id": "123-1", "text": "A 45-year-old man with chest pain."}, {"_id": "9-1", "text": "unjudged"}])
-    write_jsonl(root / "PPR" / "corpus.jsonl", [{"_id": "77-1", "title": "", "text": "A man with angina."},
-                                                {"_id": "78-2", "title": "", "text": "A child with fever."}])
-    (root / "PPR" / "qrels_test.tsv").write_text("query-id\tcorpus-id\tscore\n123-1\t77-1\t1\n123-1\t78-2\t2\n")
-    return root
 
 
 def test_recds_reads_graded_qrels_and_keeps_judged_queries(tmp_path: Path) -> None:

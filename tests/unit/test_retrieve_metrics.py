@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.retrieve.metrics import (
+from bios_kg.apps.retrieve.metrics import (
     average_precision,
     cliniq_report,
     ndcg,
@@ -18,7 +18,7 @@ from apps.retrieve.metrics import (
     recds_report,
     reciprocal_rank,
 )
-from apps.retrieve.runs import trec_order
+from bios_kg.apps.retrieve.runs import trec_order
 
 RANKING = ["a", "b", "c", "d"]
 GRADES = {"b": 1, "d": 2, "e": 1}  # e is relevant but not retrieved

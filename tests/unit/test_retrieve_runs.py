@@ -9,10 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from apps.retrieve.cli import eval_retrieve_command
-from apps.retrieve.runs import ranking, read_run, write_run
-from graph.errors import InputError, ParameterError
-from tests.unit.test_retrieve_datasets import recds_folder, write_jsonl
+from bios_kg.apps.retrieve.cli import eval_retrieve_command
+from bios_kg.apps.retrieve.runs import ranking, read_run, write_run
+from bios_kg.graph.errors import InputError, ParameterError
+from tests.support.retrieval_files import recds_folder, write_jsonl
 
 
 def test_trec_lines_are_ordered_as_trec_eval_orders_them(tmp_path: Path) -> None:
@@ -117,9 +117,9 @@ def test_eval_scores_pmc_patients_runs_in_the_official_json_form(tmp_path: Path)
 
 
 def test_search_exports_its_hits_as_a_run(tmp_path: Path) -> None:
-    from apps.retrieve.chunking import Chunk
-    from apps.retrieve.cli import retrieve_app
-    from apps.retrieve.engine import build_index
+    from bios_kg.apps.retrieve.chunking import Chunk
+    from bios_kg.apps.retrieve.cli import retrieve_app
+    from bios_kg.apps.retrieve.engine import build_index
 
     build_index([Chunk("1_0", "heart failure with edema"), Chunk("2_0", "aspirin given"), Chunk("3_0", "no edema")],
                 tmp_path / "idx", encoder=None, progress=False)

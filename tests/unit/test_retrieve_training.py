@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from apps.llm import Generation, LLMError
-from apps.retrieve.chunking import Chunk
-from apps.retrieve.training import (
+from bios_kg.apps.llm import Generation, LLMError
+from bios_kg.apps.retrieve.chunking import Chunk
+from bios_kg.apps.retrieve.training import (
     STAGE2_FILE,
     Example,
     TrainConfig,
@@ -25,9 +25,9 @@ from apps.retrieve.training import (
     stage_config,
     train_retriever,
 )
-from embed.encoders import load_encoder
-from graph.errors import ConfigError, ParameterError
-from tests.unit.test_coder_trainer import write_tiny_bert
+from bios_kg.embed.encoders import load_encoder
+from bios_kg.graph.errors import ConfigError, ParameterError
+from tests.support.models import write_tiny_bert
 
 
 def test_loss_with_every_pair_masked_keeps_the_constant_terms() -> None:
@@ -172,7 +172,7 @@ def test_trainer_saves_an_hf_model_and_resumes_to_the_same_weights(tmp_path: Pat
 
 
 def test_cls_pooling_and_no_weight_decay_as_dr_ehr_small(tmp_path: Path) -> None:
-    from embed.checkpoints import latest_checkpoint, load_state
+    from bios_kg.embed.checkpoints import latest_checkpoint, load_state
 
     torch.set_num_threads(1)
     base = write_tiny_bert(tmp_path / "tiny")

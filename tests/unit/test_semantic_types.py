@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.semantic_types import TypeModel, evaluate, fit_type_model, split_by_concept
-from graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.embed.semantic_types import TypeModel, evaluate, fit_type_model, split_by_concept
+from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
 
 
 def clusters(per_class: int, classes: list[str], dim: int = 8, seed: int = 0) -> tuple[np.ndarray, list[str]]:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from apps.cli import app
-from graph.records import Concept, Definition, Relation, TermRecord
-from graph.runtime import free_port
-from ingest.readers import get_reader
-from ingest.synthetic import (
+from bios_kg.apps.cli import app
+from bios_kg.graph.records import Concept, Definition, Relation, TermRecord
+from bios_kg.graph.runtime import free_port
+from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.synthetic import (
     DEFINITION_SHARE,
     HUBS,
     TERMS_PER_CONCEPT,
@@ -24,7 +24,7 @@ from ingest.synthetic import (
     write_change_release,
     write_synthetic_bios_release,
 )
-from tests.unit.bios_fixtures import records, rejected
+from tests.support.bios_files import records, rejected
 
 
 def test_synthetic_release_reads_back(tmp_path: Path) -> None:

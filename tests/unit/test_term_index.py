@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from embed.index import (
+from bios_kg.embed.index import (
     FLAT_MAX,
     HNSW_MAX,
     IDS_FILE,
@@ -25,8 +25,8 @@ from embed.index import (
     read_meta,
     save_term_index,
 )
-from embed.vector_store import VECTOR_IDS_FILE, VECTORS_FILE, TermVectorStore
-from graph.errors import GraphError, ParameterError
+from bios_kg.embed.vector_store import VECTOR_IDS_FILE, VECTORS_FILE, TermVectorStore
+from bios_kg.graph.errors import GraphError, ParameterError
 
 FINGERPRINT = {"database": "db1", "terms": 300, "min_id": "T000", "max_id": "T299",
                "sources": [["HPO", "2025-01-16", "2026-01-01T00:00:00Z"]]}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from graph.errors import ConfigError
-from graph.languages import guess_language, to_iso
-from graph.text import normalize_term, term_id
-from graph.vocabulary import canonical_relation, inverse_name, validate_relationship_type
+from bios_kg.graph.errors import ConfigError
+from bios_kg.graph.languages import guess_language, to_iso
+from bios_kg.graph.text import normalize_term, term_id
+from bios_kg.graph.vocabulary import canonical_relation, inverse_name, validate_relationship_type
 
 
 @pytest.mark.parametrize(("text", "norm"), [

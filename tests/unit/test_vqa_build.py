@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.vqa.build import INVESALIUS, Render, build_dataset, captions, questions, read_invesalius
-from apps.vqa.data import read_pairs, read_slake
-from graph.errors import ParameterError
+from bios_kg.apps.vqa.build import INVESALIUS, Render, build_dataset, captions, questions, read_invesalius
+from bios_kg.apps.vqa.data import read_pairs, read_slake
+from bios_kg.graph.errors import ParameterError
 
 
 def test_one_real_ct_image(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from apps.vqa.model import RetrievalFusion, StreamLayer, ViT, load_vision_weights
-from graph.errors import ConfigError, ParameterError
-from tests.unit.vqa_helpers import tiny_config
+from bios_kg.apps.vqa.model import RetrievalFusion, StreamLayer, ViT, load_vision_weights
+from bios_kg.graph.errors import ConfigError, ParameterError
+from tests.support.vqa import tiny_config
 
 B, R, T, P, DT = 2, 3, 5, 5, 12
 

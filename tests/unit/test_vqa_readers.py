@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.vqa.data import (
+from bios_kg.apps.vqa.data import (
     AnswerVocab,
     load_image,
     normalize_answer,
@@ -19,7 +19,7 @@ from apps.vqa.data import (
     read_slake,
     read_vqarad,
 )
-from graph.errors import InputError
+from bios_kg.graph.errors import InputError
 
 
 def image(path: Path) -> None:

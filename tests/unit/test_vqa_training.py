@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-import apps.vqa.train as training
-from apps.vqa.data import AnswerVocab, VQAExample, load_image, read_examples, read_pairs
-from apps.vqa.model import Answers
-from apps.vqa.retrieval import RetrievalIndex, choose
-from apps.vqa.train import (
+import bios_kg.apps.vqa.train as training
+from bios_kg.apps.vqa.data import AnswerVocab, VQAExample, load_image, read_examples, read_pairs
+from bios_kg.apps.vqa.model import Answers
+from bios_kg.apps.vqa.retrieval import RetrievalIndex, choose
+from bios_kg.apps.vqa.train import (
     CHECKPOINT_FILE,
     INDEX_DIR,
     TrainArgs,
@@ -26,8 +26,8 @@ from apps.vqa.train import (
     train,
     vqa_loss,
 )
-from graph.errors import ConfigError
-from tests.unit.vqa_helpers import tiny_config, tiny_dataset, tiny_model, tiny_text_encoder
+from bios_kg.graph.errors import ConfigError
+from tests.support.vqa import tiny_config, tiny_dataset, tiny_model, tiny_text_encoder
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,12 @@
-"""The tiny causal LM of the LLM tests: apps.llm.scratch on a few clinical sentences (a byte-level BPE tokenizer,
+"""The tiny causal LM of the LLM tests: bios_kg.apps.llm.scratch on a few clinical sentences (a byte-level BPE
+tokenizer,
 a 2-layer Llama with hidden size 32). Shared by the backend, SFT and HTTP backend tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from apps.llm.scratch import build_scratch_lm
+from bios_kg.apps.llm.scratch import build_scratch_lm
 
 SENTENCES = [
     "The patient denies chest pain and shortness of breath.",

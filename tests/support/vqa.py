@@ -6,10 +6,10 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from apps.vqa.build import build_dataset
-from apps.vqa.model import ModelConfig
-from apps.vqa.train import TrainArgs, pretrain, train
-from embed.encoders import ENCODERS
+from bios_kg.apps.vqa.build import build_dataset
+from bios_kg.apps.vqa.model import ModelConfig
+from bios_kg.apps.vqa.train import TrainArgs, pretrain, train
+from bios_kg.embed.encoders import ENCODERS
 
 
 def tiny_text_encoder(folder: Path) -> Path:

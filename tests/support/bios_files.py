@@ -1,7 +1,7 @@
 """Small, realistic BIOS and UMLS releases written on demand, with the counts a load must produce.
 
 Shared by the reader unit tests and the loader integration tests. Nothing here touches a database.
-Every returned count is computed from the fixture data (terms through `graph.text.normalize_term`),
+Every returned count is computed from the fixture data (terms through `bios_kg.graph.text.normalize_term`),
 so a change to the data keeps the counts right. Keys of the returned dicts:
 
 - `concepts`: distinct concept ids named by the term rows (the loader creates concepts from them)
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from graph.records import (
+from bios_kg.graph.records import (
     Definition,
     Record,
     Relation,
@@ -32,8 +32,8 @@ from graph.records import (
     TermRecord,
     TypeAssignment,
 )
-from graph.text import normalize_term
-from ingest.readers import Item, Parsed, Rejected
+from bios_kg.graph.text import normalize_term
+from bios_kg.ingest.readers import Item, Parsed, Rejected
 
 R = TypeVar("R")
 
