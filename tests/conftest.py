@@ -1,7 +1,10 @@
 """Shared fixtures: one real Neo4j for the test session, a clean graph per test, and the sample graph.
 
 The session's Neo4j is BIOS_TEST_NEO4J_URI when set (.ci/run starts one), else a throw-away
-instance started here on free ports. Tests never touch NEO4J_URI: that may be someone's data.
+instance started here on free ports: by the project's runner (Java 17 + Maven, the default and what CI uses),
+or, with BIOS_TEST_NEO4J_BACKEND=testcontainers, in Docker by testcontainers' Neo4j module (the image
+TESTCONTAINERS_NEO4J_IMAGE, default neo4j:5.26-community, with APOC; `pip install -e ".[docker-tests]"`).
+Tests never touch NEO4J_URI: that may be someone's data.
 
 The sample graph (real HPO, HPO annotations, ICD-10 and CMeKG from the installed data packages) is
 read-only for tests and lives in a second instance, loaded once per session (a few minutes), or at
@@ -24,13 +27,22 @@ from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.sample import load_sample
 
+BACKENDS = ("runner", "testcontainers")
+
 
 @contextmanager
 def _neo4j(env: str, prefix: str) -> Iterator[str]:
-    """The Bolt URI in `env`, else a throw-away local instance for as long as the block runs."""
+    """The Bolt URI in `env`, else a throw-away instance for as long as the block runs."""
     uri = os.environ.get(env)
     if uri:
         yield uri
+        return
+    backend = os.environ.get("BIOS_TEST_NEO4J_BACKEND", "runner")
+    if backend not in BACKENDS:
+        raise pytest.UsageError(f"BIOS_TEST_NEO4J_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "testcontainers":
+        with _docker_neo4j() as uri:
+            yield uri
         return
     home = Path(tempfile.mkdtemp(prefix=prefix))
     instance = LocalNeo4j(home)
@@ -41,6 +53,20 @@ def _neo4j(env: str, prefix: str) -> Iterator[str]:
     finally:
         instance.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def _docker_neo4j() -> Iterator[str]:
+    """Neo4j in a Docker container started by testcontainers, without authentication, with APOC core."""
+    try:
+        from testcontainers.neo4j import Neo4jContainer
+    except ImportError as error:
+        raise pytest.UsageError('BIOS_TEST_NEO4J_BACKEND=testcontainers needs `pip install -e ".[docker-tests]"` '
+                                "and a running Docker engine") from error
+    image = os.environ.get("TESTCONTAINERS_NEO4J_IMAGE", "neo4j:5.26-community")
+    container = Neo4jContainer(image).with_env("NEO4J_AUTH", "none").with_env("NEO4J_PLUGINS", '["apoc"]')
+    with container:
+        yield container.get_connection_url()
 
 
 @pytest.fixture(scope="session")
