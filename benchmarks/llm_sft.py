@@ -34,10 +34,10 @@ from typing import Any
 
 import torch
 
-from bios_kg.apps.llm.local import TransformersBackend
-from bios_kg.apps.llm.models import render_prompt
 from bios_kg.apps.llm.scratch import build_scratch_lm
 from bios_kg.apps.llm.sft import train_sft
+from bios_kg.embed.llm.local import TransformersBackend
+from bios_kg.embed.llm.models import render_prompt
 from bios_kg.graph.results import write_results
 
 FINDINGS = ["pleural effusion", "pneumothorax", "consolidation", "atelectasis", "cardiomegaly", "pulmonary edema",

@@ -42,9 +42,14 @@ class Registry(Generic[T]):
         """The plug-in registered as `name`; ConfigError naming the known ones when there is none."""
         self._load_entry_points()
         if name not in self._entries:
-            known = ", ".join(self.names()) or "none"
-            raise ConfigError(f"unknown {self.kind} {name!r}; known: {known}")
+            raise self.unknown(name)
         return self._entries[name]
+
+    def unknown(self, name: str, alternative: str = "") -> ConfigError:
+        """The error for a name nothing is registered as; `alternative` adds what else the caller would take
+        ("or a model folder with a config.json")."""
+        known = ", ".join(self.names()) or "none"
+        return ConfigError(f"unknown {self.kind} {name!r}; known: {known}{f' ({alternative})' if alternative else ''}")
 
     def names(self) -> list[str]:
         self._load_entry_points()

@@ -1,9 +1,9 @@
 """GENIE extraction (specs/genie.md): raw note chunks through an LLM backend, the tolerant output parser, and each
 generated phrase located in the note.
 
-- Prompt: the chunk itself as `{query}` in the model's template (bios_kg.apps.llm.models.render_prompt), no instruction
+- Prompt: the chunk itself as `{query}` in the model's template (bios_kg.embed.llm.models.render_prompt), no instruction
   text. The template is the served model's when the registry knows it, else GENIE's English or Chinese one by the
-  chunk's script (where those templates come from: bios_kg.apps.llm.models; GENIE has no code repository).
+  chunk's script (where those templates come from: bios_kg.embed.llm.models; GENIE has no code repository).
 - Chunks: notes longer than `max_chars` (default 4,000) are split at a paragraph break, else a sentence end, else
   white space, with about `overlap` (200) characters shared by neighbours; entities found twice in an overlap
   are kept once.
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bios_kg.apps.extract.records import ASSERTIONS, ATTRIBUTES, GENIE_KEYS, Entity, Extraction
-from bios_kg.apps.llm import LLMBackend, find_model, render_prompt
-from bios_kg.apps.llm.models import ModelEntry, model_entry
+from bios_kg.embed.llm import LLMBackend, find_model, render_prompt
+from bios_kg.embed.llm.models import ModelEntry, model_entry
 from bios_kg.graph.errors import ParameterError
 
 DEFAULT_MAX_CHARS = 4000
@@ -214,7 +214,7 @@ def locate(phrase: str, text: str, after: int = 0, taken: frozenset[tuple[int, i
 
 # --- the extractor ------------------------------------------------------------------------------------------------
 class GenieExtractor:
-    """Extraction by a GENIE model served by an LLM backend (bios_kg.apps.llm)."""
+    """Extraction by a GENIE model served by an LLM backend (bios_kg.embed.llm)."""
 
     def __init__(self, backend: LLMBackend, max_chars: int = DEFAULT_MAX_CHARS, overlap: int = DEFAULT_OVERLAP,
                  max_tokens: int = DEFAULT_MAX_TOKENS, batch_size: int = 8) -> None:

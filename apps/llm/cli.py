@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bios_kg.apps.llm.backends import ENV_OPTIONS, LLMBackend, get_backend
-from bios_kg.apps.llm.models import MODELS, model_entry, provenance, render_prompt
+from bios_kg.embed.llm.backends import ENV_OPTIONS, LLMBackend, get_backend
+from bios_kg.embed.llm.models import MODELS, model_entry, provenance, render_prompt
 
 console = Console(stderr=True, soft_wrap=True)
 llm_app = typer.Typer(help="Generative LLM backends (OpenAI-compatible server, local transformers) and SFT.",

@@ -43,7 +43,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
 
 from bios_kg.apps.llm.deft import parse_objective, token_loss
-from bios_kg.apps.llm.models import model_entry, render_prompt
 from bios_kg.embed.checkpoints import (
     check_resumable,
     latest_checkpoint,
@@ -53,6 +52,7 @@ from bios_kg.embed.checkpoints import (
     write_checkpoint,
 )
 from bios_kg.embed.encoders import resolve_device
+from bios_kg.embed.llm.models import model_entry, render_prompt
 from bios_kg.graph.errors import ConfigError, InputError, ParameterError
 from bios_kg.ingest.jsonl import json_objects
 

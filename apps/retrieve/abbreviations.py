@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bios_kg.apps.llm import LLMBackend
     from bios_kg.apps.retrieve.knowledge import KnowledgeGraph
+    from bios_kg.embed.llm import LLMBackend
 
 PROMPT = """
 Replace the abbreviations of medical entities with their full names in the clinical note below. For one abbreviation, only output once unless it refers to different full names in the note. If no abbreviation is found in the note, please output "NA". Otherwise, output in the following format (only output the terms and nothing else):
@@ -68,7 +68,7 @@ def parse_answer(answer: str) -> dict[str, str]:
 
 def llm_miner(backend: LLMBackend) -> Miner:
     """Mining by `backend` (module docstring)."""
-    from bios_kg.apps.llm import LLMError
+    from bios_kg.embed.llm import LLMError
 
     def mine(texts: Sequence[str]) -> list[dict[str, str]]:
         answers: list[str | None] = [None] * len(texts)

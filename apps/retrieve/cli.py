@@ -149,7 +149,6 @@ def train_command(
     as_json: JsonOption = False,
 ) -> None:
     """Train a DR.EHR chunk <-> entity bi-encoder (stage 1 or 2)."""
-    from bios_kg.apps.llm import configured_backend
     from bios_kg.apps.retrieve.abbreviations import llm_miner, rule_miner
     from bios_kg.apps.retrieve.chunking import read_corpus
     from bios_kg.apps.retrieve.knowledge import KnowledgeGraph
@@ -161,6 +160,7 @@ def train_command(
         stage_config,
         train_retriever,
     )
+    from bios_kg.embed.llm import configured_backend
     from bios_kg.graph.store import GraphStore
 
     config = stage_config(stage, base=base, epochs=epochs, batch_size=batch_size, num_pos=num_pos, lr=lr,

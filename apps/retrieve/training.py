@@ -72,7 +72,7 @@ from bios_kg.embed.encoders import load_encoder
 from bios_kg.graph.errors import InputError, ParameterError
 
 if TYPE_CHECKING:
-    from bios_kg.apps.llm import LLMBackend
+    from bios_kg.embed.llm import LLMBackend
 
 LossKind = Literal["batch", "anchor"]
 STAGE1_FILE, STAGE2_FILE = "train_entities_syn.jsonl", "stage2_entities.jsonl"
@@ -270,7 +270,7 @@ def prepare_stage2(chunks: Sequence[Chunk], out: Path, backend: LLMBackend | Non
 
 
 def _llm_entities(backend: LLMBackend, chunks: Sequence[Chunk]) -> list[list[str]]:
-    from bios_kg.apps.llm import LLMError
+    from bios_kg.embed.llm import LLMError
 
     prompts = [PROMPT.format(note=c.text, entity_type=t) for c in chunks for t in ENTITY_TYPES]
     answers: list[str | None] = [None] * len(prompts)

@@ -21,8 +21,8 @@ from bios_kg.embed.cluster.config import (
     check_method,
 )
 from bios_kg.embed.cluster.explanations import ExplanationCache, explain_terms
-from bios_kg.embed.cluster.llm import load_llm_backend
 from bios_kg.embed.cluster.oracle import DEFAULT_ORACLE, ORACLES
+from bios_kg.embed.llm import get_backend
 from bios_kg.graph.curie import read_concept_ids
 from bios_kg.graph.errors import ParameterError
 from bios_kg.graph.store import GraphStore
@@ -138,10 +138,10 @@ def explain_command(
     from bios_kg.embed.cluster.job import source_terms
 
     cache = ExplanationCache(explanations)
-    generator = load_llm_backend(llm) if llm else None
+    backend = get_backend(llm) if llm else None
     with GraphStore.connect() as store:
         items = source_terms(store, source, _langs(lang))
-        counts = explain_terms([(item.lang, item.norm, item.text) for item in items], cache, store, generator)
+        counts = explain_terms([(item.lang, item.norm, item.text) for item in items], cache, store, backend)
     if as_json:
         print(json.dumps(counts))
         return

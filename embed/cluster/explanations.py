@@ -1,8 +1,8 @@
 """Explanations of terms (CoRTEx pairs each term with one), cached with provenance.
 
 Offline, a term's explanation is the definition of a concept of the graph that it names (HPO holds about 16k;
-the smallest concept id wins when several concepts with definitions share the term). When an LLM backend is
-registered (llm.py), terms without a definition can be explained by it, with PROMPT.
+the smallest concept id wins when several concepts with definitions share the term). Given an LLM backend
+(bios_kg.embed.llm), terms without a definition are explained by it, with PROMPT.
 
 The cache is a JSON-lines file, by default `$BIOS_HOME/explanations/explanations.jsonl`: one object per term
 {lang, norm, text, explanation, provider, source, created_at}, where provider is `graph:definition` or
@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bios_kg.embed.cluster.llm import TextGenerator
+from bios_kg.embed.llm import LLMBackend, backend_id, generate_one
+from bios_kg.graph import queries
 from bios_kg.graph.errors import InputError
-from bios_kg.graph.queries.clustering import TERM_DEFINITIONS
 from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
 
@@ -93,25 +93,25 @@ def graph_definitions(store: GraphStore, terms: list[tuple[str, str, str]]) -> l
     keys = sorted(texts)
     for start in range(0, len(keys), LOOKUP_BATCH):
         rows = [{"lang": lang, "norm": norm} for lang, norm in keys[start:start + LOOKUP_BATCH]]
-        for row in store.run(TERM_DEFINITIONS, rows=rows):
+        for row in store.run(queries.TERM_DEFINITIONS, rows=rows):
             found.append(Explanation(row["lang"], row["norm"], texts[(row["lang"], row["norm"])], row["definition"],
                                      GRAPH_PROVIDER, row["concept"], _now()))
     return found
 
 
-def llm_explanations(generator: TextGenerator, terms: list[tuple[str, str, str]]) -> list[Explanation]:
-    return [Explanation(lang, norm, text, generator.generate(PROMPT.format(term=text, lang=lang)).strip(),
-                        f"llm:{generator.model_id}", PROMPT_NAME, _now()) for lang, norm, text in terms]
+def llm_explanations(backend: LLMBackend, terms: list[tuple[str, str, str]]) -> list[Explanation]:
+    return [Explanation(lang, norm, text, generate_one(backend, PROMPT.format(term=text, lang=lang)).strip(),
+                        f"llm:{backend_id(backend)}", PROMPT_NAME, _now()) for lang, norm, text in terms]
 
 
 def explain_terms(terms: list[tuple[str, str, str]], cache: ExplanationCache, store: GraphStore | None = None,
-                  generator: TextGenerator | None = None) -> dict[str, Any]:
+                  backend: LLMBackend | None = None) -> dict[str, Any]:
     """Fill the cache for terms (lang, norm, text) not in it yet: graph definitions first, then the LLM for the
     rest when one is given. Returns counts."""
     missing = [term for term in dict.fromkeys(terms) if cache.get(term[0], term[1]) is None]
     from_graph = cache.add(graph_definitions(store, missing)) if store is not None and missing else 0
     still = [term for term in missing if cache.get(term[0], term[1]) is None]
-    from_llm = cache.add(llm_explanations(generator, still)) if generator is not None and still else 0
+    from_llm = cache.add(llm_explanations(backend, still)) if backend is not None and still else 0
     return {"terms": len(set(terms)), "cached_before": len(set(terms)) - len(missing), "from_graph": from_graph,
             "from_llm": from_llm, "unexplained": len(still) - from_llm, "cache": str(cache.path)}
 

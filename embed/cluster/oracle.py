@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from bios_kg.embed.cluster.llm import TextGenerator, load_llm_backend
+from bios_kg.embed.llm import LLMBackend, generate_one, get_backend
 from bios_kg.graph.errors import ParameterError
 from bios_kg.graph.text import normalize_term, trigram_dice
 
@@ -107,7 +107,7 @@ _ANSWER = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 @dataclass
 class LLMOracle:
-    generator: TextGenerator
+    backend: LLMBackend
     name: str = "llm"
     unparsed: int = 0  # answers that were neither yes nor no (taken as no)
 
@@ -119,7 +119,7 @@ class LLMOracle:
                              candidate_explanation=explained(query.candidate_explanation))
 
     def judge(self, query: OracleQuery) -> bool:
-        found = _ANSWER.match(self.generator.generate(self.prompt(query)))
+        found = _ANSWER.match(generate_one(self.backend, self.prompt(query)))
         if found is None:
             self.unparsed += 1
             return False
@@ -147,7 +147,7 @@ def make_oracle(name: str, band: tuple[float, float], llm: str | None = None) ->
     if name == "llm":
         if llm is None:
             raise ParameterError("llm", "the llm oracle needs an LLM backend name (--llm NAME)")
-        return LLMOracle(load_llm_backend(llm))
+        return LLMOracle(get_backend(llm))
     if name == "review":
         return ReviewQueueOracle()
     raise ParameterError("oracle", f"{name!r} is not one of {', '.join(ORACLES)}")

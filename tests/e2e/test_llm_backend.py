@@ -14,8 +14,8 @@ import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bios_kg.apps.llm import LLMError, OpenAIBackend, TransformersBackend, configured_backend, get_backend
-from bios_kg.embed.cluster.llm import load_llm_backend
+from bios_kg.embed.cluster.oracle import LLMOracle, OracleQuery, make_oracle
+from bios_kg.embed.llm import LLMError, OpenAIBackend, TransformersBackend, configured_backend, get_backend
 from bios_kg.graph.runtime import free_port
 from tests.e2e.conftest import served
 from tests.support.llm import tiny_causal_lm
@@ -173,14 +173,21 @@ def test_require_stop_rejects_truncated_generations(base_url: str, faults: Fault
     assert len(faults.requests) == 3
 
 
-def test_environment_configures_the_backend_and_the_clustering_hook(base_url: str, local: TransformersBackend,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_configures_the_backend_and_the_clustering_oracle(base_url: str, faults: Faults,
+                                                                      local: TransformersBackend,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("BIOS_LLM_BACKEND", "BIOS_LLM_MODEL", "BIOS_LLM_API_KEY", "BIOS_LLM_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BIOS_LLM_BASE_URL", base_url)
     monkeypatch.setenv("BIOS_LLM_TIMEOUT", "20")
     backend = configured_backend()
     assert isinstance(backend, OpenAIBackend) and (backend.model, backend.timeout) == (SERVED, 20.0)
-    oracle = load_llm_backend("openai")
-    assert oracle.model_id == f"openai:{SERVED}"
-    assert oracle.generate("Heart size") == local.generate(["Heart size"])[0].text
+    oracle = make_oracle("llm", (0.7, 0.9), "openai")
+    assert isinstance(oracle, LLMOracle) and isinstance(oracle.backend, OpenAIBackend)
+    assert oracle.backend.model == SERVED and oracle.backend.timeout == 20.0
+    query = OracleQuery("fever", "pyrexia", 0.8)
+    answer = oracle.judge(query)
+    [(path, body, _)] = [request for request in faults.requests if request[0] != "/v1/models"]
+    assert (path, body["prompt"]) == ("/v1/completions", oracle.prompt(query))  # the oracle's prompt, served
+    in_process = LLMOracle(local)  # the same model without the server: the same verdict
+    assert (in_process.judge(query), in_process.unparsed) == (answer, oracle.unparsed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,10 @@ from bios_kg.embed.cluster.baseline import affinity, baseline_cluster, ratio_cut
 from bios_kg.embed.cluster.birch import birch_cluster
 from bios_kg.embed.cluster.config import BaselineConfig, BirchConfig
 from bios_kg.embed.cluster.evaluate import gold_set, pairwise_scores
-from bios_kg.embed.cluster.explanations import Explanation, ExplanationCache
+from bios_kg.embed.cluster.explanations import Explanation, ExplanationCache, llm_explanations
 from bios_kg.embed.cluster.job import read_terms, write_clusters
 from bios_kg.embed.cluster.knn import knn_graph
 from bios_kg.embed.cluster.labels import canonical_labels, groups
-from bios_kg.embed.cluster.llm import LLM_BACKENDS, load_llm_backend
 from bios_kg.embed.cluster.oracle import (
     LLMOracle,
     OracleQuery,
@@ -25,6 +25,7 @@ from bios_kg.embed.cluster.oracle import (
     ThresholdOracle,
     make_oracle,
 )
+from bios_kg.embed.llm import Generation, LLMBackend
 from bios_kg.graph.errors import ConfigError, InputError, ParameterError
 
 
@@ -220,16 +221,20 @@ def test_threshold_llm_and_review_oracles() -> None:
         OracleQuery("a", "b", 0.79))
 
     class Scripted:
-        model_id = "scripted"
+        """An LLM backend that answers every prompt with the same text."""
+
+        name, model = "scripted", "fixed-answer"
 
         def __init__(self, answer: str) -> None:
             self.answer, self.prompts = answer, []  # type: ignore[var-annotated]
 
-        def generate(self, prompt: str) -> str:
-            self.prompts.append(prompt)
-            return self.answer
+        def generate(self, prompts: Sequence[str], *, max_tokens: int = 512, temperature: float = 0.0,
+                     stop: Sequence[str] | None = None) -> list[Generation]:
+            self.prompts.extend(prompts)
+            return [Generation(self.answer, "stop", self.model) for _ in prompts]
 
     said_yes = Scripted("Yes, they are synonyms.")
+    assert isinstance(said_yes, LLMBackend)
     oracle = LLMOracle(said_yes)
     assert oracle.judge(OracleQuery("fever", "pyrexia", 0.8, "raised body temperature", None))
     assert "Term A: fever (explanation: raised body temperature)\nTerm B: pyrexia\n" in said_yes.prompts[0]
@@ -238,12 +243,13 @@ def test_threshold_llm_and_review_oracles() -> None:
     queue = ReviewQueueOracle()
     assert queue.judge(OracleQuery("COPD", "chronic obstructive pulmonary disease", 0.75, term_row=3))
     assert [(q.term, q.term_row, answer) for q, answer in queue.items] == [("COPD", 3, True)]
+    [explained] = llm_explanations(Scripted(" A raised body temperature. "), [("en", "pyrexia", "Pyrexia")])
+    assert (explained.explanation, explained.provider) == ("A raised body temperature.", "llm:scripted:fixed-answer")
 
 
-def test_llm_hook_without_a_backend_is_a_clear_error() -> None:
-    assert "nobody" not in LLM_BACKENDS
-    with pytest.raises(ConfigError, match=r"no LLM backend 'nobody' is configured \(registered: "):
-        load_llm_backend("nobody")
+def test_llm_oracle_without_a_backend_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match=r"unknown LLM backend 'nobody'; known: openai, transformers"):
+        make_oracle("llm", (0.7, 0.9), "nobody")
     with pytest.raises(ParameterError, match="--llm NAME"):
         make_oracle("llm", (0.7, 0.9))
     with pytest.raises(ParameterError, match="oracle: 'gpt' is not one of rule, threshold, llm, review"):

@@ -10,7 +10,7 @@ import pytest
 
 from bios_kg.apps.extract.genie import GenieExtractor, chunk_spans, is_chinese, locate, parse_genie_output
 from bios_kg.apps.extract.records import GENIE_KEYS, Entity
-from bios_kg.apps.llm import Generation, LLMBackend
+from bios_kg.embed.llm import Generation, LLMBackend
 from bios_kg.graph.errors import ParameterError
 
 

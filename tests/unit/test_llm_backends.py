@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bios_kg.apps.llm import (
+from bios_kg.embed.llm import (
     Generation,
     LLMBackend,
     TransformersBackend,
@@ -69,7 +69,7 @@ def test_backend_selection_errors() -> None:
     assert configured_backend() is None
     with pytest.raises(ConfigError, match="no LLM backend is configured"):
         get_backend()
-    with pytest.raises(ConfigError, match="unknown LLM backend 'vllm'; registered: openai, transformers"):
+    with pytest.raises(ConfigError, match="unknown LLM backend 'vllm'; known: openai, transformers"):
         get_backend("vllm")
     with pytest.raises(ParameterError, match="^temperatur: not an option of the 'openai'"):
         get_backend("openai", base_url="http://127.0.0.1:9/v1", temperatur=0.1)

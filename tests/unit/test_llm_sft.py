@@ -13,8 +13,8 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from bios_kg.apps.cli import app
-from bios_kg.apps.llm import TransformersBackend
 from bios_kg.apps.llm.sft import Pair, collate, encode, read_pairs, train_sft
+from bios_kg.embed.llm import TransformersBackend
 from bios_kg.graph.errors import ConfigError, InputError, ParameterError
 from tests.support.llm import tiny_causal_lm
 

@@ -39,3 +39,11 @@ def test_entry_points_are_loaded_on_first_lookup(monkeypatch: pytest.MonkeyPatch
     from collections import OrderedDict
 
     assert fresh.get("ordered") is OrderedDict
+
+
+def test_unknown_names_the_alternative_the_caller_takes() -> None:
+    shapes: Registry[type] = Registry("shape")
+    shapes.add("circle", dict)
+    error = shapes.unknown("hexagon", "or a file describing one")
+    assert isinstance(error, ConfigError)
+    assert str(error) == "unknown shape 'hexagon'; known: circle (or a file describing one)"

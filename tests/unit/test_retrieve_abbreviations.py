@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bios_kg.apps.llm import Generation, LLMError
 from bios_kg.apps.retrieve.abbreviations import (
     PROMPT,
     keep_pairs,
@@ -13,6 +12,7 @@ from bios_kg.apps.retrieve.abbreviations import (
     parse_answer,
     without_parentheses,
 )
+from bios_kg.embed.llm import Generation, LLMError
 
 
 def test_answers_parse_as_blocks_and_na_means_none() -> None:

@@ -11,7 +11,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from bios_kg.apps.llm import Generation, LLMError
 from bios_kg.apps.retrieve.chunking import Chunk
 from bios_kg.apps.retrieve.training import (
     STAGE2_FILE,
@@ -26,6 +25,7 @@ from bios_kg.apps.retrieve.training import (
     train_retriever,
 )
 from bios_kg.embed.encoders import load_encoder
+from bios_kg.embed.llm import Generation, LLMError
 from bios_kg.graph.errors import ConfigError, ParameterError
 from tests.support.models import write_tiny_bert
 

@@ -19,15 +19,15 @@ from typing import Any, Literal, get_args
 
 import httpx
 
-from bios_kg.apps.llm.backends import Generation, LLMError, check_generate_args, register_backend
-from bios_kg.apps.llm.models import find_model
+from bios_kg.embed.llm.backends import BACKENDS, Generation, LLMError, check_generate_args
+from bios_kg.embed.llm.models import find_model
 from bios_kg.graph.errors import ConfigError, ParameterError
 
 Endpoint = Literal["completions", "chat"]
 RETRY_STATUS = 429  # and every 5xx
 
 
-@register_backend("openai")
+@BACKENDS.register("openai")
 class OpenAIBackend:
     name = "openai"
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bios_kg.apps.llm.backends import Generation, check_generate_args, register_backend
-from bios_kg.apps.llm.models import find_model
+from bios_kg.embed.llm.backends import BACKENDS, Generation, check_generate_args
+from bios_kg.embed.llm.models import find_model
 from bios_kg.graph.errors import ConfigError, ParameterError
 
 BAICHUAN_IMPORT = "_flash_supports_window_size"
 
 
-@register_backend("transformers")
+@BACKENDS.register("transformers")
 class TransformersBackend:
     name = "transformers"
 

@@ -1,8 +1,10 @@
-"""One interface for every generative LLM of the application, and the registry of backends by name.
+"""One interface for every generative LLM of the project, and the registry of backends by name.
 
 Backends: `openai` (any OpenAI-compatible server: vLLM, SGLang, llama.cpp, Baichuan's vLLM fork;
-apps/llm/openai_compat.py) and `transformers` (a local causal LM folder; apps/llm/local.py). Add one with
-`register_backend`.
+embed/llm/openai_compat.py) and `transformers` (a local causal LM folder; embed/llm/local.py). Add one with
+`@BACKENDS.register(name)` on its class or factory, or from another package through the entry-point group
+`bios_kg.llm_backends`. Clustering (the LLM oracle, term explanations) and the apps (extraction, retrieval,
+`bios llm`) all take a backend from here.
 
 Configuration, read when `get_backend` is given no name or leaves an option out:
 - BIOS_LLM_BACKEND   backend name (default `openai` when BIOS_LLM_BASE_URL is set)
@@ -13,9 +15,6 @@ Configuration, read when `get_backend` is given no name or leaves an option out:
 - BIOS_LLM_ENDPOINT  `completions` or `chat` (openai; default from the model registry)
 With none of BIOS_LLM_BACKEND and BIOS_LLM_BASE_URL set no LLM is configured: `configured_backend()` is None and
 callers use their offline path (the dictionary extractor).
-
-Every backend is also registered with the clustering hook (bios_kg.embed.cluster.llm) under the same name, so that
-`bios cluster --oracle llm --llm openai` and `bios explain --llm NAME` reach it.
 """
 
 from __future__ import annotations
@@ -24,10 +23,10 @@ import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from bios_kg.embed.cluster.llm import register_llm_backend
 from bios_kg.graph.errors import BiosError, ConfigError, ParameterError
+from bios_kg.graph.registry import Registry
 
 ENV_PREFIX = "BIOS_LLM_"
 ENV_OPTIONS = ("model", "base_url", "api_key", "timeout", "endpoint")  # BIOS_LLM_<OPTION> fills an option left out
@@ -53,17 +52,8 @@ class LLMBackend(Protocol):
                  stop: Sequence[str] | None = None) -> list[Generation]: ...
 
 
-BACKENDS: dict[str, Callable[..., LLMBackend]] = {}
-Factory = TypeVar("Factory", bound=Callable[..., LLMBackend])
-
-
-def register_backend(name: str) -> Callable[[Factory], Factory]:
-    """Decorator: `get_backend(name, **options)` calls the factory with those options (and BIOS_LLM_* ones)."""
-    def register(factory: Factory) -> Factory:
-        BACKENDS[name] = factory
-        register_llm_backend(name)(lambda: _TextGenerator(get_backend(name)))
-        return factory
-    return register
+# name -> a class or factory: `get_backend(name, **options)` calls it with those options (and BIOS_LLM_* ones)
+BACKENDS: Registry[Callable[..., LLMBackend]] = Registry("LLM backend", entry_point_group="bios_kg.llm_backends")
 
 
 def get_backend(name: str | None = None, **options: Any) -> LLMBackend:
@@ -74,10 +64,8 @@ def get_backend(name: str | None = None, **options: Any) -> LLMBackend:
         name = os.environ.get(f"{ENV_PREFIX}BACKEND") or ("openai" if os.environ.get(f"{ENV_PREFIX}BASE_URL") else None)
         if name is None:
             raise ConfigError("no LLM backend is configured: set BIOS_LLM_BACKEND (or BIOS_LLM_BASE_URL for an "
-                              f"OpenAI-compatible server) or name one of: {', '.join(sorted(BACKENDS))}")
-    if name not in BACKENDS:
-        raise ConfigError(f"unknown LLM backend {name!r}; registered: {', '.join(sorted(BACKENDS))}")
-    factory = BACKENDS[name]
+                              f"OpenAI-compatible server) or name one of: {', '.join(BACKENDS.names())}")
+    factory = BACKENDS.get(name)
     accepted = inspect.signature(factory).parameters
     for option in options:
         if option not in accepted:
@@ -107,13 +95,11 @@ def configured_backend() -> LLMBackend | None:
     return get_backend()
 
 
-class _TextGenerator:
-    """An LLMBackend seen through the clustering hook's one-prompt interface
-    (bios_kg.embed.cluster.llm.TextGenerator)."""
+def generate_one(backend: LLMBackend, prompt: str, **sampling: Any) -> str:
+    """The text `backend` generates for one prompt (the oracle's and the explanations' use)."""
+    return backend.generate([prompt], **sampling)[0].text
 
-    def __init__(self, backend: LLMBackend) -> None:
-        self.backend = backend
-        self.model_id = f"{backend.name}:{backend.model}"
 
-    def generate(self, prompt: str) -> str:
-        return self.backend.generate([prompt])[0].text
+def backend_id(backend: LLMBackend) -> str:
+    """`name:model`, recorded as the provenance of what a backend generates."""
+    return f"{backend.name}:{backend.model}"
