@@ -51,12 +51,12 @@ NAMES_FILE = "cluster_names.txt"
 
 
 def real_names(uri: str) -> list[str]:
-    from bios_kg.graph import queries
+    from bios_kg.graph.queries.evaluation import HPO_TERMS, ICD10_TERMS
     from bios_kg.graph.settings import Neo4jSettings
     from bios_kg.graph.store import GraphStore
 
     with GraphStore.connect(Neo4jSettings(uri=uri, username=None, password=None, database="neo4j")) as store:
-        rows = store.run(queries.HPO_TERMS) + store.run(queries.ICD10_TERMS)
+        rows = store.run(HPO_TERMS) + store.run(ICD10_TERMS)
     return sorted({row["text"] for row in rows if row.get("lang", "en") == "en" and row.get("tty", "PT") == "PT"})
 
 

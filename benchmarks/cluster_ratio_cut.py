@@ -25,7 +25,7 @@ from bios_kg.embed.cluster.baseline import baseline_cluster
 from bios_kg.embed.cluster.config import BaselineConfig
 from bios_kg.embed.cluster.evaluate import gold_set, pairwise_scores
 from bios_kg.embed.encoders import load_encoder
-from bios_kg.graph import queries
+from bios_kg.graph.queries.evaluation import HPO_TERMS
 from bios_kg.graph.results import write_results
 from bios_kg.graph.store import GraphStore
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cluster_ratio_cut.json"))
     args = parser.parse_args()
     with GraphStore.connect() as store:
-        gold = gold_set("hpo", "HPO English preferred names + EXACT synonyms", store.run(queries.HPO_TERMS),
+        gold = gold_set("hpo", "HPO English preferred names + EXACT synonyms", store.run(HPO_TERMS),
                         args.max_concepts, args.seed)
     encoder = load_encoder(args.model, device="cpu", runtime="auto")
     vectors = encoder.encode(gold.texts)

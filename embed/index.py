@@ -38,8 +38,8 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
-from bios_kg.graph import queries
 from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.queries.embeddings import CONCEPT_VECTOR_INDEX
 from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
 
@@ -206,7 +206,7 @@ class Neo4jVectorIndex(TermIndex):
     kind = "neo4j"
 
     def __init__(self, store: GraphStore, model_id: str, reason: str,
-                 index_name: str = queries.CONCEPT_VECTOR_INDEX) -> None:
+                 index_name: str = CONCEPT_VECTOR_INDEX) -> None:
         super().__init__(model_id, reason)
         self.store = store
         self.index_name = index_name
@@ -303,8 +303,8 @@ def open_term_index(store: GraphStore, model_id: str | None = None, folder: Path
 def open_concept_index(store: GraphStore, model_id: str | None = None) -> Neo4jVectorIndex:
     """k-NN over concept vectors (the mean of their term vectors) through the Neo4j index concept_embedding."""
     model = graph_model(store, model_id)
-    problem = _neo4j_state(store, queries.CONCEPT_VECTOR_INDEX, int(model["dim"]))
+    problem = _neo4j_state(store, CONCEPT_VECTOR_INDEX, int(model["dim"]))
     if problem:
         raise GraphError(f"no concept k-NN index for {model['id']}: {problem}; run `bios embed terms` "
                          "(without --no-concepts)")
-    return Neo4jVectorIndex(store, model["id"], "concept vectors in Neo4j", queries.CONCEPT_VECTOR_INDEX)
+    return Neo4jVectorIndex(store, model["id"], "concept vectors in Neo4j", CONCEPT_VECTOR_INDEX)

@@ -41,8 +41,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bios_kg.embed.encoders import DEFAULT_ENCODER, INT8, Encoder, load_encoder
 from bios_kg.embed.index import current_index, default_index_dir, normalized, save_term_index
 from bios_kg.embed.vector_store import TermVectorStore, graph_folder
-from bios_kg.graph import queries
 from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.queries.embeddings import CONCEPT_VECTOR_INDEX, TERM_VECTOR_INDEX, VECTOR_INDEXES
 from bios_kg.graph.store import GraphStore
 
 DEFAULT_BATCH_SIZE = 512
@@ -130,7 +130,7 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
             report.concepts_embedded = _embed_concepts(store, term_vectors, batch_size, progress)
     with _phase(report, "vector_indexes"):
         if concepts:
-            store.create_vector_index(queries.CONCEPT_VECTOR_INDEX, report.dim)
+            store.create_vector_index(CONCEPT_VECTOR_INDEX, report.dim)
     if current is None and report.terms_total:
         ids, matrix = term_vectors.get()
         with _phase(report, "faiss"):
@@ -151,9 +151,9 @@ def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
         raise GraphError(f"the graph holds vectors of {', '.join(others)}; embedding with {report.model_id} would "
                          "mix models in one vector space: rerun with --replace to remove them and embed every term "
                          f"with {report.model_id}")
-    for name in queries.VECTOR_INDEXES:
+    for name in VECTOR_INDEXES:
         info = store.vector_index(name)
-        if info is not None and (others or info["dim"] != report.dim or name == queries.TERM_VECTOR_INDEX):
+        if info is not None and (others or info["dim"] != report.dim or name == TERM_VECTOR_INDEX):
             store.drop_vector_index(name)
     if others:
         store.clear_other_embeddings(report.model_id)

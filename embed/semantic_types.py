@@ -35,8 +35,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bios_kg.embed.encoders import DEFAULT_ENCODER, Encoder, load_encoder
 from bios_kg.embed.index import normalized
-from bios_kg.graph import queries
+from bios_kg.embed.queries import (
+    CLEAR_PREDICTED_TYPES,
+    CONCEPT_TEXTS,
+    CONCEPT_VECTORS,
+    COUNT_UNTYPED_CONCEPTS,
+    SEMANTIC_TYPE_NAMES,
+    TYPED_CONCEPTS,
+    UNTYPED_CONCEPTS,
+    WRITE_PREDICTED_TYPES,
+)
 from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.queries.embeddings import MERGE_PREDICTION_MODEL
 from bios_kg.graph.store import GraphStore
 
 Classifier = Literal["logreg", "mlp"]
@@ -85,14 +95,14 @@ class ConceptFeatures:
         return found, np.concatenate(chunks) if chunks else np.zeros((0, dim), dtype=np.float32)
 
     def _graph_vectors(self, ids: list[str]) -> tuple[list[str], np.ndarray]:
-        got = {row["id"]: row["v"] for row in self.store.run(queries.CONCEPT_VECTORS, ids=ids, model=self.model_id)}
+        got = {row["id"]: row["v"] for row in self.store.run(CONCEPT_VECTORS, ids=ids, model=self.model_id)}
         kept = [concept_id for concept_id in ids if concept_id in got]
         return kept, normalized(np.asarray([got[concept_id] for concept_id in kept], dtype=np.float32))
 
     def _encoded(self, ids: list[str]) -> tuple[list[str], np.ndarray]:
         assert self.encoder is not None
         rows = {row["id"]: row["texts"] or ([row["name"]] if row["name"] else [])
-                for row in self.store.run(queries.CONCEPT_TEXTS, ids=ids)}
+                for row in self.store.run(CONCEPT_TEXTS, ids=ids)}
         kept = [concept_id for concept_id in ids if rows.get(concept_id)]
         texts = sorted({text for concept_id in kept for text in rows[concept_id]})
         row_of = {text: row for row, text in enumerate(texts)}
@@ -238,7 +248,7 @@ def train_semantic_types(store: GraphStore, out: Path, *, features: str = "auto"
     if max_concepts is not None and max_concepts < 2:
         raise ParameterError("max_concepts", f"{max_concepts} is not an integer >= 2")
     started = time.perf_counter()
-    rows = store.run(queries.TYPED_CONCEPTS, sources=sources)
+    rows = store.run(TYPED_CONCEPTS, sources=sources)
     if len(rows) < 2:
         raise GraphError(f"{len(rows)} concepts with an asserted semantic type"
                          f"{' of ' + ', '.join(sources) if sources else ''}: too few to train on")
@@ -259,7 +269,7 @@ def train_semantic_types(store: GraphStore, out: Path, *, features: str = "auto"
     predicted = [model.classes[i] for i in model.predict_proba(x_test).argmax(axis=1)] if test_ids else []
     metrics = evaluate(predicted, [typed[c]["types"] for c in test_ids], [typed[c]["sources"] for c in test_ids],
                        train_labels)
-    names = {row["id"]: row["name"] for row in store.run(queries.SEMANTIC_TYPE_NAMES, ids=model.classes)}
+    names = {row["id"]: row["name"] for row in store.run(SEMANTIC_TYPE_NAMES, ids=model.classes)}
     for entry in metrics["per_type"]:
         entry["name"] = names.get(entry["type"])
     model.meta = {"seed": seed, "test_fraction": test_fraction, "sources": sources, "max_concepts": max_concepts,
@@ -300,16 +310,16 @@ def predict_semantic_types(store: GraphStore, model_dir: Path, *, min_score: flo
                           f"{concept_features.source} gives {concept_features.model_id}")
     report = PredictReport(model.model_id)
     metrics = model.meta.get("metrics", {})
-    store.run(queries.MERGE_PREDICTION_MODEL, id=model.model_id, props={
+    store.run(MERGE_PREDICTION_MODEL, id=model.model_id, props={
         "task": "semantic_types", "classifier": model.classifier, "features": concept_features.model_id,
         "path": str(model_dir), "classes": model.classes, "test_accuracy": metrics.get("accuracy"),
         "test_macro_f1": metrics.get("macro_f1")})
-    total = int(store.run(queries.COUNT_UNTYPED_CONCEPTS, sources=sources)[0]["n"])
+    total = int(store.run(COUNT_UNTYPED_CONCEPTS, sources=sources)[0]["n"])
     by_type: Counter[str] = Counter()
     with _progress(progress) as bar:
         task = bar.add_task(f"typing with {model.model_id}", total=total)
         after = ""
-        while page := [row["id"] for row in store.run(queries.UNTYPED_CONCEPTS, after=after, limit=batch_size,
+        while page := [row["id"] for row in store.run(UNTYPED_CONCEPTS, after=after, limit=batch_size,
                                                       sources=sources)]:
             kept, x = concept_features.vectors(page)
             rows = []
@@ -322,8 +332,8 @@ def predict_semantic_types(store: GraphStore, model_dir: Path, *, min_score: flo
                                          "score": float(row[index])})
                             by_type[model.classes[index]] += 1
             with store.transaction() as tx:
-                tx.run(queries.CLEAR_PREDICTED_TYPES, ids=page, source=model.model_id).consume()
-                tx.run(queries.WRITE_PREDICTED_TYPES, rows=rows, source=model.model_id).consume()
+                tx.run(CLEAR_PREDICTED_TYPES, ids=page, source=model.model_id).consume()
+                tx.run(WRITE_PREDICTED_TYPES, rows=rows, source=model.model_id).consume()
             report.concepts += len(page)
             report.without_vector += len(page) - len(kept)
             report.edges += len(rows)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bios_kg.graph import queries
 from bios_kg.graph.errors import NotFoundError, ParameterError
 from bios_kg.graph.lookup import names_by_language, preferred_name, resolve_concept_id
+from bios_kg.graph.queries.explore import EDGES_AMONG, NEIGHBOUR_ITEM, shortest_path_query
+from bios_kg.graph.queries.lookup import CONCEPT_SUMMARIES
 from bios_kg.graph.store import GraphStore
 
 MAX_NEIGHBOURS = 200
@@ -79,7 +80,7 @@ def _resolve(store: GraphStore, name: str, concept_id: str) -> str:
 
 
 def _concept_node(store: GraphStore, concept_id: str) -> GraphNode:
-    row = store.run(queries.CONCEPT_SUMMARIES, ids=[concept_id])[0]
+    row = store.run(CONCEPT_SUMMARIES, ids=[concept_id])[0]
     return GraphNode(concept_id, preferred_name(names_by_language(row["names"]), None), row["sources"])
 
 
@@ -91,7 +92,7 @@ def neighbourhood(store: GraphStore, concept_id: str, limit: int = 40) -> Neighb
         raise ParameterError("limit", f"must be between 1 and {MAX_NEIGHBOURS}, got {limit}")
     centre = _resolve(store, "concept_id", concept_id)
     nodes = {centre: _concept_node(store, centre)}
-    groups = store.relation_groups(centre, _NOT_EXPLORED, queries.NEIGHBOUR_ITEM, limit)
+    groups = store.relation_groups(centre, _NOT_EXPLORED, NEIGHBOUR_ITEM, limit)
     counts = [RelationCount(group["type"], group["direction"], group["total"]) for group in groups]
     edges: list[GraphEdge] = []
     for rank in range(limit):
@@ -107,7 +108,7 @@ def neighbourhood(store: GraphStore, concept_id: str, limit: int = 40) -> Neighb
             edges.append(GraphEdge(ends[0], group["type"], ends[1]))
             count.shown += 1
     neighbours = [node_id for node_id in nodes if node_id != centre]
-    among = store.run(queries.EDGES_AMONG, ids=neighbours, limit=EDGES_PER_NEIGHBOUR * len(neighbours),
+    among = store.run(EDGES_AMONG, ids=neighbours, limit=EDGES_PER_NEIGHBOUR * len(neighbours),
                       dense=DENSE_DEGREE)
     edges += [GraphEdge(**row) for row in among]
     return Neighbourhood(id=centre, nodes=list(nodes.values()), edges=edges, relations=counts,
@@ -125,7 +126,7 @@ def shortest_path(store: GraphStore, source: str, target: str, max_length: int =
     if start == end:
         path.nodes = [_concept_node(store, start)]
         return path
-    rows = store.read(queries.shortest_path(max_length), PATH_TIMEOUT_S, **{"from": start, "to": end})
+    rows = store.read(shortest_path_query(max_length), PATH_TIMEOUT_S, **{"from": start, "to": end})
     if rows:
         path.nodes = [GraphNode(**node) for node in rows[0]["nodes"]]
         path.edges = [GraphEdge(**edge) for edge in rows[0]["edges"]]

@@ -11,10 +11,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bios_kg.graph import queries
 from bios_kg.graph.curie import normalize_curie
 from bios_kg.graph.errors import ParameterError
 from bios_kg.graph.languages import is_language
+from bios_kg.graph.queries.explore import RELATED_ITEM
+from bios_kg.graph.queries.lookup import CONCEPT_CARD, CONCEPT_SUMMARIES, LOOKUP_EXACT, LOOKUP_FULLTEXT, RESOLVE_ALT_ID
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
 
@@ -92,8 +93,8 @@ def lookup_page(store: GraphStore, text: str, lang: str | None = None, limit: in
     window = offset + limit
     rows = [{**row, "method": "id"} for row in _id_rows(store, text)]
     if not rows:
-        exact = store.run(queries.LOOKUP_EXACT, norm=normalize_term(text), lang=lang, limit=window * 20)
-        fulltext = store.run(queries.LOOKUP_FULLTEXT, query=fulltext_query(text), lang=lang,
+        exact = store.run(LOOKUP_EXACT, norm=normalize_term(text), lang=lang, limit=window * 20)
+        fulltext = store.run(LOOKUP_FULLTEXT, query=fulltext_query(text), lang=lang,
                              candidates=window * 10, limit=window * 20)
         top_score = max((float(row["score"]) for row in fulltext), default=1.0)
         rows = [{**row, "method": "exact"} for row in exact] + [
@@ -105,7 +106,7 @@ def lookup_page(store: GraphStore, text: str, lang: str | None = None, limit: in
             best[row["id"]] = row
     ranked = sorted(best.values(), key=_rank)
     top = ranked[offset:window]
-    summaries = {row["id"]: row for row in store.run(queries.CONCEPT_SUMMARIES, ids=[row["id"] for row in top])}
+    summaries = {row["id"]: row for row in store.run(CONCEPT_SUMMARIES, ids=[row["id"] for row in top])}
     hits = []
     for row in top:
         summary = summaries[row["id"]]
@@ -137,9 +138,9 @@ def _rank(row: dict[str, Any]) -> tuple[int, float, int, str]:
 
 def resolve_concept_id(store: GraphStore, concept_id: str) -> str | None:
     """The id itself when it is a concept, the concept that retired it (alt id), or None."""
-    if store.run(queries.CONCEPT_SUMMARIES, ids=[concept_id]):
+    if store.run(CONCEPT_SUMMARIES, ids=[concept_id]):
         return concept_id
-    rows = store.run(queries.RESOLVE_ALT_ID, id=concept_id)
+    rows = store.run(RESOLVE_ALT_ID, id=concept_id)
     return rows[0]["id"] if rows else None
 
 
@@ -148,11 +149,11 @@ def concept_card(store: GraphStore, concept_id: str, relations_per_type: int = 5
     resolved = resolve_concept_id(store, concept_id)
     if resolved is None:
         return None
-    card = store.run(queries.CONCEPT_CARD, id=resolved, max_joined=MAX_JOINED)[0]
+    card = store.run(CONCEPT_CARD, id=resolved, max_joined=MAX_JOINED)[0]
     card["names"] = names_by_language(card["names"])
     card["terms"] = sorted(card["terms"], key=lambda t: (t["lang"] != "en", t["lang"], _TTY_RANK.get(t["tty"], 2),
                                                          t["text"]))
-    card["relations"] = store.relation_groups(resolved, _CARD_EXCLUDED, queries.RELATED_ITEM, relations_per_type)
+    card["relations"] = store.relation_groups(resolved, _CARD_EXCLUDED, RELATED_ITEM, relations_per_type)
     if resolved != concept_id:
         card["redirected_from"] = concept_id
     return card

@@ -35,10 +35,16 @@ from urllib.parse import quote, unquote
 from rdflib import DCTERMS, OWL, RDF, RDFS, SKOS, Graph, Literal, Namespace, URIRef
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bios_kg.graph import queries
 from bios_kg.graph.curie import normalize_curie
 from bios_kg.graph.errors import NotFoundError
 from bios_kg.graph.languages import guess_language, is_language
+from bios_kg.graph.queries.skos import (
+    SKOS_CONCEPT_PAGE,
+    SKOS_COUNT_CONCEPTS,
+    SKOS_RELATION_TYPES,
+    SKOS_SEMANTIC_TYPES,
+    SKOS_SOURCES,
+)
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
 
@@ -149,12 +155,12 @@ def export_skos(store: GraphStore, out: Path, source: str | None = None, progres
     """
     started = time.perf_counter()
     out = Path(out)
-    sources = store.run(queries.SKOS_SOURCES, source=source)
+    sources = store.run(SKOS_SOURCES, source=source)
     if source is not None and not sources:
         raise NotFoundError(f"no source {source!r} in the graph")
     schemes = {row["id"]: source_iri(row["id"]) for row in sources}
     report = ExportReport(out=out, sources=sorted(schemes))
-    total = int(store.run(queries.SKOS_COUNT_CONCEPTS, source=source)[0]["n"])
+    total = int(store.run(SKOS_COUNT_CONCEPTS, source=source)[0]["n"])
     part = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -181,7 +187,7 @@ def _write_pages(store: GraphStore, handle: TextIO, sources: list[dict[str, Any]
             _add_scheme(graph, row)
         _write(handle, graph, report)
         after = ""
-        while rows := store.run(queries.SKOS_CONCEPT_PAGE, after=after, limit=page_size, source=source):
+        while rows := store.run(SKOS_CONCEPT_PAGE, after=after, limit=page_size, source=source):
             graph = _page_graph(_page_ids(rows))
             for row in rows:
                 _add_concept(graph, row, schemes, report)
@@ -191,9 +197,9 @@ def _write_pages(store: GraphStore, handle: TextIO, sources: list[dict[str, Any]
             after = rows[-1]["id"]
             bar.advance(task, len(rows))
     graph = _page_graph(type_ids)
-    for row in store.run(queries.SKOS_SEMANTIC_TYPES, ids=sorted(type_ids)):
+    for row in store.run(SKOS_SEMANTIC_TYPES, ids=sorted(type_ids)):
         _add_semantic_type(graph, row)
-    _add_relation_types(graph, rel_types, store.run(queries.SKOS_RELATION_TYPES, ids=sorted(rel_types)))
+    _add_relation_types(graph, rel_types, store.run(SKOS_RELATION_TYPES, ids=sorted(rel_types)))
     _write(handle, graph, report)
 
 

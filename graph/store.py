@@ -15,11 +15,74 @@ from typing import Any, TypeVar
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction, unit_of_work
 from neo4j.exceptions import ClientError
 
-from bios_kg.graph import queries
 from bios_kg.graph.connection import open_driver
 from bios_kg.graph.curie import normalize_curie
 from bios_kg.graph.errors import QueryTimeoutError
 from bios_kg.graph.languages import is_language
+from bios_kg.graph.queries.embeddings import (
+    CLEAR_OTHER_CONCEPT_VECTORS,
+    CLEAR_OTHER_TERM_VECTORS,
+    CONCEPT_VECTOR_INDEX,
+    CONCEPTS_TO_EMBED,
+    COUNT_TERMS_TO_EMBED,
+    DELETE_OTHER_EMBEDDING_MODELS,
+    EMBEDDED_TERM_IDS,
+    EMBEDDING_FINGERPRINT,
+    EMBEDDING_MODELS,
+    MARK_TERMS_EMBEDDED,
+    MERGE_EMBEDDING_MODEL,
+    OTHER_EMBEDDING_MODELS,
+    SET_CONCEPT_VECTORS,
+    SET_EMBEDDING_MODEL_COUNTS,
+    TERM_VECTOR_INDEX,
+    TERMS_TO_EMBED,
+    UNMARK_TERMS_EMBEDDED,
+    VECTOR_INDEX_INFO,
+    VECTOR_SEARCH,
+    create_vector_index_query,
+    drop_index,
+    vector_index_name,
+)
+from bios_kg.graph.queries.explore import (
+    RELATION_WINDOW,
+    concept_degrees,
+    concept_relation_type_counts,
+    relation_groups_query,
+    typed_neighbours,
+)
+from bios_kg.graph.queries.ingest import (
+    BEGIN_SOURCE,
+    COUNT_PENDING_RELATIONS,
+    DELETE_PENDING_RELATIONS,
+    FAIL_SOURCE,
+    FINISH_SOURCE,
+    GET_SOURCE,
+    LINK_XREFS,
+    LIST_SOURCES,
+    MERGE_CONCEPTS,
+    MERGE_DEFINITIONS,
+    MERGE_HAS_TERM,
+    MERGE_HAS_TYPE,
+    MERGE_PENDING_ALT_IDS,
+    MERGE_PENDING_RELATIONS,
+    MERGE_RELATION_TYPES,
+    MERGE_SEMANTIC_TYPES,
+    MERGE_TERMS,
+    MISSING_RELATION_ENDS,
+    RESOLVABLE_PENDING_RELATIONS,
+    RESOLVE_PENDING_ALT_IDS,
+    SET_CHECKPOINT,
+    add_to_concept_list,
+    merge_relations,
+)
+from bios_kg.graph.queries.schema import (
+    AWAIT_INDEXES,
+    COUNT_BY_SOURCE,
+    LABELS,
+    RELATIONSHIP_TYPES,
+    count_label,
+    count_relationship_type,
+)
 from bios_kg.graph.records import (
     AltId,
     Concept,
@@ -223,7 +286,7 @@ class GraphStore:
         dimension belongs to the embedding model of the old contents) — for tests, benchmarks, rebuilds."""
         with self.driver.session(database=self.database) as session:
             session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-        for name in (queries.TERM_VECTOR_INDEX, queries.CONCEPT_VECTOR_INDEX):
+        for name in (TERM_VECTOR_INDEX, CONCEPT_VECTOR_INDEX):
             self.drop_vector_index(name)
 
     @contextmanager
@@ -245,34 +308,34 @@ class GraphStore:
         return len(statements)
 
     def stats(self) -> dict[str, Any]:
-        labels = {row["label"]: self.run(queries.count_label(row["label"]))[0]["n"]
-                  for row in self.run(queries.LABELS)}
-        types = {row["type"]: self.run(queries.count_relationship_type(row["type"]))[0]["n"]
-                 for row in self.run(queries.RELATIONSHIP_TYPES)}
+        labels = {row["label"]: self.run(count_label(row["label"]))[0]["n"]
+                  for row in self.run(LABELS)}
+        types = {row["type"]: self.run(count_relationship_type(row["type"]))[0]["n"]
+                 for row in self.run(RELATIONSHIP_TYPES)}
         by_source: dict[str, dict[str, int]] = defaultdict(dict)
-        for row in self.run(queries.COUNT_BY_SOURCE):
+        for row in self.run(COUNT_BY_SOURCE):
             by_source[row["source"]][row["kind"]] = row["n"]
         return {"labels": labels, "relationship_types": types, "by_source": dict(by_source)}
 
     # --- sources and checkpoints -------------------------------------------------------------------
     def source(self, source_id: str) -> dict[str, Any] | None:
-        rows = self.run(queries.GET_SOURCE, id=source_id)
+        rows = self.run(GET_SOURCE, id=source_id)
         return rows[0]["source"] if rows else None
 
     def sources(self) -> list[dict[str, Any]]:
-        return [row["source"] for row in self.run(queries.LIST_SOURCES)]
+        return [row["source"] for row in self.run(LIST_SOURCES)]
 
     def begin_source(self, source: Source, checkpoint: int = 0) -> None:
         props = {"name": source.name, "version": source.version, "licence": source.licence, "url": source.url,
                  "format": source.format, "knowledge_level": source.knowledge_level,
                  "agent_type": source.agent_type, "checksums": json.dumps(source.checksums, sort_keys=True)}
-        self.run(queries.BEGIN_SOURCE, id=source.id, props=props, checkpoint=checkpoint)
+        self.run(BEGIN_SOURCE, id=source.id, props=props, checkpoint=checkpoint)
 
     def finish_source(self, source_id: str, counts: dict[str, int]) -> None:
-        self.run(queries.FINISH_SOURCE, id=source_id, counts={f"count_{k}": v for k, v in counts.items()})
+        self.run(FINISH_SOURCE, id=source_id, counts={f"count_{k}": v for k, v in counts.items()})
 
     def fail_source(self, source_id: str, error: str) -> None:
-        self.run(queries.FAIL_SOURCE, id=source_id, error=error)
+        self.run(FAIL_SOURCE, id=source_id, error=error)
 
     # --- batch writes --------------------------------------------------------------------------------
     @staticmethod
@@ -281,23 +344,23 @@ class GraphStore:
         if not batch.relations:
             return {}
         rows = [{"i": row["i"], "head": row["head"], "tail": row["tail"]} for _, row in batch.relations]
-        return {record["i"]: record["missing"] for record in tx.run(queries.MISSING_RELATION_ENDS, rows=rows)}
+        return {record["i"]: record["missing"] for record in tx.run(MISSING_RELATION_ENDS, rows=rows)}
 
     @staticmethod
     def write_pending_relations(tx: Tx, rows: list[dict[str, Any]], source_id: str) -> None:
         """Keep relations an end of which is not in the graph yet: rows {head, type, tail, rel_id, rid, props}."""
         if rows:
-            tx.run(queries.MERGE_PENDING_RELATIONS, source=source_id, rows=[
+            tx.run(MERGE_PENDING_RELATIONS, source=source_id, rows=[
                 {**row, "props": json.dumps(row.get("props") or {}, sort_keys=True)} for row in rows]).consume()
 
     def resolve_pending_alt_ids(self) -> int:
         """Add every pending alt id whose concept now exists to the concept; returns how many."""
-        return int(self.run(queries.RESOLVE_PENDING_ALT_IDS)[0]["n"])
+        return int(self.run(RESOLVE_PENDING_ALT_IDS)[0]["n"])
 
     def resolve_pending_relations(self, page: int = 10_000) -> int:
         """Turn every pending relation whose two concepts now exist into its edge; returns how many joined."""
         joined = 0
-        while rows := self.run(queries.RESOLVABLE_PENDING_RELATIONS, limit=page):
+        while rows := self.run(RESOLVABLE_PENDING_RELATIONS, limit=page):
             groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
             for row in rows:
                 edge = {"head": row["head"], "tail": row["tail"], "rel_id": row["rel_id"], "rid": row["rid"],
@@ -306,14 +369,14 @@ class GraphStore:
                     groups[(row["type"], source)].append(edge)
             with self.transaction() as tx:
                 for (rel_type, source), edges in groups.items():
-                    tx.run(queries.merge_relations(rel_type), rows=edges, source=source).consume()
-                tx.run(queries.DELETE_PENDING_RELATIONS, ids=[row["id"] for row in rows]).consume()
+                    tx.run(merge_relations(rel_type), rows=edges, source=source).consume()
+                tx.run(DELETE_PENDING_RELATIONS, ids=[row["id"] for row in rows]).consume()
             joined += len(rows)
         return joined
 
     def count_pending_relations(self, source_id: str | None = None) -> int:
         """Pending relations stated by `source_id` (None: by any source)."""
-        return int(self.run(queries.COUNT_PENDING_RELATIONS, source=source_id)[0]["n"])
+        return int(self.run(COUNT_PENDING_RELATIONS, source=source_id)[0]["n"])
 
     @staticmethod
     def write_nodes(tx: Tx, batch: Batch, source_id: str) -> None:
@@ -323,18 +386,18 @@ class GraphStore:
             if rows:
                 tx.run(cypher, rows=rows, source=source_id).consume()
 
-        run(queries.MERGE_SEMANTIC_TYPES, list(batch.semantic_types.values()))
-        run(queries.MERGE_RELATION_TYPES, list(batch.relation_types.values()))
-        run(queries.MERGE_CONCEPTS, [{"id": cid, "props": props} for cid, props in batch.concepts.items()])
-        run(queries.MERGE_TERMS, list(batch.terms.values()))
-        run(queries.MERGE_HAS_TERM, list(batch.has_term.values()))
-        run(queries.MERGE_HAS_TYPE, list(batch.has_type.values()))
-        run(queries.MERGE_DEFINITIONS, batch.definitions)
+        run(MERGE_SEMANTIC_TYPES, list(batch.semantic_types.values()))
+        run(MERGE_RELATION_TYPES, list(batch.relation_types.values()))
+        run(MERGE_CONCEPTS, [{"id": cid, "props": props} for cid, props in batch.concepts.items()])
+        run(MERGE_TERMS, list(batch.terms.values()))
+        run(MERGE_HAS_TERM, list(batch.has_term.values()))
+        run(MERGE_HAS_TYPE, list(batch.has_type.values()))
+        run(MERGE_DEFINITIONS, batch.definitions)
         for key in ("alt_ids", "xrefs"):
-            run(queries.add_to_concept_list(key), [{"concept": cid, "ids": sorted(ids)}
+            run(add_to_concept_list(key), [{"concept": cid, "ids": sorted(ids)}
                                                    for (cid, list_key), ids in batch.lists.items() if list_key == key])
         # Alt ids of a concept not in the graph yet are kept pending (see resolve_pending).
-        run(queries.MERGE_PENDING_ALT_IDS, [{"concept": cid, "ids": sorted(ids)}
+        run(MERGE_PENDING_ALT_IDS, [{"concept": cid, "ids": sorted(ids)}
                                             for (cid, list_key), ids in batch.lists.items() if list_key == "alt_ids"])
 
     @staticmethod
@@ -343,15 +406,15 @@ class GraphStore:
         for rel_type, row in batch.relations:
             by_type[rel_type].append(row)
         for rel_type, rows in by_type.items():
-            tx.run(queries.merge_relations(rel_type), rows=rows, source=source_id).consume()
+            tx.run(merge_relations(rel_type), rows=rows, source=source_id).consume()
 
     def link_xrefs(self) -> int:
         """Join every stated cross-reference whose target concept is in the graph; returns new XREF edges."""
-        return int(self.run(queries.LINK_XREFS)[0]["created"])
+        return int(self.run(LINK_XREFS)[0]["created"])
 
     @staticmethod
     def set_checkpoint(tx: Tx, source_id: str, checkpoint: int) -> None:
-        tx.run(queries.SET_CHECKPOINT, id=source_id, checkpoint=checkpoint).consume()
+        tx.run(SET_CHECKPOINT, id=source_id, checkpoint=checkpoint).consume()
 
     # --- embeddings (one model's vectors at a time; see queries "embeddings") ------------------------------
     def run_in_transactions(self, cypher: str, **params: Any) -> None:
@@ -360,73 +423,73 @@ class GraphStore:
             session.run(cypher, params).consume()
 
     def embedding_models(self) -> list[dict[str, Any]]:
-        return [row["model"] for row in self.run(queries.EMBEDDING_MODELS)]
+        return [row["model"] for row in self.run(EMBEDDING_MODELS)]
 
     def other_embedding_models(self, model_id: str) -> list[str]:
         """Ids of the models other than `model_id` that have a node or vectors in the graph."""
-        return [row["id"] for row in self.run(queries.OTHER_EMBEDDING_MODELS, model=model_id)]
+        return [row["id"] for row in self.run(OTHER_EMBEDDING_MODELS, model=model_id)]
 
     def merge_embedding_model(self, record: dict[str, Any]) -> None:
         props = {key: value for key, value in record.items() if key != "id"}
-        self.run(queries.MERGE_EMBEDDING_MODEL, id=record["id"], props=props)
+        self.run(MERGE_EMBEDDING_MODEL, id=record["id"], props=props)
 
     def set_embedding_model_counts(self, model_id: str, counts: dict[str, int]) -> None:
-        self.run(queries.SET_EMBEDDING_MODEL_COUNTS, id=model_id, counts=counts)
+        self.run(SET_EMBEDDING_MODEL_COUNTS, id=model_id, counts=counts)
 
     def clear_other_embeddings(self, model_id: str) -> None:
         """Remove every vector and EmbeddingModel node of models other than `model_id`, in batches."""
-        self.run_in_transactions(queries.CLEAR_OTHER_TERM_VECTORS, model=model_id)
-        self.run_in_transactions(queries.CLEAR_OTHER_CONCEPT_VECTORS, model=model_id)
-        self.run(queries.DELETE_OTHER_EMBEDDING_MODELS, model=model_id)
+        self.run_in_transactions(CLEAR_OTHER_TERM_VECTORS, model=model_id)
+        self.run_in_transactions(CLEAR_OTHER_CONCEPT_VECTORS, model=model_id)
+        self.run(DELETE_OTHER_EMBEDDING_MODELS, model=model_id)
 
     def vector_index(self, name: str) -> dict[str, Any] | None:
         """{name, state, label, property, dim, similarity} of a vector index, or None if it does not exist."""
-        rows = self.run(queries.VECTOR_INDEX_INFO, name=queries.vector_index_name(name))
+        rows = self.run(VECTOR_INDEX_INFO, name=vector_index_name(name))
         return rows[0] if rows else None
 
     def drop_vector_index(self, name: str) -> None:
-        self.run(queries.drop_index(name))
+        self.run(drop_index(name))
 
     def create_vector_index(self, name: str, dim: int, timeout_s: int = 3600) -> None:
         """Create the cosine vector index `name` if it does not exist, and wait until it is online."""
-        self.run(queries.create_vector_index(name), dim=dim)
-        self.run(queries.AWAIT_INDEXES, seconds=timeout_s)
+        self.run(create_vector_index_query(name), dim=dim)
+        self.run(AWAIT_INDEXES, seconds=timeout_s)
 
     def count_terms_to_embed(self, model_id: str) -> int:
-        return int(self.run(queries.COUNT_TERMS_TO_EMBED, model=model_id)[0]["n"])
+        return int(self.run(COUNT_TERMS_TO_EMBED, model=model_id)[0]["n"])
 
     def terms_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
         """The next `limit` terms after id `after` (id order) without a vector of `model_id`: {id, text}."""
-        return self.run(queries.TERMS_TO_EMBED, model=model_id, after=after, limit=limit)
+        return self.run(TERMS_TO_EMBED, model=model_id, after=after, limit=limit)
 
     def mark_terms_embedded(self, model_id: str, ids: list[str]) -> None:
         """Mark terms as holding a vector of `model_id` (the vectors themselves are in its vector file)."""
-        self.run(queries.MARK_TERMS_EMBEDDED, ids=ids, model=model_id)
+        self.run(MARK_TERMS_EMBEDDED, ids=ids, model=model_id)
 
     def unmark_terms_embedded(self, ids: list[str]) -> None:
-        self.run(queries.UNMARK_TERMS_EMBEDDED, ids=ids)
+        self.run(UNMARK_TERMS_EMBEDDED, ids=ids)
 
     def embedded_term_ids(self, model_id: str) -> list[str]:
-        return [row["id"] for row in self.run(queries.EMBEDDED_TERM_IDS, model=model_id)]
+        return [row["id"] for row in self.run(EMBEDDED_TERM_IDS, model=model_id)]
 
     def concepts_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
         """The next concepts after id `after` whose vector is missing or out of date: {id, terms}."""
-        return self.run(queries.CONCEPTS_TO_EMBED, model=model_id, after=after, limit=limit)
+        return self.run(CONCEPTS_TO_EMBED, model=model_id, after=after, limit=limit)
 
     def set_concept_vectors(self, model_id: str, rows: list[dict[str, Any]]) -> None:
         """Rows {id, v, n}: the vector and the number of term vectors it was made from."""
-        self.run(queries.SET_CONCEPT_VECTORS, rows=rows, model=model_id)
+        self.run(SET_CONCEPT_VECTORS, rows=rows, model=model_id)
 
     def embedding_fingerprint(self, model_id: str) -> dict[str, Any]:
         """Database id, count and id range of the terms with `model_id` vectors, and every source load."""
-        return self.run(queries.EMBEDDING_FINGERPRINT, model=model_id)[0]
+        return self.run(EMBEDDING_FINGERPRINT, model=model_id)[0]
 
     def vector_search(self, index: str, model_id: str, vectors: list[list[float]],
                       k: int) -> list[list[tuple[str, float]]]:
         """Per query vector: (node id, cosine) of the `k` nearest nodes of vector index `index`, best first."""
         if not vectors:
             return []
-        rows = self.run(queries.VECTOR_SEARCH, index=queries.vector_index_name(index), model=model_id,
+        rows = self.run(VECTOR_SEARCH, index=vector_index_name(index), model=model_id,
                         vectors=vectors, k=k)
         return [[(node_id, float(score)) for node_id, score in row["hits"]] for row in rows]
 
@@ -436,8 +499,8 @@ class GraphStore:
         kept for `max_age_s` seconds, so a type a load adds shows within a minute."""
         now = time.monotonic()
         if self._relation_types is None or now - self._relation_types[0] > max_age_s:
-            types = [row["type"] for row in self.run(queries.RELATIONSHIP_TYPES)]
-            counts = self.run(queries.concept_relation_type_counts(types))[0]["counts"] if types else []
+            types = [row["type"] for row in self.run(RELATIONSHIP_TYPES)]
+            counts = self.run(concept_relation_type_counts(types))[0]["counts"] if types else []
             self._relation_types = (now, [t for t, (n, heads, tails) in zip(types, counts, strict=True)
                                           if n and n == heads == tails])
         return self._relation_types[1]
@@ -446,19 +509,19 @@ class GraphStore:
                         limit: int) -> list[dict[str, Any]]:
         """Rows {direction, type, total, concepts} of a concept's concept–concept relations but `exclude`, by
         direction ('out' first) and type: the total from the degree store, up to `limit` neighbours as `item` maps
-        (queries.NEIGHBOUR_ITEM or RELATED_ITEM), bounded on hub concepts (see queries.RELATION_WINDOW)."""
+        (NEIGHBOUR_ITEM or RELATED_ITEM), bounded on hub concepts (see RELATION_WINDOW)."""
         types = [t for t in self.concept_relation_types() if t not in exclude]
-        rows = self.run(queries.concept_degrees(types), id=concept_id) if types else []
+        rows = self.run(concept_degrees(types), id=concept_id) if types else []
         if not rows:
             return []
         totals = {(t, direction): n for t, pair in zip(types, rows[0]["degrees"], strict=True)
                   for direction, n in zip(("out", "in"), pair, strict=True) if n}
-        if sum(totals.values()) <= queries.RELATION_WINDOW:
+        if sum(totals.values()) <= RELATION_WINDOW:
             found = {(row["type"], row["direction"]): row["concepts"] for row in self.run(
-                queries.relation_groups(item), id=concept_id, types=[t for t, _ in totals], limit=limit)}
+                relation_groups_query(item), id=concept_id, types=[t for t, _ in totals], limit=limit)}
         else:
-            found = {key: [row["item"] for row in self.run(queries.typed_neighbours(*key, item), id=concept_id,
-                                                           window=queries.RELATION_WINDOW, limit=limit)]
+            found = {key: [row["item"] for row in self.run(typed_neighbours(*key, item), id=concept_id,
+                                                           window=RELATION_WINDOW, limit=limit)]
                      for key in totals}
         return [{"direction": direction, "type": t, "total": n, "concepts": found.get((t, direction), [])}
                 for (t, direction), n in sorted(totals.items(), key=lambda kv: (kv[0][1] != "out", kv[0][0]))]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from bios_kg.graph import queries
 from bios_kg.graph.errors import GraphError, NotFoundError, ParameterError
+from bios_kg.graph.queries.suggestions import GET_SUGGESTIONS, LIST_SUGGESTIONS, REJECT_SUGGESTION, accept_suggestion
 from bios_kg.graph.store import GraphStore
 
 Status = Literal["open", "accepted", "rejected"]
@@ -38,7 +38,7 @@ def list_suggestions(store: GraphStore, *, status: str | None = "open", model: s
         raise ParameterError("limit", f"{limit} is not between 1 and {MAX_LIST}")
     if offset < 0:
         raise ParameterError("offset", f"{offset} is negative")
-    return store.run(queries.LIST_SUGGESTIONS, status=status, model=model,
+    return store.run(LIST_SUGGESTIONS, status=status, model=model,
                      relation=relation.upper() if relation else None, concept=concept, limit=limit, offset=offset)
 
 
@@ -46,7 +46,7 @@ def get_suggestions(store: GraphStore, ids: list[str]) -> list[dict[str, Any]]:
     """The suggestions `ids` in the order given; NotFoundError names every id the graph does not hold."""
     if not ids:
         raise ParameterError("ids", "no suggestion id given")
-    found = {row["id"]: row for row in store.run(queries.GET_SUGGESTIONS, ids=ids)}
+    found = {row["id"]: row for row in store.run(GET_SUGGESTIONS, ids=ids)}
     missing = [suggestion_id for suggestion_id in ids if suggestion_id not in found]
     if missing:
         raise NotFoundError(f"no suggestion with id {', '.join(missing)}")
@@ -62,7 +62,7 @@ def accept(store: GraphStore, ids: list[str], curator: str | None = None) -> Rev
             if row["status"] == "accepted":
                 unchanged.append(row["id"])
                 continue
-            tx.run(queries.accept_suggestion(row["relation"]), id=row["id"], source=row["model"],
+            tx.run(accept_suggestion(row["relation"]), id=row["id"], source=row["model"],
                    curator=curator).consume()
             changed.append(row["id"])
     return Review(changed, unchanged)
@@ -78,5 +78,5 @@ def reject(store: GraphStore, ids: list[str], curator: str | None = None) -> Rev
     changed = [row["id"] for row in suggestions if row["status"] != "rejected"]
     with store.transaction() as tx:
         for suggestion_id in changed:
-            tx.run(queries.REJECT_SUGGESTION, id=suggestion_id, curator=curator).consume()
+            tx.run(REJECT_SUGGESTION, id=suggestion_id, curator=curator).consume()
     return Review(changed, [row["id"] for row in suggestions if row["status"] == "rejected"])

@@ -50,9 +50,9 @@ from typing import Any, BinaryIO, TextIO
 
 from rich.console import Console
 
-from bios_kg.graph import queries
 from bios_kg.graph.connection import open_driver
 from bios_kg.graph.errors import GraphError, RuntimeStateError
+from bios_kg.graph.queries.ingest import MERGE_PENDING_ALT_IDS
 from bios_kg.graph.records import (
     AltId,
     Concept,
@@ -674,7 +674,7 @@ def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError =
             if files.xrefs:
                 report.xrefs_linked = store.link_xrefs()
             if files.pending_alt_ids:
-                store.run(queries.MERGE_PENDING_ALT_IDS, rows=files.pending_alt_ids, source=source.id)
+                store.run(MERGE_PENDING_ALT_IDS, rows=files.pending_alt_ids, source=source.id)
             reader_notes(reader, report)
             report.rejected = rejects_writer.count
             report.seconds = time.perf_counter() - started

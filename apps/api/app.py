@@ -45,11 +45,11 @@ from bios_kg.apps.api.vqa_routes import router as vqa_router
 from bios_kg.apps.api.web_routes import router as web_router
 from bios_kg.apps.heap import long_lived_heap
 from bios_kg.apps.normalize.normalizer import open_normalizer
-from bios_kg.graph import queries
 from bios_kg.graph.curie import normalize_curie
 from bios_kg.graph.errors import BiosError, NotFoundError, ParameterError, QueryTimeoutError
 from bios_kg.graph.library import Library
 from bios_kg.graph.lookup import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH, concept_card, lookup_page
+from bios_kg.graph.queries.schema import PING, count_label
 from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import GraphStore
 
@@ -122,8 +122,8 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
     def health(request: Request) -> HealthOut:
         """The graph answers: its Bolt URI, database, and how many concepts and terms it holds."""
         graph = store(request)
-        graph.run(queries.PING)
-        count = {label: graph.run(queries.count_label(label))[0]["n"] for label in ("Concept", "Term")}
+        graph.run(PING)
+        count = {label: graph.run(count_label(label))[0]["n"] for label in ("Concept", "Term")}
         return HealthOut(status="ok", neo4j=settings.uri, database=settings.database,
                          concepts=count["Concept"], terms=count["Term"])
 

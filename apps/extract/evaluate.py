@@ -40,8 +40,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bios_kg.apps.extract.link import Linker
 from bios_kg.apps.extract.pipeline import DEFAULT_BATCH, OFFLINE, Extractor, Note, extract_notes, open_extractor
 from bios_kg.apps.normalize.normalizer import open_normalizer
-from bios_kg.graph import queries
 from bios_kg.graph.errors import InputError, ParameterError
+from bios_kg.graph.queries.lookup import LOOKUP_EXACT, XREF_NEIGHBOURS
 from bios_kg.graph.results import write_results as write_result_files
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
@@ -324,7 +324,7 @@ def graph_head_concepts(store: GraphStore, heads: Iterable[str]) -> dict[str, fr
     result = {}
     for head in sorted(set(heads)):
         ids = {row["id"] for variant in head_variants(head)
-               for row in store.run(queries.LOOKUP_EXACT, norm=normalize_term(variant), lang="en", limit=1000)}
+               for row in store.run(LOOKUP_EXACT, norm=normalize_term(variant), lang="en", limit=1000)}
         result[head] = frozenset(ids | _neighbours(store, ids))
     return result
 
@@ -335,7 +335,7 @@ def graph_concept_keys(store: GraphStore, concepts: Iterable[str]) -> dict[str, 
 
 
 def _neighbours(store: GraphStore, ids: set[str]) -> set[str]:
-    return {row["id"] for row in store.run(queries.XREF_NEIGHBOURS, ids=sorted(ids))} if ids else set()
+    return {row["id"] for row in store.run(XREF_NEIGHBOURS, ids=sorted(ids))} if ids else set()
 
 
 # --- the evaluation job ------------------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ from typing import Any
 import ahocorasick
 
 from bios_kg.apps.extract import rules
+from bios_kg.apps.extract.queries import EXTRACT_DICTIONARY_STATE, EXTRACT_TERMS
 from bios_kg.apps.extract.records import ANATOMY, DRUG, LAB, TYPE_MAP, Entity, Extraction, TypeMap, not_applicable
-from bios_kg.graph import queries
 from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
 
@@ -82,7 +82,7 @@ _BUILDING = threading.Lock()
 
 
 def graph_state(store: GraphStore) -> tuple[Any, ...]:
-    row = store.run(queries.EXTRACT_DICTIONARY_STATE)[0]
+    row = store.run(EXTRACT_DICTIONARY_STATE)[0]
     return row["database"], row["terms"], row["named"], row["typed"], tuple(map(tuple, row["sources"]))
 
 
@@ -121,13 +121,13 @@ def load_dictionary(store: GraphStore, config: DictionaryConfig = DictionaryConf
 
 
 def build_dictionary(store: GraphStore, config: DictionaryConfig = DictionaryConfig()) -> Dictionary:
-    return dictionary_from_rows(store.stream(queries.EXTRACT_TERMS, languages=list(config.languages)), config)
+    return dictionary_from_rows(store.stream(EXTRACT_TERMS, languages=list(config.languages)), config)
 
 
 def dictionary_from_rows(rows: Iterable[tuple[str, str, list[list[str]]]],
                          config: DictionaryConfig = DictionaryConfig()) -> Dictionary:
     """The dictionary of term rows (norm, lang, [[concept id, semantic type id, semantic type name], ...]), ids and
-    names lower-cased as queries.EXTRACT_TERMS returns them."""
+    names lower-cased as EXTRACT_TERMS returns them."""
     started = time.perf_counter()
     by_graph_type = {graph_type.lower(): genie for genie, graph_types in config.type_map for graph_type in graph_types}
     priority = {genie: rank for rank, (genie, _) in enumerate(config.type_map)}

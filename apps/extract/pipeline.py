@@ -22,9 +22,9 @@ from typing import Any, Protocol
 from bios_kg.apps.extract.genie import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, GenieExtractor, chunk_spans, is_chinese
 from bios_kg.apps.extract.link import Linker
 from bios_kg.apps.extract.offline import OfflineExtractor
+from bios_kg.apps.extract.queries import CLEAR_MENTIONS, WRITE_MENTIONS
 from bios_kg.apps.extract.records import Entity, Extraction, TypeMap
 from bios_kg.embed.llm import configured_backend, get_backend, render_prompt
-from bios_kg.graph import queries
 from bios_kg.graph.errors import InputError
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.jsonl import json_objects
@@ -174,9 +174,9 @@ def write_mentions(store: GraphStore, results: Sequence[NoteResult], method: str
         "value": entity.value, "unit": entity.unit, "purpose": entity.purpose, "method": method}}
         for result in results for entity in result.entities if entity.concept_id]
     with store.transaction() as tx:
-        tx.run(queries.CLEAR_MENTIONS, notes=[{"id": result.id, "method": method} for result in results]).consume()
+        tx.run(CLEAR_MENTIONS, notes=[{"id": result.id, "method": method} for result in results]).consume()
         if mentions:
-            tx.run(queries.WRITE_MENTIONS, mentions=mentions).consume()
+            tx.run(WRITE_MENTIONS, mentions=mentions).consume()
     return len(mentions)
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bios_kg.apps.normalize.evaluate import DEFAULT_SEED, held_out_concepts
+from bios_kg.apps.normalize.queries import DEFAULT_ENCODER_TERMS
 from bios_kg.apps.normalize.unseen import unseen_training_exclusions
-from bios_kg.graph import queries
 from bios_kg.graph.errors import ConfigError
 from bios_kg.graph.store import GraphStore
 
@@ -47,7 +47,7 @@ def default_training_data(store: GraphStore, exclude: set[str]) -> Any:
     """TrainingData of the default encoder: synonym sets only (no triples: the recipe has no relation loss)."""
     from bios_kg.embed.coder.sampler import TrainingData
 
-    rows = store.stream(queries.DEFAULT_ENCODER_TERMS, languages=list(LANGUAGES), ttys=list(TRAINING_TTYS))
+    rows = store.stream(DEFAULT_ENCODER_TERMS, languages=list(LANGUAGES), ttys=list(TRAINING_TTYS))
     terms = ((str(concept), str(text)) for concept, texts in rows for text in texts)
     return TrainingData.from_rows(terms, [], [], exclude)
 

@@ -43,9 +43,11 @@ from bios_kg.apps.normalize.normalizer import (
     save_calibration,
     stored_calibration,
 )
-from bios_kg.graph import queries
+from bios_kg.apps.normalize.queries import FULLTEXT_TERMS
 from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
 from bios_kg.graph.lookup import fulltext_query
+from bios_kg.graph.queries.evaluation import HPO_TERMS, ICD10_TERMS
+from bios_kg.graph.queries.lookup import XREF_NEIGHBOURS
 from bios_kg.graph.results import write_results as write_result_files
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term, trigram_dice
@@ -127,7 +129,7 @@ def _make_benchmark(name: str, description: str, dictionary: list[tuple[str, str
 
 
 def hpo_benchmark(store: GraphStore, seed: int = DEFAULT_SEED, max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
-    rows = store.run(queries.HPO_TERMS)
+    rows = store.run(HPO_TERMS)
     names = {row["concept"]: row["name"] for row in rows if row["name"]}
     asked: dict[str, tuple[str, set[str]]] = {}
     for row in rows:
@@ -142,7 +144,7 @@ def hpo_benchmark(store: GraphStore, seed: int = DEFAULT_SEED, max_queries: int 
 
 def icd10_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
                     max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
-    rows = store.run(queries.ICD10_TERMS)
+    rows = store.run(ICD10_TERMS)
     dictionary = sorted({(row["concept"], row["text"]) for row in rows if row["lang"] == "en"})
     asked: dict[str, tuple[str, set[str]]] = {}
     for row in rows:
@@ -163,7 +165,7 @@ def held_out_concepts(store: GraphStore, seed: int = DEFAULT_SEED) -> set[str]:
     """Concepts a trainer must not see for the evaluation to hold: both benchmarks' held-out concepts and the
     concepts joined to them by XREF (a CMeKG concept naming the same disease as a held-out ICD-10 code)."""
     held = set().union(*(benchmark.held_out for benchmark in build_benchmarks(store, seed, max_queries=0)))
-    neighbours = {row["id"] for row in store.run(queries.XREF_NEIGHBOURS, ids=sorted(held))}
+    neighbours = {row["id"] for row in store.run(XREF_NEIGHBOURS, ids=sorted(held))}
     return held | neighbours
 
 
@@ -273,7 +275,7 @@ def rank_fulltext(store: GraphStore, texts: Sequence[str], dictionary: list[tupl
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
         rows = [{"i": i, "query": fulltext_query(text.lower())} for i, text in enumerate(chunk)]
-        found = store.run(queries.FULLTEXT_TERMS, rows=rows, candidates=FULLTEXT_CANDIDATES)
+        found = store.run(FULLTEXT_TERMS, rows=rows, candidates=FULLTEXT_CANDIDATES)
         hits = {row["i"]: row["hits"] for row in found}
         for i, text in enumerate(chunk):
             norm = normalize_term(text)

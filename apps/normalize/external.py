@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bios_kg.apps.normalize.evaluate import DEFAULT_MAX_QUERIES, DEFAULT_SEED, Benchmark
+from bios_kg.apps.normalize.queries import SOURCE_TERMS, UMLS_XREF_CONCEPTS
 from bios_kg.apps.normalize.unseen import split_benchmark
-from bios_kg.graph import queries
 from bios_kg.graph.errors import ConfigError, GraphError
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
@@ -43,8 +43,8 @@ DRUG_TYPES = frozenset({"T121", "T109", "T200", "T195", "T123", "T125", "T127", 
 
 def _english_names(store: GraphStore) -> list[tuple[str, str]]:
     """(concept, text) of the English PT and SY terms of the ICD-10 and HPO concepts."""
-    rows = [*store.run(queries.SOURCE_TERMS, prefix="ICD10:", source="ICD10", languages=["en"]),
-            *store.run(queries.SOURCE_TERMS, prefix="HP:", source="HPO", languages=["en"])]
+    rows = [*store.run(SOURCE_TERMS, prefix="ICD10:", source="ICD10", languages=["en"]),
+            *store.run(SOURCE_TERMS, prefix="HP:", source="HPO", languages=["en"])]
     return sorted({(r["concept"], r["text"]) for r in rows if r["tty"] in ("PT", "SY")})
 
 
@@ -73,7 +73,7 @@ def _icd10cm_database() -> Path:
 def icd10cm_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
                       max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
     database = _icd10cm_database()
-    rows = store.run(queries.SOURCE_TERMS, prefix="ICD10:", source="ICD10", languages=["en"])
+    rows = store.run(SOURCE_TERMS, prefix="ICD10:", source="ICD10", languages=["en"])
     dictionary = sorted({(r["concept"], r["text"]) for r in rows if r["tty"] in ("PT", "SY")})
     concepts = {concept for concept, _ in dictionary}
     if not concepts:
@@ -95,7 +95,7 @@ def do_benchmark(store: GraphStore, path: Path = DO_FILE, seed: int = DEFAULT_SE
     dictionary = _english_names(store)
     concepts = {concept for concept, _ in dictionary}
     by_cui: dict[str, set[str]] = defaultdict(set)
-    for row in store.run(queries.UMLS_XREF_CONCEPTS, prefix="HP:"):
+    for row in store.run(UMLS_XREF_CONCEPTS, prefix="HP:"):
         by_cui[row["cui"]].add(row["concept"])
     names: dict[str, set[str]] = defaultdict(set)
     targets: dict[str, set[str]] = defaultdict(set)

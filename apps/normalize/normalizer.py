@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from bios_kg.graph import queries
+from bios_kg.apps.normalize.queries import CANDIDATE_SUMMARIES, LEXICAL_HITS, VECTOR_HITS
 from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
 from bios_kg.graph.languages import is_language
 from bios_kg.graph.lookup import fulltext_query, names_by_language, preferred_name
@@ -261,7 +261,7 @@ class Normalizer:
     def _lexical_rows(self, texts: Sequence[str], candidates: int, params: dict[str, Any]) -> list[tuple[int, list]]:
         rows = [{"i": i, "norm": normalize_term(text), "query": fulltext_query(text)}
                 for i, text in enumerate(texts)]
-        return list(self.store.stream(queries.LEXICAL_HITS, rows=rows, limit=candidates, candidates=candidates,
+        return list(self.store.stream(LEXICAL_HITS, rows=rows, limit=candidates, candidates=candidates,
                                       **params))
 
     def _vector_rows(self, texts: Sequence[str], candidates: int, params: dict[str, Any]) -> list[tuple[int, list]]:
@@ -270,7 +270,7 @@ class Normalizer:
         neighbours = self.index.search(self.encoder.encode(list(texts), batch_size=QUERY_BATCH), candidates)
         rows = [{"i": i, "terms": [term for term, _ in found], "scores": [float(score) for _, score in found]}
                 for i, found in enumerate(neighbours) if found]
-        return list(self.store.stream(queries.VECTOR_HITS, rows=rows, **params)) if rows else []
+        return list(self.store.stream(VECTOR_HITS, rows=rows, **params)) if rows else []
 
     def _hit(self, values: list[Any], query_grams: set[str]) -> _Hit:
         method, concept, term, norm, lang, tty, raw = values
@@ -287,7 +287,7 @@ class Normalizer:
         """Concept id -> (preferred names by language, semantic types)."""
         if not ids:
             return {}
-        [(concepts,)] = self.store.stream(queries.CANDIDATE_SUMMARIES, ids=sorted(ids))
+        [(concepts,)] = self.store.stream(CANDIDATE_SUMMARIES, ids=sorted(ids))
         return {concept: (names_by_language(names), types) for concept, names, types in concepts}
 
     @staticmethod

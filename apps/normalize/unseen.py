@@ -34,8 +34,9 @@ from bios_kg.apps.normalize.evaluate import (
     concept_split,
     icd10_benchmark,
 )
-from bios_kg.graph import queries
+from bios_kg.apps.normalize.queries import SOURCE_TERMS
 from bios_kg.graph.errors import ConfigError, GraphError
+from bios_kg.graph.queries.lookup import XREF_NEIGHBOURS
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
 
@@ -61,7 +62,7 @@ def split_benchmark(name: str, description: str, dictionary: list[tuple[str, str
 
 def hpo_lay_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
                       max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
-    rows = store.run(queries.SOURCE_TERMS, prefix="HP:", source="HPO", languages=["en"])
+    rows = store.run(SOURCE_TERMS, prefix="HP:", source="HPO", languages=["en"])
     dictionary = sorted({(r["concept"], r["text"]) for r in rows if r["tty"] in ("PT", "SY")})
     known = {normalize_term(text) for _, text in dictionary}
     asked: dict[str, tuple[str, set[str]]] = {}
@@ -76,7 +77,7 @@ def hpo_lay_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
 
 def cmekg_alias_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
                           max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
-    rows = store.run(queries.SOURCE_TERMS, prefix="CMEKG:", source="CMEKG", languages=["zh"])
+    rows = store.run(SOURCE_TERMS, prefix="CMEKG:", source="CMEKG", languages=["zh"])
     dictionary = sorted({(r["concept"], r["text"]) for r in rows if r["tty"] == "PT"})
     known = {normalize_term(text) for _, text in dictionary}
     asked: dict[str, tuple[str, set[str]]] = {}
@@ -121,4 +122,4 @@ def unseen_training_exclusions(store: GraphStore, seed: int = DEFAULT_SEED) -> s
     """Concepts of the graph-built unseen benchmarks that training must leave out (their XREF neighbours
     included); lay names are left out by term type instead."""
     held = set(cmekg_alias_benchmark(store, seed, max_queries=0).held_out)
-    return held | {row["id"] for row in store.run(queries.XREF_NEIGHBOURS, ids=sorted(held))}
+    return held | {row["id"] for row in store.run(XREF_NEIGHBOURS, ids=sorted(held))}

@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bios_kg.apps.normalize.normalizer import Normalizer
-from bios_kg.graph import queries
+from bios_kg.apps.retrieve.queries import CONCEPT_NEIGHBOURS, CONCEPT_TERMS
 from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.queries.lookup import LOOKUP_EXACT
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
 
@@ -105,7 +106,7 @@ class KnowledgeGraph:
         """(concept id, tty) of the graph terms whose normalized form is `text`'s, PT hits first, then by id."""
         norm = normalize_term(text)
         if norm not in self._exact:
-            rows = self.store.run(queries.LOOKUP_EXACT, norm=norm, lang=self.lang, limit=FETCH) if norm else []
+            rows = self.store.run(LOOKUP_EXACT, norm=norm, lang=self.lang, limit=FETCH) if norm else []
             self._exact[norm] = sorted({(row["id"], row["tty"] or "") for row in rows},
                                        key=lambda hit: (hit[1] != "PT", hit[0]))
         return self._exact[norm]
@@ -127,7 +128,7 @@ class KnowledgeGraph:
     def terms(self, ids: Sequence[str]) -> dict[str, list[str]]:
         missing = sorted({cid for cid in ids if cid not in self._terms})
         if missing:
-            for row in self.store.run(queries.CONCEPT_TERMS, ids=missing, lang=self.lang, limit=FETCH):
+            for row in self.store.run(CONCEPT_TERMS, ids=missing, lang=self.lang, limit=FETCH):
                 self._terms[row["id"]] = row["terms"]
             for cid in missing:
                 self._terms.setdefault(cid, [])
@@ -136,7 +137,7 @@ class KnowledgeGraph:
     def neighbourhoods(self, ids: Sequence[str]) -> dict[str, Neighbourhood]:
         missing = sorted({cid for cid in ids if cid not in self._neighbourhoods})
         if missing:
-            rows = self.store.run(queries.CONCEPT_NEIGHBOURS, ids=missing, lang=self.lang, limit=FETCH)
+            rows = self.store.run(CONCEPT_NEIGHBOURS, ids=missing, lang=self.lang, limit=FETCH)
             for row in rows:
                 self._neighbourhoods[row["id"]] = Neighbourhood(row["id"], [], row["same"], row["parents"],
                                                                 row["children"], row["related"])

@@ -37,7 +37,7 @@ from typing import Any
 
 from bios_kg.apps.retrieve.chunking import DEFAULT_OVERLAP, DEFAULT_WORDS, Chunk, chunk_note, write_corpus
 from bios_kg.apps.retrieve.knowledge import KnowledgeGraph
-from bios_kg.graph import queries as cypher
+from bios_kg.apps.retrieve.queries import CONCEPT_ANCESTORS
 from bios_kg.graph.errors import GraphError, ParameterError
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
@@ -94,7 +94,7 @@ def build_report_benchmark(store: GraphStore, out: Path, reports: Iterable[Repor
         raise GraphError("no MeSH heading of the reports links to a concept of this graph: load HPO / ICD-10 first")
     all_concepts = sorted({c for h in linked for c in concepts[h]})
     hoods = graph.neighbourhoods(all_concepts)
-    ancestors = {row["id"]: set(row["ancestors"]) for row in store.run(cypher.CONCEPT_ANCESTORS, ids=all_concepts)}
+    ancestors = {row["id"]: set(row["ancestors"]) for row in store.run(CONCEPT_ANCESTORS, ids=all_concepts)}
 
     def gold_of(targets: frozenset[str]) -> set[str]:
         return {rid for h in linked if any(c in targets or ancestors.get(c, set()) & targets for c in concepts[h])

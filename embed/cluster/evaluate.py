@@ -1,8 +1,8 @@
 """`bios eval cluster`: pairwise precision, recall and F1 of clusterings against the graph's synonym groups.
 
 Gold sets (a seeded sample of `max_concepts` concepts each, from the queries the normalization benchmarks use):
-- hpo: the English preferred names and EXACT synonyms of HPO concepts (queries.HPO_TERMS);
-- icd10_en_zh: the English and Chinese names of ICD-10 codes (queries.ICD10_TERMS).
+- hpo: the English preferred names and EXACT synonyms of HPO concepts (HPO_TERMS);
+- icd10_en_zh: the English and Chinese names of ICD-10 codes (ICD10_TERMS).
 Items are distinct (lang, normalized form) strings, as Term nodes are, in a seeded random order (BIRCH is
 order-dependent and real streams are not grouped by concept). Two items are a gold pair when they name a common
 concept; a predicted pair when they share a cluster (cortex.md §5, one confusion matrix for every method).
@@ -29,8 +29,8 @@ from bios_kg.embed.cluster.baseline import ClusterResult, baseline_cluster
 from bios_kg.embed.cluster.birch import birch_cluster
 from bios_kg.embed.cluster.config import DEFAULT_MAX_CONCEPTS, DEFAULT_SEED, BaselineConfig, BirchConfig
 from bios_kg.embed.cluster.oracle import RuleOracle, ThresholdOracle
-from bios_kg.graph import queries
 from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.queries.evaluation import HPO_TERMS, ICD10_TERMS
 from bios_kg.graph.results import write_results as write_result_files
 from bios_kg.graph.store import GraphStore
 
@@ -71,9 +71,9 @@ def gold_set(name: str, description: str, rows: Sequence[dict[str, Any]], max_co
 def gold_sets(store: GraphStore, max_concepts: int = DEFAULT_MAX_CONCEPTS, seed: int = DEFAULT_SEED,
               among: Collection[str] | None = None) -> list[GoldSet]:
     return [gold_set("hpo", "HPO English preferred names + EXACT synonyms, grouped by concept",
-                     store.run(queries.HPO_TERMS), max_concepts, seed, among),
+                     store.run(HPO_TERMS), max_concepts, seed, among),
             gold_set("icd10_en_zh", "ICD-10 English + Chinese names, grouped by code",
-                     store.run(queries.ICD10_TERMS), max_concepts, seed, among)]
+                     store.run(ICD10_TERMS), max_concepts, seed, among)]
 
 
 def gold_pairs(concepts: Sequence[frozenset[str]]) -> set[tuple[int, int]]:

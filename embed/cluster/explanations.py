@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bios_kg.embed.llm import LLMBackend, backend_id, generate_one
-from bios_kg.graph import queries
 from bios_kg.graph.errors import InputError
+from bios_kg.graph.queries.clustering import TERM_DEFINITIONS
 from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
 
@@ -93,7 +93,7 @@ def graph_definitions(store: GraphStore, terms: list[tuple[str, str, str]]) -> l
     keys = sorted(texts)
     for start in range(0, len(keys), LOOKUP_BATCH):
         rows = [{"lang": lang, "norm": norm} for lang, norm in keys[start:start + LOOKUP_BATCH]]
-        for row in store.run(queries.TERM_DEFINITIONS, rows=rows):
+        for row in store.run(TERM_DEFINITIONS, rows=rows):
             found.append(Explanation(row["lang"], row["norm"], texts[(row["lang"], row["norm"])], row["definition"],
                                      GRAPH_PROVIDER, row["concept"], _now()))
     return found

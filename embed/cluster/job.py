@@ -43,10 +43,19 @@ from bios_kg.embed.cluster.explanations import ExplanationCache, explain_terms, 
 from bios_kg.embed.cluster.labels import groups
 from bios_kg.embed.cluster.oracle import DEFAULT_ORACLE, Oracle, ReviewQueueOracle, make_oracle
 from bios_kg.embed.llm import get_backend
-from bios_kg.graph import queries
 from bios_kg.graph.errors import GraphError, InputError, ParameterError
 from bios_kg.graph.languages import is_language
 from bios_kg.graph.library import Library
+from bios_kg.graph.queries.clustering import (
+    CLUSTER_SOURCE_TERMS,
+    DELETE_STALE_CLUSTER_CONCEPTS,
+    DELETE_STALE_REVIEW_ITEMS,
+    FINISH_CLUSTER_RUN,
+    MERGE_CLUSTER_CONCEPTS,
+    MERGE_CLUSTER_RUN,
+    MERGE_REVIEW_ITEMS,
+    RELEASE_OWNER,
+)
 from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term, term_id
@@ -106,7 +115,7 @@ def read_terms(path: Path) -> tuple[list[TermItem], list[tuple[str, int]]]:
 
 def source_terms(store: GraphStore, source: str, langs: Sequence[str] | None = None) -> list[TermItem]:
     items = [TermItem(text, lang, norm) for _, text, lang, norm in
-             store.stream(queries.CLUSTER_SOURCE_TERMS, source=source, langs=list(langs) if langs else None)]
+             store.stream(CLUSTER_SOURCE_TERMS, source=source, langs=list(langs) if langs else None)]
     if not items:
         known = ", ".join(s["id"] for s in store.sources()) or "none"
         raise GraphError(f"no terms of source {source!r}{' in ' + ','.join(langs) if langs else ''} in the graph "
@@ -296,7 +305,7 @@ def write_run(store: GraphStore, report: ClusterReport, items: Sequence[TermItem
               release: str, source: str, oracle: Oracle | None = None, progress: bool = False) -> dict[str, Any]:
     """The ClusterRun, one Concept of `release` per cluster with HAS_TERM edges to the items' Term nodes, and
     the review oracle's questions as ReviewItem nodes; idempotent per run id."""
-    owner = store.run(queries.RELEASE_OWNER, release=release, run=report.run_id)
+    owner = store.run(RELEASE_OWNER, release=release, run=report.run_id)
     if owner:
         raise GraphError(f"release {release!r} already holds the concepts of cluster run {owner[0]['run']}; "
                          "choose another --release")
@@ -307,13 +316,13 @@ def write_run(store: GraphStore, report: ClusterReport, items: Sequence[TermItem
              "oracle_calls": int(report.stats.get("oracle_calls", 0)), "started_at": report.started_at,
              "finished_at": report.finished_at, "agent_type": "automated_agent", "knowledge_level": "prediction",
              **{key: value for key, value in report.config.items() if key in ("upper", "lower", "link", "k")}}
-    store.run(queries.MERGE_CLUSTER_RUN, id=report.run_id, props=props, token=token)
+    store.run(MERGE_CLUSTER_RUN, id=report.run_id, props=props, token=token)
     rows, concept_of = _concept_rows(items, labels, release)
     columns = (TextColumn("[bold]write[/bold] concepts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
         task = bar.add_task("write", total=len(rows))
         for start in range(0, len(rows), WRITE_BATCH):
-            store.run(queries.MERGE_CLUSTER_CONCEPTS, rows=rows[start:start + WRITE_BATCH], release=release,
+            store.run(MERGE_CLUSTER_CONCEPTS, rows=rows[start:start + WRITE_BATCH], release=release,
                       run=report.run_id, token=token)
             bar.advance(task, len(rows[start:start + WRITE_BATCH]))
     review = 0
@@ -328,13 +337,13 @@ def write_run(store: GraphStore, report: ClusterReport, items: Sequence[TermItem
                                 "candidate_explanation": query.candidate_explanation}}
                      for n, (query, answer) in enumerate(oracle.items)]
         for start in range(0, len(questions), WRITE_BATCH):
-            store.run(queries.MERGE_REVIEW_ITEMS, rows=questions[start:start + WRITE_BATCH], run=report.run_id,
+            store.run(MERGE_REVIEW_ITEMS, rows=questions[start:start + WRITE_BATCH], run=report.run_id,
                       token=token)
         review = len(questions)
-    store.run_in_transactions(queries.DELETE_STALE_CLUSTER_CONCEPTS, run=report.run_id, token=token)
-    store.run_in_transactions(queries.DELETE_STALE_REVIEW_ITEMS, run=report.run_id, token=token)
+    store.run_in_transactions(DELETE_STALE_CLUSTER_CONCEPTS, run=report.run_id, token=token)
+    store.run_in_transactions(DELETE_STALE_REVIEW_ITEMS, run=report.run_id, token=token)
     written = {"release": release, "concepts": len(rows), "review_items": review}
-    store.run(queries.FINISH_CLUSTER_RUN, id=report.run_id,
+    store.run(FINISH_CLUSTER_RUN, id=report.run_id,
               props={"written_at": datetime.now(UTC).isoformat(timespec="seconds"), "review_items": review})
     return written
 

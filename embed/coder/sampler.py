@@ -52,8 +52,14 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from bios_kg.graph import queries
 from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.queries.training import (
+    TRAINING_DEFINITIONS,
+    TRAINING_LINKED_CONCEPTS,
+    TRAINING_SEMANTIC_TYPES,
+    TRAINING_TERMS,
+    TRAINING_TRIPLES,
+)
 from bios_kg.graph.store import GraphStore
 
 # Cypher for the training data (to move to graph/queries.py). Filters travel as parameters; null = no filter.
@@ -149,13 +155,13 @@ class TrainingData:
                    explanations: bool = False) -> TrainingData:
         """The training data of the graph; with `explanations`, each concept's definition as its explanation."""
         filters = {"languages": list(languages) if languages else None, "sources": list(sources) if sources else None}
-        terms = ((str(c), str(text)) for c, texts in store.stream(queries.TRAINING_TERMS, **filters) for text in texts)
+        terms = ((str(c), str(text)) for c, texts in store.stream(TRAINING_TERMS, **filters) for text in texts)
         triples = ((str(h), str(r), str(t))
-                   for h, r, tails in store.stream(queries.TRAINING_TRIPLES, **filters) for t in tails)
-        types = ((str(c), str(s)) for c, s in store.stream(queries.TRAINING_SEMANTIC_TYPES))
-        definitions = ((str(c), str(d)) for c, d in store.stream(queries.TRAINING_DEFINITIONS)) \
+                   for h, r, tails in store.stream(TRAINING_TRIPLES, **filters) for t in tails)
+        types = ((str(c), str(s)) for c, s in store.stream(TRAINING_SEMANTIC_TYPES))
+        definitions = ((str(c), str(d)) for c, d in store.stream(TRAINING_DEFINITIONS)) \
             if explanations else None
-        linked = ((str(a), str(b)) for a, b in store.stream(queries.TRAINING_LINKED_CONCEPTS))
+        linked = ((str(a), str(b)) for a, b in store.stream(TRAINING_LINKED_CONCEPTS))
         data = cls.from_rows(terms, triples, types, exclude_concepts, definitions, linked)
         if len(data.concept_ids) < 2:
             raise GraphError(f"too little training data: {len(data.concept_ids)} concepts have terms with "

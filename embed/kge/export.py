@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bios_kg.graph import queries
 from bios_kg.graph.errors import ConfigError, GraphError, InputError, ParameterError
+from bios_kg.graph.queries.suggestions import KGE_TRIPLES, RELATION_TYPE_IDS
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.vocabulary import canonical_relation
 
@@ -25,7 +25,7 @@ def relation_filter(store: GraphStore, names: Sequence[str] | None) -> list[str]
     """Relation names (`is_a`, `IS_A`, `reverse_is_a`) as the vocabulary's relationship types; None for all."""
     if not names:
         return None
-    known = {row["id"] for row in store.run(queries.RELATION_TYPE_IDS)}
+    known = {row["id"] for row in store.run(RELATION_TYPE_IDS)}
     types: list[str] = []
     for name in names:
         try:
@@ -45,7 +45,7 @@ def export_triples(store: GraphStore, *, sources: Sequence[str] | None = None, r
     if max_triples is not None and max_triples < 1:
         raise ParameterError("max_triples", f"{max_triples} is not a positive integer")
     types = relation_filter(store, relations)
-    rows = list(store.stream(queries.KGE_TRIPLES, sources=list(sources) if sources else None, relations=types))
+    rows = list(store.stream(KGE_TRIPLES, sources=list(sources) if sources else None, relations=types))
     if not rows:
         raise GraphError(f"no concept relations to export (sources: {', '.join(sources or []) or 'all'}; "
                          f"relations: {', '.join(types or []) or 'all'})")

@@ -36,8 +36,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bios_kg.embed.encoders import resolve_device
 from bios_kg.embed.kge.export import export_triples
-from bios_kg.graph import queries
 from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
+from bios_kg.graph.queries.embeddings import MERGE_PREDICTION_MODEL
+from bios_kg.graph.queries.suggestions import (
+    CLEAR_OPEN_SUGGESTIONS,
+    CLEAR_OTHER_KGE_VECTORS,
+    SET_KGE_VECTORS,
+    WRITE_SUGGESTIONS,
+)
 from bios_kg.graph.store import GraphStore
 
 WRITE_BATCH = 1000
@@ -250,7 +256,7 @@ def train_kge(store: GraphStore, out: Path, config: KgeConfig | None = None, *, 
         seconds["suggest"] = time.perf_counter() - started - sum(seconds.values())
     report.seconds = seconds
     if write_vectors or top_k:
-        store.run(queries.MERGE_PREDICTION_MODEL, id=fit.model_id, props={
+        store.run(MERGE_PREDICTION_MODEL, id=fit.model_id, props={
             "task": "relation_suggestions", "model": config.model, "config": json.dumps(asdict(config)),
             "filters": json.dumps(filters), "triples": report.triples, "entities": report.entities,
             **{f"test_{key}": value for key, value in fit.metrics.items()}})
@@ -261,23 +267,23 @@ def train_kge(store: GraphStore, out: Path, config: KgeConfig | None = None, *, 
 def write_entity_vectors(store: GraphStore, fit: KgeFit, progress: bool = True) -> int:
     """Every entity's vector onto its concept (other models' KGE vectors removed first); returns how many."""
     labels, vectors = entity_vectors(fit)
-    store.run_in_transactions(queries.CLEAR_OTHER_KGE_VECTORS, model=fit.model_id)
+    store.run_in_transactions(CLEAR_OTHER_KGE_VECTORS, model=fit.model_id)
     with _progress(progress) as bar:
         task = bar.add_task("concept KGE vectors", total=len(labels))
         for start in range(0, len(labels), WRITE_BATCH):
             rows = [{"id": label, "v": vector} for label, vector in
                     zip(labels[start:start + WRITE_BATCH], vectors[start:start + WRITE_BATCH].tolist(), strict=True)]
-            store.run(queries.SET_KGE_VECTORS, rows=rows, model=fit.model_id)
+            store.run(SET_KGE_VECTORS, rows=rows, model=fit.model_id)
             bar.advance(task, len(rows))
     return len(labels)
 
 
 def write_suggestions(store: GraphStore, model_id: str, rows: list[dict[str, Any]]) -> int:
     """Replace the model's open suggestions with `rows`; returns how many SUGGESTED edges hold them now."""
-    store.run_in_transactions(queries.CLEAR_OPEN_SUGGESTIONS, model=model_id)
+    store.run_in_transactions(CLEAR_OPEN_SUGGESTIONS, model=model_id)
     written = 0
     for start in range(0, len(rows), WRITE_BATCH):
-        written += int(store.run(queries.WRITE_SUGGESTIONS, rows=rows[start:start + WRITE_BATCH],
+        written += int(store.run(WRITE_SUGGESTIONS, rows=rows[start:start + WRITE_BATCH],
                                  model=model_id)[0]["n"])
     return written
 

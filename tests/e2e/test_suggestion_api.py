@@ -10,7 +10,7 @@ import pytest
 
 from bios_kg.apps.api.app import create_app
 from bios_kg.apps.api.settings import ApiSettings
-from bios_kg.graph import queries
+from bios_kg.graph.queries.suggestions import WRITE_SUGGESTIONS
 from bios_kg.graph.records import Concept, RelationType
 from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import Batch, GraphStore
@@ -29,7 +29,7 @@ def client(store: GraphStore, neo4j_settings: Neo4jSettings) -> Iterator[httpx.C
         batch.add(record)
     with store.transaction() as tx:
         GraphStore.write_nodes(tx, batch, "TEST")
-    store.run(queries.WRITE_SUGGESTIONS, model="transe@000000000000", rows=[
+    store.run(WRITE_SUGGESTIONS, model="transe@000000000000", rows=[
         {"id": S1, "head": "X:1", "relation": "IS_A", "tail": "X:2", "score": -1.0, "rank": 1},
         {"id": S2, "head": "X:3", "relation": "IS_A", "tail": "X:2", "score": -2.0, "rank": 2}])
     app = create_app(neo4j_settings, ApiSettings(api_keys=frozenset({"key-1"})))

@@ -21,9 +21,9 @@ from bios_kg.apps.extract.offline import (
     load_dictionary,
 )
 from bios_kg.apps.extract.pipeline import Note, distil_sft_pairs, extract_notes
+from bios_kg.apps.extract.queries import NOTE_MENTIONS
 from bios_kg.apps.extract.records import TYPE_MAP
 from bios_kg.apps.normalize.normalizer import Normalizer
-from bios_kg.graph import queries
 from bios_kg.graph.errors import InputError
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
@@ -106,7 +106,7 @@ def bios_graph(graph_env: GraphStore, tmp_path: Path) -> GraphStore:
 
 def _mentions(store: GraphStore, note: str) -> list[tuple[str, str, int]]:
     return [(row["concept"], row["props"]["assertion"], row["props"]["start"])
-            for row in store.run(queries.NOTE_MENTIONS, id=note)]
+            for row in store.run(NOTE_MENTIONS, id=note)]
 
 
 def test_cli_extracts_resumes_and_writes_mentions_idempotently(bios_graph: GraphStore, tmp_path: Path) -> None:

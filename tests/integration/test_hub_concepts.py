@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from bios_kg.graph import queries
 from bios_kg.graph.explore import neighbourhood
 from bios_kg.graph.lookup import concept_card
+from bios_kg.graph.queries.explore import RELATION_WINDOW
 from bios_kg.graph.store import GraphStore
 
 pytestmark = pytest.mark.integration
 
-CHILDREN = queries.RELATION_WINDOW + 500
+CHILDREN = RELATION_WINDOW + 500
 
 
 @pytest.fixture()
