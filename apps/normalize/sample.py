@@ -13,18 +13,15 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
+from bios_kg.graph.cli_options import JsonOption, console
 from bios_kg.graph.store import GraphStore
-from bios_kg.ingest.cli import JsonOption, _print_report
+from bios_kg.ingest.cli import print_report
 from bios_kg.ingest.loader import LoadReport
 from bios_kg.ingest.sample import DEFAULT_SAMPLE, load_sample
 
 if TYPE_CHECKING:
     from bios_kg.embed.job import EmbedReport
-
-console = Console(stderr=True, soft_wrap=True)
-
 
 def load_sample_graph(store: GraphStore, sources: list[str] | None = None, *, force: bool = False,
                       vectors: bool = True, model: str | None = None,
@@ -57,7 +54,7 @@ def sample_load_command(
         reports, embedded = load_sample_graph(store, names, force=force, vectors=not no_vectors, model=model,
                                               progress=not as_json)
     for report in reports:
-        _print_report(report, as_json)
+        print_report(report, as_json)
     if embedded is None:
         return
     if as_json:

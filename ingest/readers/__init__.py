@@ -1,6 +1,17 @@
 """Readers by format name. Importing this package registers every built-in reader."""
 
 from bios_kg.ingest.readers import bios, cmekg, hpoa, icd10, obo, obographs, rdf, umls  # noqa: F401  (registration)
-from bios_kg.ingest.readers.base import READERS, Item, Parsed, Rejected, SourceReader, get_reader
+from bios_kg.ingest.readers.base import (
+    READERS,
+    Input,
+    Item,
+    Option,
+    Parsed,
+    Rejected,
+    SourceReader,
+    get_reader,
+    register_reader,
+)
 
-__all__ = ["READERS", "Item", "Parsed", "Rejected", "SourceReader", "get_reader"]
+__all__ = ["READERS", "Input", "Item", "Option", "Parsed", "Rejected", "SourceReader", "get_reader",
+           "register_reader"]

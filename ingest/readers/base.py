@@ -1,8 +1,14 @@
-"""What a reader is: a registry by format name, and the items a reader streams.
+"""What a reader is: the reader protocol, the registry by format name, and the items a reader streams.
 
 A reader streams `Parsed` items (a canonical record and where it came from) and `Rejected` items
 (a line it could not read, with the reason). It never raises for a bad row: the loader decides
 whether a rejection stops the load or is written to the rejects file.
+
+Readers register by format name in `READERS` (`@register_reader("myformat")` on the class or factory);
+other installed packages add theirs through the entry-point group `bios_kg.readers`. `bios ingest <format>`
+is generated from the registry: the factory's first parameter is the input (annotate it with `Input`), every
+other keyword parameter an option (annotate it with `Option` unless it is one of the provenance parameters
+in `PROVENANCE_HELP`).
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
-from bios_kg.graph.errors import ConfigError, InputError
+from bios_kg.graph.errors import InputError
 from bios_kg.graph.records import Record, Source
+from bios_kg.graph.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,33 +49,53 @@ Item = Parsed | Rejected
 class SourceReader(Protocol):
     """A source on disk: what it is (provenance) and its records, streamed in load order.
 
-    A reader whose items do not carry lines of text files sets `counts_lines = False` (progress then
-    counts records).
+    Readers subclass it. `counts_lines` says whether items carry lines of the text files named in
+    `source().checksums` (progress then counts lines against their total); a reader whose items carry
+    something else (positions in a pickle, records of an RDF graph) sets it to False and progress counts
+    records.
     """
 
-    root: Path
+    counts_lines: ClassVar[bool] = True
+    root: Path  # the folder the files of source().checksums are relative to
 
     def source(self) -> Source: ...
 
     def read(self) -> Iterator[Item]: ...
 
 
+@dataclass(frozen=True)
+class Input:
+    """Annotates a reader factory's first parameter: the file or folder `bios ingest <format>` takes.
+
+    Give the parameter a default of None when the reader finds its input in an installed package.
+    """
+
+    help: str
+    folder: bool = False  # a folder (True) or one file (False)
+
+
+@dataclass(frozen=True)
+class Option:
+    """Annotates a reader factory's keyword parameter: its help on `bios ingest <format>`, and its flag when
+    not `--<parameter-name>` (e.g. `--lang` for `languages`)."""
+
+    help: str
+    flag: str | None = None
+
+
+# Help of the provenance parameters readers share; a factory parameter of one of these names needs no Option.
+PROVENANCE_HELP = {
+    "source_id": "Source id recorded on the Source (default: the reader's, from the file).",
+    "name": "Source name (default: the reader's, from the file).",
+    "version": "Release name recorded on the Source (default: the reader's, from the files).",
+    "licence": "Licence recorded on the Source.",
+    "url": "Home page recorded on the Source.",
+}
+
 ReaderFactory = Callable[..., SourceReader]
-READERS: dict[str, ReaderFactory] = {}
-
-
-def register_reader(name: str) -> Callable[[ReaderFactory], ReaderFactory]:
-    def register(factory: ReaderFactory) -> ReaderFactory:
-        READERS[name] = factory
-        return factory
-
-    return register
-
-
-def get_reader(name: str) -> ReaderFactory:
-    if name not in READERS:
-        raise ConfigError(f"unknown source format {name!r}; known: {', '.join(sorted(READERS))}")
-    return READERS[name]
+READERS: Registry[ReaderFactory] = Registry("source format", "bios_kg.readers")
+register_reader = READERS.register
+get_reader = READERS.get
 
 
 def sha256_file(path: Path) -> str:

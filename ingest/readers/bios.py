@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.languages import guess_language, to_iso
@@ -38,11 +39,13 @@ from bios_kg.graph.records import (
 )
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.readers.base import (
+    Input,
     Item,
     Parsed,
     Records,
     Rejected,
     RowProblem,
+    SourceReader,
     invalid_utf8,
     iter_lines,
     parse_rows,
@@ -265,10 +268,11 @@ class _RelName:
 
 
 @register_reader("bios")
-class BiosReader:
+class BiosReader(SourceReader):
     """Streams a BIOS release folder (or its `CoreData/` subfolder) as canonical records."""
 
-    def __init__(self, root: Path, version: str | None = None, licence: str = "CC-BY-NC-ND-4.0") -> None:
+    def __init__(self, root: Annotated[Path, Input("BIOS release folder.", folder=True)], version: str | None = None,
+                 licence: str = "CC-BY-NC-ND-4.0") -> None:
         self.root = Path(root)
         self.version = version
         self.licence = licence

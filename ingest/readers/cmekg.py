@@ -41,7 +41,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.languages import guess_language
@@ -49,7 +49,16 @@ from bios_kg.graph.records import Concept, Record, Relation, RelationType, Sourc
 from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.packages import package_data_path
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from bios_kg.ingest.readers.base import (
+    Input,
+    Item,
+    Option,
+    Parsed,
+    Rejected,
+    SourceReader,
+    register_reader,
+    sha256_file,
+)
 
 PACKAGE = "pyCMeKG"
 DISTRIBUTION = "PyCMeKG"
@@ -205,12 +214,14 @@ def load_pickle(path: Path) -> dict[Any, Any]:
 
 
 @register_reader("cmekg")
-class CmekgReader:
+class CmekgReader(SourceReader):
     """Streams CMeKG from the installed PyCMeKG package, or from the pickle at `path`."""
 
     counts_lines = False  # items carry entity positions, not lines: progress counts records
 
-    def __init__(self, path: Path | None = None, predicates: Predicates = "core") -> None:
+    def __init__(self, path: Annotated[Path | None, Input("cmekg.pkl (default: the PyCMeKG package's).")] = None,
+                 predicates: Annotated[Predicates, Option("core: mapped relation predicates; all: every entity-valued "
+                                                         "predicate (the rest as RELATED_TO).")] = "core") -> None:
         if predicates not in ("core", "all"):
             raise ConfigError(f"predicates must be 'core' or 'all', not {predicates!r}")
         self.path = Path(path) if path is not None else package_data_path("PyCMeKG", PACKAGE, "model", PICKLE)

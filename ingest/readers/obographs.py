@@ -26,13 +26,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.records import AltId, Concept, Definition, Record, Relation, Source, TermRecord, Xref
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.ids import to_curie, xref_target
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from bios_kg.ingest.readers.base import Input, Item, Parsed, Rejected, SourceReader, register_reader, sha256_file
 from bios_kg.ingest.readers.obo import RELATION_MATCHES, XREF_MATCHES, _relation_type, _synonym_tty
 
 _OBOINOWL = "http://www.geneontology.org/formats/oboInOwl#"
@@ -52,12 +52,13 @@ class _Problem(Exception):
 
 
 @register_reader("obographs")
-class OboGraphsReader:
+class OboGraphsReader(SourceReader):
     """Streams the classes of one OBO Graphs JSON file (every graph in it) in load order."""
 
     counts_lines = False  # JSON gives no lines: progress counts records
 
-    def __init__(self, path: Path, source_id: str | None = None, name: str | None = None,
+    def __init__(self, path: Annotated[Path, Input("An OBO Graphs .json file.")], source_id: str | None = None,
+                 name: str | None = None,
                  version: str | None = None, licence: str = "unknown", url: str | None = None) -> None:
         self.path = Path(path)
         self.root = self.path.parent

@@ -41,6 +41,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import unquote
 
 from rdflib import DCTERMS, OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
@@ -69,7 +70,16 @@ from bios_kg.graph.skos import BIOS, OBO, OBOINOWL, REL, TTY
 from bios_kg.graph.text import normalize_term
 from bios_kg.graph.vocabulary import validate_relationship_type
 from bios_kg.ingest.ids import compact_iri, to_curie, xref_target
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, register_reader, sha256_file
+from bios_kg.ingest.readers.base import (
+    Input,
+    Item,
+    Option,
+    Parsed,
+    Rejected,
+    SourceReader,
+    register_reader,
+    sha256_file,
+)
 from bios_kg.ingest.readers.obo import SCOPE_TTY
 
 FORMAT_ALIASES = {"ttl": "turtle", "owl": "xml", "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "jsonld": "json-ld"}
@@ -180,19 +190,20 @@ class _Ids:
 
 
 @register_reader("rdf")
-class RdfReader:
+class RdfReader(SourceReader):
     """Streams the concepts of one RDF file; `prefixes` (CURIE prefix -> namespace IRI) adds id namespaces."""
 
     counts_lines = False  # RDF parsers give no lines: progress counts records
 
     def __init__(
         self,
-        path: Path,
+        path: Annotated[Path, Input("SKOS or OWL file (Turtle, RDF/XML, …).")],
         source_id: str | None = None,
-        format: str | None = None,
+        format: Annotated[str | None, Option("rdflib format (default: by suffix).")] = None,
         licence: str = "unknown",
         version: str | None = None,
-        prefixes: Mapping[str, str] | None = None,
+        prefixes: Annotated[Mapping[str, str] | None, Option("CURIE prefix for a namespace: PREFIX=IRI (repeatable).",
+                                                            "--prefix")] = None,
     ) -> None:
         self.path = Path(path)
         self.root = self.path.parent

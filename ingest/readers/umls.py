@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.languages import language_filter, to_iso
@@ -37,10 +38,13 @@ from bios_kg.graph.records import Definition, Relation, RelationType, SemanticTy
 from bios_kg.graph.semantic_types import TYPE_PREFIX
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.readers.base import (
+    Input,
     Item,
+    Option,
     Records,
     Rejected,
     RowProblem,
+    SourceReader,
     invalid_utf8,
     iter_lines,
     parse_rows,
@@ -185,15 +189,16 @@ class _RrfRow:
 
 
 @register_reader("umls")
-class UmlsReader:
+class UmlsReader(SourceReader):
     """Streams a UMLS release (the folder holding the RRF files, or its parent with `META/`)."""
 
     def __init__(
         self,
-        root: Path,
-        languages: list[str] | None = None,
-        sabs: list[str] | None = None,
-        include_suppressed: bool = False,
+        root: Annotated[Path, Input("UMLS release or META folder.", folder=True)],
+        languages: Annotated[list[str] | None, Option("MRCONSO LAT codes to keep, e.g. ENG,CHI.", "--lang")] = None,
+        sabs: Annotated[list[str] | None, Option("Source vocabularies (SAB) to keep, e.g. MSH,SNOMEDCT_US.", "--sab")]
+        = None,
+        include_suppressed: Annotated[bool, Option("Keep suppressible and obsolete rows.")] = False,
         version: str | None = None,
         licence: str = "UMLS Metathesaurus License Agreement",
     ) -> None:
