@@ -1,4 +1,10 @@
-"""The `bios` command: every job of the project as a subcommand.
+"""The `bios` command: every job of the project as a subcommand, mounted here from two tables.
+
+Command code lives in one `cli.py` per package, in the layer of the code it runs (bios_kg.graph.cli,
+bios_kg.ingest.cli, bios_kg.embed.cli, bios_kg.apps.<feature>.cli); shared options come from
+bios_kg.graph.cli_options. This module only mounts: GROUPS are Typer apps (`bios <group> …`), COMMANDS are
+functions placed at a path (`bios <name>` or `bios <group> <name>`). The `eval` group lives here because its
+commands come from several layers.
 
 Project errors (bios_kg.graph.errors.BiosError) become one line on stderr and exit code 2.
 """
@@ -6,54 +12,83 @@ Project errors (bios_kg.graph.errors.BiosError) become one line on stderr and ex
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
-from bios_kg.apps.cypher_cli import cypher_app
-from bios_kg.apps.extract.cli import extract_app
-from bios_kg.apps.extract.evaluate import eval_extract_command
+from bios_kg.apps.api.cli import serve_command
+from bios_kg.apps.extract.cli import eval_extract_command, extract_app
 from bios_kg.apps.llm.cli import llm_app
-from bios_kg.apps.lookup_cli import lookup_command, serve_command
-from bios_kg.apps.normalize.cli import eval_app, normalize_command, train_default_command
+from bios_kg.apps.normalize.cli import (
+    eval_normalize_command,
+    held_out_command,
+    normalize_command,
+    train_default_command,
+)
 from bios_kg.apps.normalize.sample import sample_load_command
 from bios_kg.apps.retrieve.cli import eval_retrieve_command, retrieve_app
 from bios_kg.apps.vqa.cli import vqa_app
-from bios_kg.embed.cli import embed_app
+from bios_kg.embed.cli import embed_app, types_app
 from bios_kg.embed.cluster.cli import cluster_command, eval_cluster_command, explain_command, release_app
 from bios_kg.embed.kge.cli import suggest_app
-from bios_kg.embed.types_cli import types_app
-from bios_kg.graph.cli import export_app, graph_app, neo4j_app
+from bios_kg.graph.cli import cypher_app, export_app, graph_app, lookup_command, neo4j_app
 from bios_kg.graph.errors import BiosError
 from bios_kg.ingest.cli import data_app, ingest_app, sample_app
 
-app = typer.Typer(help="BIOS-KG: a biomedical knowledge graph in Neo4j and the tools around it.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(neo4j_app, name="neo4j")
-app.add_typer(graph_app, name="graph")
-app.add_typer(ingest_app, name="ingest")
-app.add_typer(sample_app, name="sample")
-sample_app.command("load")(sample_load_command)
-app.add_typer(data_app, name="data")
-app.add_typer(export_app, name="export")
-app.command("lookup")(lookup_command)
-app.command("serve")(serve_command)
-app.command("normalize")(normalize_command)
-app.add_typer(embed_app, name="embed")
-embed_app.command("train-default")(train_default_command)
-app.add_typer(eval_app, name="eval")
-app.add_typer(cypher_app, name="cypher")
-app.command("cluster")(cluster_command)
-app.command("explain")(explain_command)
-app.add_typer(release_app, name="release")
-eval_app.command("cluster")(eval_cluster_command)
-eval_app.command("extract")(eval_extract_command)
-app.add_typer(retrieve_app, name="retrieve")
-eval_app.command("retrieve")(eval_retrieve_command)
-app.add_typer(types_app, name="types")
-app.add_typer(suggest_app, name="suggest")
-app.add_typer(vqa_app, name="vqa")
-app.add_typer(llm_app, name="llm")
-app.add_typer(extract_app, name="extract")
+eval_app = typer.Typer(help="Accuracy evaluations on benchmarks built from the graph.", no_args_is_help=True)
+
+# `bios <name> …`, in the order `bios --help` lists them.
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (
+    ("neo4j", neo4j_app),
+    ("graph", graph_app),
+    ("ingest", ingest_app),
+    ("sample", sample_app),
+    ("data", data_app),
+    ("export", export_app),
+    ("embed", embed_app),
+    ("eval", eval_app),
+    ("cypher", cypher_app),
+    ("release", release_app),
+    ("retrieve", retrieve_app),
+    ("types", types_app),
+    ("suggest", suggest_app),
+    ("vqa", vqa_app),
+    ("llm", llm_app),
+    ("extract", extract_app),
+)
+
+# `bios <name>` or `bios <group> <name>`: commands defined as functions, mounted where users look for them.
+COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("lookup", lookup_command),
+    ("serve", serve_command),
+    ("normalize", normalize_command),
+    ("cluster", cluster_command),
+    ("explain", explain_command),
+    ("sample load", sample_load_command),
+    ("embed train-default", train_default_command),
+    ("eval normalize", eval_normalize_command),
+    ("eval held-out", held_out_command),
+    ("eval cluster", eval_cluster_command),
+    ("eval extract", eval_extract_command),
+    ("eval retrieve", eval_retrieve_command),
+)
+
+
+def build_app() -> typer.Typer:
+    """The `bios` Typer app: every group of GROUPS and every command of COMMANDS at its path."""
+    root = typer.Typer(help="BIOS-KG: a biomedical knowledge graph in Neo4j and the tools around it.",
+                       no_args_is_help=True, pretty_exceptions_enable=False)
+    groups = dict(GROUPS)
+    for path, function in COMMANDS:
+        *group, name = path.split()
+        (groups[group[0]] if group else root).command(name)(function)
+    for name, group_app in GROUPS:
+        root.add_typer(group_app, name=name)
+    return root
+
+
+app = build_app()
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""`bios embed …`: train encoders on the graph and embed its terms."""
+"""`bios embed …` (train encoders on the graph, embed its terms) and `bios types …` (a semantic-type classifier
+over concept vectors, bios_kg.embed.semantic_types)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
+from bios_kg.graph.cli_options import JsonOption, comma_list, console
 from bios_kg.graph.curie import read_concept_ids
+from bios_kg.graph.results import write_results
 from bios_kg.graph.store import GraphStore
 
 if TYPE_CHECKING:
@@ -17,8 +19,9 @@ if TYPE_CHECKING:
     from bios_kg.embed.coder.sampler import Sampling
     from bios_kg.embed.coder.trainer import Preset
 
-console = Console(stderr=True, soft_wrap=True)
 embed_app = typer.Typer(help="Term embeddings: encoder training and vectors for the graph's terms.",
+                        no_args_is_help=True)
+types_app = typer.Typer(help="Semantic types predicted from concept vectors for concepts without one.",
                         no_args_is_help=True)
 
 
@@ -65,7 +68,7 @@ def train_coder_command(
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, cuda:1, …")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of sampling and initialisation.")] = 72,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bar).")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Train a CODER-style encoder on the graph's synonyms and concept–relation–concept triples (--preset coder:
     CODER's own settings)."""
@@ -82,8 +85,7 @@ def train_coder_command(
         report = train_coder(
             store, out, base=base, **numbers, relation_loss=cast("RelationLoss", relation_loss),
             device=device, checkpoint_every=checkpoint_every,
-            languages=[x.strip() for x in languages.split(",") if x.strip()] if languages else None,
-            sources=[x.strip() for x in sources.split(",") if x.strip()] if sources else None,
+            languages=comma_list(languages), sources=comma_list(sources),
             exclude_concepts=held_out, add_tokens=add_tokens, sampling=cast("Sampling", sampling),
             mine_every=mine_every, hard_fraction=hard_fraction, seed=seed,
             progress=not as_json, preset=cast("Preset | None", preset))  # CoderConfig checks the name
@@ -111,7 +113,7 @@ def embed_terms_command(
     engine: Annotated[str, typer.Option(help="local, or ray: encode on Ray workers (the distributed extra; "
                                              "RAY_ADDRESS names a cluster, else a local one starts).")] = "local",
     workers: Annotated[int, typer.Option(help="Encoder actors with --engine ray.")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Embed every Term (and Concept) of the graph, keep the vector indexes current, write the faiss file.
 
@@ -131,3 +133,58 @@ def embed_terms_command(
                   f"({report.terms_per_second:,.0f}/s), {report.terms_total:,} in the graph; "
                   f"{report.concepts_embedded:,} concept vectors; "
                   f"faiss {report.index.get('kind', '-')} index in {report.index.get('path', '-')}")
+
+
+@types_app.command("train")
+def types_train_command(
+    out: Annotated[Path, typer.Option(help="Folder for the model (model.npz, model.json with its evaluation).")],
+    features: Annotated[str, typer.Option(help="graph (Concept.embedding), an encoder name or model folder, or "
+                                               "auto (the graph's vectors when present, else minilm).")] = "auto",
+    classifier: Annotated[str, typer.Option(help="logreg or mlp.")] = "logreg",
+    test_fraction: Annotated[float, typer.Option(help="Share of typed concepts held out for evaluation.")] = 0.2,
+    max_concepts: Annotated[int | None, typer.Option(help="Use a seeded sample of this many typed concepts.")] = None,
+    sources: Annotated[str | None, typer.Option(help="Only concepts of these sources: HPO,ICD10.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the sample.")] = 72,
+    results: Annotated[Path | None, typer.Option(help="Also write the evaluation here (JSON) and as Markdown beside "
+                                                      "it, e.g. benchmarks/results/semantic_types.json.")] = None,
+    device: Annotated[str, typer.Option(help="Encoder device: auto, cpu, cuda, …")] = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Train on the typed concepts (split by concept), evaluate on the held-out ones, save the model."""
+    from bios_kg.embed.semantic_types import Classifier, markdown, train_semantic_types
+
+    with GraphStore.connect() as store:
+        report = train_semantic_types(store, out, features=features, classifier=cast(Classifier, classifier),
+                                      test_fraction=test_fraction, max_concepts=max_concepts,
+                                      sources=comma_list(sources), seed=seed, device=device, progress=not as_json)
+    if results is not None:
+        write_results(report, results, markdown(report))
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    metrics = report["metrics"]
+    console.print(f"{report['id']}: {report['train']:,} train / {report['test']:,} test concepts; accuracy "
+                  f"{metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}; saved to {out}")
+
+
+@types_app.command("predict")
+def types_predict_command(
+    model: Annotated[Path, typer.Option(exists=True, file_okay=False, help="A folder from `bios types train`.")],
+    min_score: Annotated[float, typer.Option(help="Write a type only at or above this probability.")] = 0.5,
+    top_k: Annotated[int, typer.Option(help="Types per concept at most.")] = 1,
+    sources: Annotated[str | None, typer.Option(help="Only concepts of these sources: CMEKG.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Concepts per page and per write transaction.")] = 2000,
+    device: Annotated[str, typer.Option(help="Encoder device: auto, cpu, cuda, …")] = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Type every concept without an asserted type: HAS_TYPE {source: model id, score}; reruns replace them."""
+    from bios_kg.embed.semantic_types import predict_semantic_types
+
+    with GraphStore.connect() as store:
+        report = predict_semantic_types(store, model, min_score=min_score, top_k=top_k, sources=comma_list(sources),
+                                        batch_size=batch_size, device=device, progress=not as_json)
+    if as_json:
+        print(json.dumps(report.__dict__, ensure_ascii=False))
+        return
+    console.print(f"{report.model_id}: {report.concepts:,} untyped concepts scored ({report.without_vector:,} without "
+                  f"a vector), {report.edges:,} HAS_TYPE edges written")

@@ -20,6 +20,7 @@ import typer
 
 from bios_kg.graph.cli_options import HomeOption, JsonOption, OnErrorOption, RejectsOption, comma_list, console
 from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.settings import check_local_target, default_instance_home, load_settings
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import DEFAULT_BATCH_SIZE, LoadReport, OnError, load_source
 from bios_kg.ingest.packages import DATA_PACKAGES, install_packages, installed_version
@@ -42,16 +43,17 @@ def load(reader: SourceReader, batch_size: int = DEFAULT_BATCH_SIZE, on_error: s
     print the report."""
     if on_error not in ("stop", "skip"):
         raise ParameterError("on_error", f"must be stop or skip, not {on_error!r}")
+    settings = load_settings()
     if bulk:
         from bios_kg.graph.runtime import LocalNeo4j
-        from bios_kg.graph.settings import check_local_target, default_instance_home
         from bios_kg.ingest.bulk import bulk_load
 
-        check_local_target(home or default_instance_home())
-        print_report(bulk_load(reader, LocalNeo4j(home or default_instance_home()), on_error=cast(OnError, on_error),
-                               rejects=rejects, progress=not as_json), as_json)
+        instance = home or default_instance_home(settings.data.home)
+        check_local_target(instance, settings.neo4j.uri)
+        print_report(bulk_load(reader, LocalNeo4j(instance, settings), on_error=cast(OnError, on_error),
+                               rejects=rejects, progress=not as_json, password=settings.neo4j.password), as_json)
         return
-    with GraphStore.connect() as store:
+    with GraphStore.connect(settings.connection) as store:
         store.apply_schema()
         report = load_source(reader, store, batch_size=batch_size, on_error=cast(OnError, on_error),
                              rejects=rejects, force=force, progress=not as_json)
@@ -139,8 +141,8 @@ def _input_parameter(fmt: str, parameter: inspect.Parameter, hint: Any) -> Reade
         raise ConfigError(f"reader {fmt!r}: annotate its first parameter {parameter.name!r} as "
                           "Annotated[Path, Input(help, folder=...)] (the file or folder it reads)")
     spec = declared[0]
-    argument = typer.Argument(help=spec.help, exists=True, file_okay=not spec.folder, dir_okay=spec.folder,
-                              show_default=False)
+    argument = typer.Argument(help=spec.help, metavar="FOLDER" if spec.folder else "FILE", exists=True,
+                              file_okay=not spec.folder, dir_okay=spec.folder, show_default=False)
     annotation = Annotated[Path | None if optional else Path, argument]  # type: ignore[valid-type]
     default = None if optional else inspect.Parameter.empty
     return ReaderParameter(inspect.Parameter(parameter.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,

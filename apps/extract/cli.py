@@ -1,5 +1,5 @@
-"""`bios extract` (notes -> entities linked to concepts, optionally written to the graph) and `bios extract distil`
-(notes -> SFT pairs for a GENIE-style model)."""
+"""`bios extract` (notes -> entities linked to concepts, optionally written to the graph), `bios extract distil`
+(notes -> SFT pairs for a GENIE-style model) and `bios eval extract`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bios_kg.apps.extract.evaluate import DEFAULT_GOLD, DEFAULT_OUT, check_max_reports, evaluate, write_results
 from bios_kg.apps.extract.genie import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP
 from bios_kg.apps.extract.link import Linker
 from bios_kg.apps.extract.pipeline import (
@@ -23,10 +22,10 @@ from bios_kg.apps.extract.pipeline import (
 )
 from bios_kg.apps.extract.records import load_type_map
 from bios_kg.apps.normalize.normalizer import open_normalizer
+from bios_kg.graph.cli_options import console, progress_bar
 from bios_kg.graph.errors import ParameterError
 from bios_kg.graph.store import GraphStore
 
-console = Console(stderr=True, soft_wrap=True)
 extract_app = typer.Typer(help="Structure clinical notes: entities, assertions and attributes, linked to concepts.",
                           invoke_without_command=True)
 
@@ -39,11 +38,6 @@ TypeMapOption = Annotated[Path | None, typer.Option(
     "built-in map.")]
 MaxCharsOption = Annotated[int, typer.Option(help="GENIE: characters per note chunk.")]
 OverlapOption = Annotated[int, typer.Option(help="GENIE: characters shared by neighbouring chunks.")]
-
-
-def _progress(label: str) -> Progress:
-    return Progress(TextColumn(f"[bold]{label}[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console)
 
 
 @extract_app.callback()
@@ -80,7 +74,7 @@ def extract_command(
                                        max_tokens=max_tokens)
             linker = Linker(open_normalizer(store, vector=vector), types) if link else None
         console.print(f"extractor {extractor.name}")
-        with _progress("extract") as bar:
+        with progress_bar("extract") as bar:
             task = bar.add_task("notes", total=None)
             counts = extract_file(input_file, output, extractor, linker, store if write else None, batch_size,
                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -106,9 +100,32 @@ def distil_command(
     with GraphStore.connect() as store:
         extractor = open_extractor(store, backend, type_map=types)
         output.parent.mkdir(parents=True, exist_ok=True)
-        with output.open("w", encoding="utf-8") as sink, _progress("distil") as bar:
+        with output.open("w", encoding="utf-8") as sink, progress_bar("distil") as bar:
             for note in bar.track(notes, description="notes"):
                 for pair in distil_sft_pairs([note], extractor, max_chars, overlap):
                     sink.write(json.dumps(pair, ensure_ascii=False) + "\n")
                     written += 1
     console.print(f"{written:,} pairs from {len(notes):,} notes -> {output}")
+
+
+def eval_extract_command(
+    gold: Annotated[Path, typer.Option(help="Gold set (JSON lines; see benchmarks/gold/extract_guidelines.md).")]
+    = DEFAULT_GOLD,
+    backend: Annotated[str | None, typer.Option(
+        help=f"{OFFLINE} or an LLM backend serving GENIE; default: the configured LLM, else {OFFLINE}.")] = None,
+    mesh: Annotated[bool, typer.Option("--mesh", help="Also: positive findings vs MeSH indexing over the reports.")]
+    = False,
+    max_reports: Annotated[int | None, typer.Option(help="With --mesh: only the first N reports.")] = None,
+    vector: Annotated[bool, typer.Option(help="With --mesh: link with the normalizer's vector stage too.")] = False,
+    out: Annotated[Path, typer.Option(help="Results JSON; a markdown table is written beside it.")] = DEFAULT_OUT,
+) -> None:
+    """Entity P/R/F1 (exact, overlap, with and without type) and assertion accuracy on the hand-annotated IU
+    X-ray gold set; with --mesh, agreement of the present findings with each report's MeSH indexing."""
+    check_max_reports(max_reports)
+    with GraphStore.connect() as store, progress_bar("MeSH agreement", disable=not mesh) as bar:
+        task = bar.add_task("reports", total=None)
+        result = evaluate(store, backend, gold, mesh=mesh, max_reports=max_reports, vector=vector,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total))
+    json_path, table_path = write_results(result, out)
+    print(table_path.read_text(encoding="utf-8"))
+    console.print(f"wrote {json_path} and {table_path}")

@@ -31,11 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typing import Any, Literal
 
 from bios_kg.apps.extract.link import Linker
 from bios_kg.apps.extract.pipeline import DEFAULT_BATCH, OFFLINE, Extractor, Note, extract_notes, open_extractor
@@ -440,28 +436,3 @@ def evaluate(store: GraphStore, backend: str | None = OFFLINE, gold_path: Path =
                                        progress=(lambda done: progress(done, len(chosen))) if progress else None)
         result["mesh"]["linking"] = linker.normalizer.methods
     return result
-
-
-def eval_extract_command(
-    gold: Annotated[Path, typer.Option(help="Gold set (JSON lines; see benchmarks/gold/extract_guidelines.md).")]
-    = DEFAULT_GOLD,
-    backend: Annotated[str | None, typer.Option(
-        help=f"{OFFLINE} or an LLM backend serving GENIE; default: the configured LLM, else {OFFLINE}.")] = None,
-    mesh: Annotated[bool, typer.Option("--mesh", help="Also: positive findings vs MeSH indexing over the reports.")]
-    = False,
-    max_reports: Annotated[int | None, typer.Option(help="With --mesh: only the first N reports.")] = None,
-    vector: Annotated[bool, typer.Option(help="With --mesh: link with the normalizer's vector stage too.")] = False,
-    out: Annotated[Path, typer.Option(help="Results JSON; a markdown table is written beside it.")] = DEFAULT_OUT,
-) -> None:
-    """Entity P/R/F1 (exact, overlap, with and without type) and assertion accuracy on the hand-annotated IU
-    X-ray gold set; with --mesh, agreement of the present findings with each report's MeSH indexing."""
-    check_max_reports(max_reports)
-    console = Console(stderr=True, soft_wrap=True)
-    columns = (TextColumn("[bold]MeSH agreement[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with GraphStore.connect() as store, Progress(*columns, console=console, disable=not mesh) as bar:
-        task = bar.add_task("reports", total=None)
-        result = evaluate(store, backend, gold, mesh=mesh, max_reports=max_reports, vector=vector,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))
-    json_path, table_path = write_results(result, out)
-    print(table_path.read_text(encoding="utf-8"))
-    console.print(f"wrote {json_path} and {table_path}")

@@ -1,4 +1,5 @@
-"""`bios normalize` (terms -> concepts, one by one or a file in batches) and `bios eval normalize`."""
+"""`bios normalize` (terms -> concepts, one by one or a file in batches), `bios eval normalize`, `bios eval held-out`
+and `bios embed train-default` (the default encoder, trained on the sample graph)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bios_kg.apps.heap import long_lived_heap
@@ -34,11 +33,9 @@ from bios_kg.apps.normalize.normalizer import (
     query_problem,
 )
 from bios_kg.embed import RUNTIME_HELP
+from bios_kg.graph.cli_options import DeviceOption, JsonOption, console, progress_bar, stdout
 from bios_kg.graph.errors import InputError, ParameterError
 from bios_kg.graph.store import GraphStore
-
-console = Console(stderr=True, soft_wrap=True)
-eval_app = typer.Typer(help="Accuracy evaluations on benchmarks built from the graph.", no_args_is_help=True)
 
 ModelOption = Annotated[str | None, typer.Option(
     "--model", help="Encoder: a registry name (minilm) or a model folder; its term vectors must be in the graph. "
@@ -64,7 +61,7 @@ def normalize_command(
                                                f"{MAX_NORMALIZE_LENGTH:,} characters, invalid UTF-8) gets a result "
                                                "with an error and the others are normalized; stop: refuse the "
                                                "input at the first bad query.")] = "item",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per query.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Normalize terms: exact match, full text, then vector k-NN; top-k concepts with a calibrated score."""
     if bool(terms) == (input_file is not None):
@@ -138,10 +135,9 @@ def normalize_file(normalizer: Normalizer, input_file: Path, output: Path | None
                                  "queries: not an output of this input")
         output.write_text("".join(kept), encoding="utf-8")  # without a torn last line
         done = len(kept)
-    columns = (TextColumn("[bold]normalize[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     sink = output.open("a" if done else "w", encoding="utf-8") if output is not None else None
     try:
-        with Progress(*columns, console=console, disable=output is None) as bar, long_lived_heap():
+        with progress_bar("normalize", disable=output is None) as bar, long_lived_heap():
             task = bar.add_task("queries", total=len(queries), completed=done)
             for start in range(done, len(queries), batch_size):
                 chunk = queries[start:start + batch_size]
@@ -173,10 +169,9 @@ def _print_result(result: NormalizeResult) -> None:
     for candidate in result.candidates:
         table.add_row(candidate.concept_id, candidate.name or "", f"{candidate.score:.3f}", candidate.method,
                       candidate.matched_term, ", ".join(t["name"] or t["id"] for t in candidate.semantic_types))
-    Console(soft_wrap=True).print(table)
+    stdout.print(table)
 
 
-@eval_app.command("normalize")
 def eval_normalize_command(
     model: Annotated[list[str] | None, typer.Option(
         "--model", help="Encoder to evaluate: registry name or model folder (repeatable; default: minilm).")] = None,
@@ -187,7 +182,7 @@ def eval_normalize_command(
     seed: Annotated[int, typer.Option(help="Seed of the concept split and the sampling.")] = DEFAULT_SEED,
     calibrate: Annotated[bool, typer.Option(
         help="Fit the full-text and encoder score calibrations on the calibration queries and store them.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
+    device: DeviceOption = "auto",
     runtime: Annotated[str, typer.Option(help=f"Query encoder engine: {RUNTIME_HELP} The dictionary's vectors are "
                                               "always exact, as the graph's are.")] = "auto",
     unseen: Annotated[bool, typer.Option(help="Also the vocabularies never trained on: HPO lay names, CMeKG "
@@ -220,7 +215,6 @@ def eval_normalize_command(
     console.print(f"wrote {json_path} and {table_path}")
 
 
-@eval_app.command("held-out")
 def held_out_command(
     out: Annotated[Path, typer.Option(help="File to write: one concept id per line.")],
     seed: Annotated[int, typer.Option(help="Seed of the concept split (as for bios eval normalize).")] = DEFAULT_SEED,

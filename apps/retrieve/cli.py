@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
+from bios_kg.graph.cli_options import DeviceOption, JsonOption, console
 from bios_kg.graph.errors import ParameterError
 
-console = Console(stderr=True, soft_wrap=True)
 retrieve_app = typer.Typer(help="EHR retrieval: chunk indexes, BM25 / dense / hybrid / knowledge-injected search, "
                                 "DR.EHR training and the report benchmark.", no_args_is_help=True)
 
-DeviceOption = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda …")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (and no progress bar).")]
 
 
 @retrieve_app.command("index")

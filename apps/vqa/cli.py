@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from bios_kg.graph.cli_options import DeviceOption, console
 from bios_kg.graph.errors import ParameterError
 
-console = Console(stderr=True, soft_wrap=True)
 vqa_app = typer.Typer(help="Retrieval-augmented medical VQA (RAMM): data, pretraining, fine-tuning, answers.",
                       no_args_is_help=True)
 
 DEFAULT_RESULTS = Path("benchmarks/results/vqa_eval.json")
-Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
 Threads = Annotated[int | None, typer.Option(help="torch CPU threads (default: torch's choice).")]
 Epochs = Annotated[int, typer.Option(help="Passes over the data.")]
 BatchSize = Annotated[int, typer.Option(help="Examples per step.")]
@@ -87,7 +85,7 @@ def pretrain_command(
         exists=True, dir_okay=False, help="Start the ViT from this state dict (.pt/.pth/.safetensors; keys as in "
         "bios_kg.apps.vqa.model.ViT, optionally under vision.).")] = None,
     epochs: Epochs = 10, batch_size: BatchSize = 32, lr: Lr = 1e-4, vision_lr: VisionLr = 1e-4, seed: Seed = 0,
-    device: Device = "auto", threads: Threads = None, resume: Resume = True,
+    device: DeviceOption = "auto", threads: Threads = None, resume: Resume = True,
 ) -> None:
     """Image-text contrastive pretraining, then faiss image and text indexes of the pairs."""
     from bios_kg.apps.vqa.model import ModelConfig
@@ -115,7 +113,7 @@ def train_command(
                                             "added to CLS (cls + LN(cls + attn)), one classifier over all answers, "
                                             "n + 1 hits per index with the top one dropped.")] = False,
     epochs: Epochs = 10, batch_size: BatchSize = 16, lr: Lr = 1e-4, vision_lr: VisionLr = 1e-4, seed: Seed = 0,
-    device: Device = "auto", threads: Threads = None, resume: Resume = True,
+    device: DeviceOption = "auto", threads: Threads = None, resume: Resume = True,
 ) -> None:
     """Fine-tune for VQA with retrieved image-text pairs (closed and open answer heads, or RAMM's one classifier
     with --published)."""
@@ -138,7 +136,7 @@ def eval_command(
     prior: Annotated[Path | None, typer.Option(help="Training questions: add the question-prior baseline (the "
                                                     "most frequent training answer of each question, no image).")]
     = None,
-    device: Device = "auto", threads: Threads = None,
+    device: DeviceOption = "auto", threads: Threads = None,
 ) -> None:
     """Accuracy overall, closed and open (and by content type) of each model on the test questions."""
     from bios_kg.apps.vqa.data import read_examples
@@ -193,7 +191,7 @@ def ask_command(
     image: Annotated[Path, typer.Argument(help="A PNG or JPEG image.", exists=True, dir_okay=False)],
     question: Annotated[str, typer.Argument(help="The question, in English.")],
     model: Annotated[Path, typer.Option(help="A fine-tuned model folder.")],
-    device: Device = "auto",
+    device: DeviceOption = "auto",
 ) -> None:
     """Answer one question about one image, with the retrieved captions."""
     from bios_kg.apps.vqa.data import load_image

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bios_kg.embed import DEFAULT_ENCODER
@@ -23,11 +22,11 @@ from bios_kg.embed.cluster.config import (
 from bios_kg.embed.cluster.explanations import ExplanationCache, explain_terms
 from bios_kg.embed.cluster.oracle import DEFAULT_ORACLE, ORACLES
 from bios_kg.embed.llm import get_backend
+from bios_kg.graph.cli_options import DeviceOption, JsonOption, comma_list, console, stdout
 from bios_kg.graph.curie import read_concept_ids
 from bios_kg.graph.errors import ParameterError
 from bios_kg.graph.store import GraphStore
 
-console = Console(stderr=True, soft_wrap=True)
 release_app = typer.Typer(help="Releases of clustered concepts.", no_args_is_help=True)
 
 ModelOption = Annotated[str, typer.Option("--model", help="Encoder: a registered name (bios-default, the trained "
@@ -40,10 +39,6 @@ CacheOption = Annotated[Path | None, typer.Option(help="Explanation cache (JSON 
 EncoderPresetOption = Annotated[str | None, typer.Option(
     help="Embedding settings for the encoder instead of its own: cortex (CoRTEx's INSTRUCTOR instruction, max "
          "length 96), coder, coderpp, sentence-transformers.")]
-
-
-def _langs(text: str | None) -> list[str] | None:
-    return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
 def cluster_command(
@@ -82,9 +77,8 @@ def cluster_command(
                         ] = BirchConfig.term_knn,
     encoder_preset: EncoderPresetOption = None,
     fmt: Annotated[str, typer.Option("--format", help="tsv or bios.")] = "tsv",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bars).")
-                       ] = False,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
 ) -> None:
     """Cluster terms into concepts: a file (--input, --output) or a source's terms in the graph (--source)."""
     if (input_file is None) == (source is None):
@@ -110,7 +104,7 @@ def cluster_command(
             report = cluster_file(input_file, output, fmt, progress=not as_json, **options)
     else:
         with GraphStore.connect() as store:
-            report = cluster_source(store, str(source), _langs(lang), write=write, release=release, output=output,
+            report = cluster_source(store, str(source), comma_list(lang), write=write, release=release, output=output,
                                     fmt=fmt, progress=not as_json, **options)
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -132,7 +126,7 @@ def explain_command(
     lang: Annotated[str | None, typer.Option(help="Only terms of these languages (en,zh).")] = None,
     llm: Annotated[str | None, typer.Option(help="LLM backend for terms without a graph definition.")] = None,
     explanations: CacheOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Cache an explanation for every term of a source: its concept's definition, else the LLM's (--llm)."""
     from bios_kg.embed.cluster.job import source_terms
@@ -140,7 +134,7 @@ def explain_command(
     cache = ExplanationCache(explanations)
     backend = get_backend(llm) if llm else None
     with GraphStore.connect() as store:
-        items = source_terms(store, source, _langs(lang))
+        items = source_terms(store, source, comma_list(lang))
         counts = explain_terms([(item.lang, item.norm, item.text) for item in items], cache, store, backend)
     if as_json:
         print(json.dumps(counts))
@@ -156,7 +150,7 @@ def release_diff_command(
     new: Annotated[str, typer.Argument(help="The later release.")],
     change: Annotated[str | None, typer.Option(help=f"Only this kind: {', '.join(CHANGES)}.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to list (the counts cover all).")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print counts and every row as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """What changed between two releases of clustered concepts: merged, split, added, removed, changed."""
     from bios_kg.embed.cluster.job import release_diff
@@ -166,14 +160,13 @@ def release_diff_command(
     if as_json:
         print(json.dumps(diff, ensure_ascii=False))
         return
-    out = Console(soft_wrap=True)
-    out.print(f"{old} -> {new}: " + ", ".join(f"{n:,} {kind}" for kind, n in diff["counts"].items()))
+    stdout.print(f"{old} -> {new}: " + ", ".join(f"{n:,} {kind}" for kind, n in diff["counts"].items()))
     table = Table("change", "from", "to", "terms added", "terms removed")
     for row in diff["changes"][:limit]:
         table.add_row(row["change"], " ".join(row["from_ids"]), " ".join(row["to_ids"]),
                       "; ".join(row["terms_added"]), "; ".join(row["terms_removed"]))
     if diff["changes"]:
-        out.print(table)
+        stdout.print(table)
 
 
 def eval_cluster_command(
@@ -190,7 +183,7 @@ def eval_cluster_command(
                         ] = BirchConfig.term_knn,
     encoder_preset: EncoderPresetOption = None,
     out: Annotated[Path, typer.Option(help="Results JSON (a .md table is written beside it).")] = DEFAULT_EVAL_OUT,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, …")] = "auto",
+    device: DeviceOption = "auto",
     concepts: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Sample gold concepts only from these ids (one per line), e.g. the "
                                           "held-out split trained encoders never saw (bios eval held-out).")] = None,

@@ -8,20 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bios_kg.graph import suggestions
+from bios_kg.graph.cli_options import DeviceOption, JsonOption, comma_list, console, stdout
 from bios_kg.graph.results import write_results
 from bios_kg.graph.store import GraphStore
 
 suggest_app = typer.Typer(help="Relation suggestions: a PyKEEN KG embedding model proposes missing links (SUGGESTED "
                                "edges) that curators accept or reject.", no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
-
-
-def _names(text: str | None) -> list[str] | None:
-    return [item.strip() for item in text.split(",") if item.strip()] if text else None
 
 
 SourcesOption = Annotated[str | None, typer.Option(help="Only edges stated by these sources: HPO,ICD10.")]
@@ -40,7 +35,7 @@ def export_command(
     from bios_kg.embed.kge.export import export_triples, write_tsv
 
     with GraphStore.connect() as store:
-        triples = export_triples(store, sources=_names(sources), relations=_names(relations),
+        triples = export_triples(store, sources=comma_list(sources), relations=comma_list(relations),
                                  max_triples=max_triples, seed=seed)
     console.print(f"{write_tsv(triples, out):,} triples written to {out}")
 
@@ -67,8 +62,8 @@ def train_command(
     no_vectors: Annotated[bool, typer.Option("--no-vectors", help="Do not write Concept.kge_embedding.")] = False,
     results: Annotated[Path | None, typer.Option(help="Also write the evaluation here (JSON) and as Markdown "
                                                       "beside it (.md), e.g. benchmarks/results/kge.json.")] = None,
-    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, …")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (and no progress bars).")] = False,
+    device: DeviceOption = "auto",
+    as_json: JsonOption = False,
 ) -> None:
     """Train a KG embedding model on the concept relations, evaluate it (MRR, hits@k on held-out triples), write
     the entity vectors onto the concepts and the best-scoring missing links as SUGGESTED edges."""
@@ -78,7 +73,7 @@ def train_command(
     config = KgeConfig(model=model, dim=dim, epochs=epochs, lr=lr, batch_size=batch_size, negatives=negatives,
                        test_fraction=test_fraction, seed=seed)
     with GraphStore.connect() as store:
-        report = train_kge(store, out, config, sources=_names(sources), relations=_names(relations),
+        report = train_kge(store, out, config, sources=comma_list(sources), relations=comma_list(relations),
                            max_triples=max_triples, triples=read_tsv(triples) if triples else None, top_k=top_k,
                            write_vectors=not no_vectors, device=device, progress=not as_json)
     summary = report.as_dict()
@@ -101,7 +96,7 @@ def list_command(
     concept: Annotated[str | None, typer.Option(help="Only suggestions with this concept at either end.")] = None,
     limit: Annotated[int, typer.Option(help=f"Rows (1-{suggestions.MAX_LIST}).")] = 50,
     offset: Annotated[int, typer.Option(help="Rows to skip first.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Suggestions, best score first."""
     with GraphStore.connect() as store:
@@ -114,7 +109,7 @@ def list_command(
     for row in rows:
         table.add_row(row["id"], f"{row['head']} {row['head_name'] or ''}", row["relation"],
                       f"{row['tail']} {row['tail_name'] or ''}", f"{row['score']:.4f}", row["status"], row["model"])
-    Console(soft_wrap=True).print(table)
+    stdout.print(table)
 
 
 Ids = Annotated[list[str], typer.Argument(help="Suggestion ids (see `bios suggest list`).")]

@@ -11,8 +11,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bios_kg.apps.cli import app as bios_app
 from bios_kg.apps.normalize import normalizer as normalizer_module
-from bios_kg.apps.normalize.cli import eval_app, normalize_command
+from bios_kg.apps.normalize.cli import normalize_command
 from bios_kg.apps.normalize.evaluate import (
     build_benchmarks,
     evaluate,
@@ -230,10 +231,8 @@ def test_held_out_command_writes_the_split(sample_settings: Neo4jSettings, sampl
                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NEO4J_URI", sample_settings.uri)
     monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
-    root = typer.Typer()
-    root.add_typer(eval_app, name="eval")
     out = tmp_path / "held-out.txt"
-    done = CliRunner().invoke(root, ["eval", "held-out", "--out", str(out)])
+    done = CliRunner().invoke(bios_app, ["eval", "held-out", "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert out.read_text(encoding="utf-8").splitlines() == sorted(held_out_concepts(sample_store, seed=0))
 
@@ -251,9 +250,7 @@ def test_evaluation_and_calibration_files(sample_store: GraphStore, home: Path, 
     json_path, table = write_results(result, tmp_path / "eval.json")
     assert json.loads(json_path.read_text())["seed"] == 0
     assert "| tfidf_char3 |" in table.read_text() and "### calibration" in table.read_text()
-    root = typer.Typer()
-    root.add_typer(eval_app, name="eval")
-    done = CliRunner().invoke(root, ["eval", "normalize", "--no-encoder", "--max-queries", "0"])
+    done = CliRunner().invoke(bios_app, ["eval", "normalize", "--no-encoder", "--max-queries", "0"])
     assert isinstance(done.exception, ParameterError) and done.exception.name == "max_queries"
 
 
