@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bios_kg.embed.llm.backends import ENV_OPTIONS, LLMBackend, get_backend
 from bios_kg.embed.llm.models import MODELS, model_entry, provenance, render_prompt
+from bios_kg.graph.cli_options import JsonOption, console, stdout
 
-console = Console(stderr=True, soft_wrap=True)
 llm_app = typer.Typer(help="Generative LLM backends (OpenAI-compatible server, local transformers) and SFT.",
                       no_args_is_help=True)
 
@@ -46,7 +45,7 @@ def generate_command(
     max_tokens: Annotated[int | None, typer.Option(help="Default: the template model's, else 512.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Default: the template model's, else 0.")] = None,
     stop: Annotated[list[str] | None, typer.Option(help="Stop sequence (repeatable).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per prompt, with provenance.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Generate a completion for each prompt."""
     sampling = model_entry(template).sampling if template else None
@@ -96,7 +95,7 @@ def models_command() -> None:
         table.add_row(entry.id, ", ".join(entry.aliases), entry.used_by,
                       "chat" if entry.template is None else repr(entry.template), str(entry.sampling.temperature),
                       str(entry.sampling.max_tokens))
-    Console().print(table)
+    stdout.print(table)
     console.print(f"configuration: {', '.join(f'BIOS_LLM_{name.upper()}' for name in ('backend', *ENV_OPTIONS))}")
 
 

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bios_kg.embed.cluster.baseline import ClusterResult, baseline_cluster
@@ -43,6 +42,7 @@ from bios_kg.embed.cluster.explanations import ExplanationCache, explain_terms, 
 from bios_kg.embed.cluster.labels import groups
 from bios_kg.embed.cluster.oracle import DEFAULT_ORACLE, Oracle, ReviewQueueOracle, make_oracle
 from bios_kg.embed.llm import get_backend
+from bios_kg.graph.cli_options import console
 from bios_kg.graph.errors import GraphError, InputError, ParameterError
 from bios_kg.graph.languages import is_language
 from bios_kg.graph.library import Library
@@ -66,7 +66,6 @@ if TYPE_CHECKING:
 Format = Literal["tsv", "bios"]
 ENCODE_CHUNK = 20_000
 WRITE_BATCH = 2000  # clusters per write transaction
-console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ import torch
 from pykeen.models import ERModel, Model, model_resolver
 from pykeen.pipeline import pipeline
 from pykeen.triples import TriplesFactory
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bios_kg.embed.encoders import resolve_device
 from bios_kg.embed.kge.export import export_triples
+from bios_kg.graph.cli_options import console
 from bios_kg.graph.errors import ConfigError, GraphError, ParameterError
 from bios_kg.graph.queries.embeddings import MERGE_PREDICTION_MODEL
 from bios_kg.graph.queries.suggestions import (
@@ -50,7 +50,6 @@ WRITE_BATCH = 1000
 SCORE_CHUNK = 1 << 24  # floats of the broadcast (heads x tails x dim) tensor per scoring call
 METRICS = {"mrr": "inverse_harmonic_mean_rank", "hits_at_1": "hits_at_1", "hits_at_3": "hits_at_3",
            "hits_at_10": "hits_at_10", "mean_rank": "arithmetic_mean_rank"}
-console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass(frozen=True)
