@@ -108,9 +108,9 @@ def read_manifest(packed: Path = PACKED_FILE) -> dict[str, Any]:
 
 def shipped_model_id() -> str:
     """The model id of the shipped default encoder (rebuilt once, as the registry loads it)."""
-    from bios_kg.embed.encoders import ENCODERS, model_checksum
+    from bios_kg.embed.encoders import encoder_source, model_checksum
 
-    path, settings = ENCODERS[MODEL_NAME]()
+    path, settings = encoder_source(MODEL_NAME)
     return f"{MODEL_NAME}@{model_checksum(path, settings)[:12]}"
 
 

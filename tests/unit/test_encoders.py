@@ -11,8 +11,19 @@ import pytest
 import torch
 from transformers import BertTokenizerFast  # type: ignore[attr-defined]  # lazy alias in v5
 
-from bios_kg.embed.encoders import DEFAULT_ENCODER, ENCODERS, PRESETS, Encoder, EncoderSettings, load_encoder
+from bios_kg.embed import encoders
+from bios_kg.embed.encoders import (
+    DEFAULT_ENCODER,
+    ENCODERS,
+    PRESETS,
+    Encoder,
+    EncoderSettings,
+    EncoderSource,
+    encoder_source,
+    load_encoder,
+)
 from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.registry import Registry
 from tests.support.models import TEXTS, tiny_model
 
 
@@ -178,6 +189,21 @@ def test_bad_names_and_parameters(tmp_path: Path, model_dir: Path) -> None:
     with pytest.raises(ParameterError, match="max_length"):
         load(model_dir, max_length=65)
     assert EncoderSettings.from_dict(PRESETS["coder"].as_dict()) == PRESETS["coder"]
+
+
+def test_registered_folders_and_factories_load_by_name(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry: Registry[EncoderSource] = Registry("encoder")
+    registry.add("tiny", model_dir)  # a folder: the settings it declares (none here: the defaults)
+    registry.register("tiny-cls")(lambda: (model_dir, replace(EncoderSettings(), pooling="cls")))
+    monkeypatch.setattr(encoders, "ENCODERS", registry)
+    folder, factory = load_encoder("tiny", device="cpu"), load_encoder("tiny-cls", device="cpu")
+    assert (folder.name, folder.settings, factory.name, factory.settings.pooling) == (
+        "tiny", EncoderSettings(), "tiny-cls", "cls")
+    assert folder.model_id.startswith("tiny@") and folder.model_id != factory.model_id  # the settings count
+    assert encoder_source("tiny-cls") == (model_dir, factory.settings)
+    with pytest.raises(ConfigError, match=r"^unknown encoder 'tiny-mean'; known: tiny, tiny-cls \(or a model folder "
+                                          r"with a config.json\)$"):
+        load_encoder("tiny-mean")
 
 
 def test_packaged_minilm() -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bios_kg.apps.vqa.build import INVESALIUS, Render, build_dataset, captions, questions, read_invesalius
+from bios_kg.apps.vqa import build
+from bios_kg.apps.vqa.build import INVESALIUS, ImageSource, Render, build_dataset, captions, questions, read_invesalius
 from bios_kg.apps.vqa.data import read_pairs, read_slake
-from bios_kg.graph.errors import ParameterError
+from bios_kg.graph.errors import ConfigError, ParameterError
+from bios_kg.graph.registry import Registry
 
 
 def test_one_real_ct_image(tmp_path: Path) -> None:
@@ -63,7 +66,7 @@ def test_questions_and_captions_of_a_render() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ParameterError, match="sources"):
+    with pytest.raises(ConfigError, match="unknown VQA image source 'xray'; known: ct-small, head-ct, mr-small, sk"):
         build_dataset(Path("/nonexistent"), sources=["xray"])
     with pytest.raises(ParameterError, match="images"):
         build_dataset(Path("/nonexistent"), images=3, sources=["skimage"])
@@ -74,3 +77,21 @@ def test_invesalius_head_ct_volume() -> None:
     volume, spacing = read_invesalius()
     assert volume.shape == (108, 256, 256) and volume.dtype == np.int16
     assert volume.min() == -1024 and spacing[2] == pytest.approx(1.5)
+
+
+def test_a_registered_source_is_rendered_like_the_shipped_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def stripes(count: int, size: int, rng: np.random.Generator) -> Iterator[Render]:
+        for index in range(count):
+            image = np.zeros((size, size, 3), np.uint8)
+            image[:, : size // 2 if index % 2 else size // 4] = 255
+            yield Render(image, "stripes", "phantom", None, description="striped test card")
+
+    sources: Registry[ImageSource] = Registry("VQA image source")
+    sources.add("stripes", ImageSource(stripes, 1.0, lambda: True))
+    sources.add("ct-small", build.SOURCES.get("ct-small"))
+    monkeypatch.setattr(build, "SOURCES", sources)
+    assert build.available_sources() == ["ct-small", "stripes"]
+    summary = build_dataset(tmp_path, images=8, size=16, sources=["stripes"], seed=0)
+    assert summary["by_source"] == {"stripes": 8}
+    records = read_slake(tmp_path / "train.json") + read_slake(tmp_path / "test.json")
+    assert {e.extra["modality"] for e in records} == {"phantom"} and len({e.image_id for e in records}) == 8
