@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from bios_kg.apps.normalize.external import NCI_DIR, nci_drug_names
+from bios_kg.apps.normalize.external import nci_drug_names, realworld_files
 from bios_kg.embed.cluster.baseline import baseline_cluster
 from bios_kg.embed.cluster.evaluate import pairwise_scores
 from bios_kg.embed.encoders import load_encoder
 from bios_kg.graph.results import write_results
+from bios_kg.graph.settings import load_settings
 from bios_kg.graph.text import normalize_term
 
 OUT = Path("benchmarks/results/cluster_unseen.json")
@@ -45,10 +46,10 @@ def tfidf_vectors(texts: list[str]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="encoder (repeatable; default: minilm, bios-default)")
-    parser.add_argument("--nci", type=Path, default=NCI_DIR, help="UMLS RRF folder")
+    parser.add_argument("--nci", type=Path, help="UMLS RRF folder (default: umls-nci-sample in BIOS_REALWORLD)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    _, names = nci_drug_names(args.nci)
+    _, names = nci_drug_names(args.nci or realworld_files(load_settings().data)[1])
     items = sorted({(normalize_term(text), text, concept) for concept, texts in names.items() for text in texts})
     by_norm: dict[str, set[str]] = {}
     for norm, _, concept in items:

@@ -18,7 +18,6 @@ at the same path.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ import numpy as np
 
 from bios_kg.embed.encoders import Encoder, EncoderSettings
 from bios_kg.embed.job import EmbedReport, encode_page, progress_bar, write_page
-from bios_kg.embed.onnx_runtime import THREADS_ENV
 from bios_kg.embed.vector_store import TermVectorStore
 from bios_kg.graph.errors import ConfigError, ParameterError
 from bios_kg.graph.store import GraphStore
@@ -65,10 +63,9 @@ class TermEncoderActor:
     def __init__(self, spec: EncoderSpec, threads: int) -> None:
         import torch
 
-        os.environ[THREADS_ENV] = str(threads)
         torch.set_num_threads(threads)
         self.encoder = Encoder(Path(spec.path), EncoderSettings.from_dict(spec.settings), name=spec.name,
-                               device=spec.device, runtime=spec.runtime)
+                               device=spec.device, runtime=spec.runtime, onnx_threads=threads)
         if self.encoder.model_id != spec.model_id:
             raise ConfigError(f"the worker's copy of {spec.path} is {self.encoder.model_id}, the driver's "
                               f"{spec.model_id}: every node needs the same model files")

@@ -146,7 +146,7 @@ class Encoder:
     """A HF encoder directory loaded under an embedding contract."""
 
     def __init__(self, path: Path, settings: EncoderSettings, name: str | None = None, device: str = "auto",
-                 runtime: str = "torch") -> None:
+                 runtime: str = "torch", onnx_threads: int | None = None) -> None:
         if runtime not in get_args(Runtime):
             raise ParameterError("runtime", f"{runtime!r} is not one of {', '.join(get_args(Runtime))}")
         self.path = Path(path)
@@ -181,7 +181,7 @@ class Encoder:
             raise ParameterError("runtime", f"{runtime}: the ONNX export has no instruction masking; use torch")
         if runtime in ("onnx", INT8) or (runtime == "auto" and self.device.type == "cpu" and onnx_available()
                                          and not settings.instruction):
-            self._onnx = open_session(self, quantized=runtime == INT8)
+            self._onnx = open_session(self, quantized=runtime == INT8, threads=onnx_threads)
 
     @property
     def runtime(self) -> str:

@@ -14,7 +14,6 @@ Training always runs on torch; only inference uses this path.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,13 +22,11 @@ import numpy as np
 import torch
 
 from bios_kg.graph.errors import ConfigError
-from bios_kg.graph.settings import data_home
+from bios_kg.graph.settings import load_settings
 
 if TYPE_CHECKING:
     from bios_kg.embed.encoders import Encoder
 
-ONNX_DIR_ENV = "BIOS_ONNX_DIR"
-THREADS_ENV = "BIOS_ONNX_THREADS"  # intra-op threads of a session (default: one per core); set by Ray workers
 OPSET = 17
 
 
@@ -39,10 +36,6 @@ def onnx_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def onnx_dir() -> Path:
-    return Path(os.environ.get(ONNX_DIR_ENV, data_home() / "onnx")).expanduser()
 
 
 class _Pooled(torch.nn.Module):
@@ -81,9 +74,10 @@ def export_encoder(encoder: Encoder, path: Path) -> Path:
 
 
 class OnnxEncoderSession:
-    """An onnxruntime session over an exported encoder; `embed` takes tokenizer output as numpy arrays."""
+    """An onnxruntime session over an exported encoder with `threads` intra-op threads (0: one per core); `embed`
+    takes tokenizer output as numpy arrays."""
 
-    def __init__(self, path: Path, quantized: bool = False) -> None:
+    def __init__(self, path: Path, quantized: bool = False, threads: int = 0) -> None:
         import onnxruntime as ort
 
         self.quantized = quantized
@@ -91,7 +85,7 @@ class OnnxEncoderSession:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # idle worker threads sleep instead of spinning: the caller's Python and the graph need the cores between runs
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.intra_op_num_threads = int(os.environ.get(THREADS_ENV, "0"))
+        options.intra_op_num_threads = threads
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors for a damaged file
@@ -114,18 +108,24 @@ def quantize_encoder(source: Path, path: Path) -> Path:
     return path
 
 
-def open_session(encoder: Encoder, folder: Path | None = None, quantized: bool = False) -> OnnxEncoderSession:
+def open_session(encoder: Encoder, folder: Path | None = None, quantized: bool = False,
+                 threads: int | None = None) -> OnnxEncoderSession:
     """The session for `encoder` (its int8 quantization when `quantized`), exporting and quantizing first when
-    no file for its model id is cached."""
+    no file for its model id is cached. `folder` and `threads` left out come from the settings (BIOS_ONNX_DIR,
+    else BIOS_HOME/onnx; BIOS_ONNX_THREADS)."""
     if not onnx_available():
         raise ConfigError("runtime 'onnx' needs onnxruntime and onnx: pip install -e '.[ml]'")
     if encoder.device.type != "cpu":
         raise ConfigError(f"the ONNX runtimes run on the CPU; the encoder is on {encoder.device}: use runtime 'torch'")
-    path = (folder or onnx_dir()) / encoder.model_id / "encoder.onnx"
+    if folder is None or threads is None:
+        settings = load_settings()
+        folder = folder or settings.onnx_dir
+        threads = settings.onnx.threads if threads is None else threads
+    path = folder / encoder.model_id / "encoder.onnx"
     if not path.is_file():
         export_encoder(encoder, path)
     if quantized:
         float_path, path = path, path.with_name("encoder-int8.onnx")
         if not path.is_file():
             quantize_encoder(float_path, path)
-    return OnnxEncoderSession(path, quantized=quantized)
+    return OnnxEncoderSession(path, quantized=quantized, threads=threads)

@@ -6,13 +6,13 @@ from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from bios_kg.graph.errors import GraphError
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import Neo4jSettings, connection_settings
 
 
 def open_driver(settings: Neo4jSettings | None = None, check: bool = True) -> Driver:
-    """A driver for `settings` (default: from the environment); raises GraphError if unreachable."""
-    settings = settings or Neo4jSettings.from_env()
-    driver = GraphDatabase.driver(settings.uri, auth=settings.auth, notifications_min_severity="OFF")
+    """A driver for `settings` (default: the environment's); raises GraphError if unreachable."""
+    settings = connection_settings(settings)
+    driver = GraphDatabase.driver(str(settings.uri), auth=settings.auth, notifications_min_severity="OFF")
     if check:
         try:
             driver.verify_connectivity()

@@ -1,8 +1,8 @@
 """A local Neo4j 5.26 LTS without Docker: jars resolved from Maven Central, started on Java 17.
 
-`resolve_distribution` fills DATA_HOME/neo4j/dist/<version> with Neo4j, APOC core and the Browser
-(through docker/neo4j-runner/pom.xml and `mvn`), once. A `LocalNeo4j` is one instance folder
-(its neo4j_home): it writes neo4j.conf, starts the server entry point in its own process group,
+`resolve_distribution` fills BIOS_HOME/neo4j/dist/<version> with Neo4j, APOC core and the Browser
+(through docker/neo4j-runner/pom.xml and `mvn`), once; the versions are `RunnerSettings`. A `LocalNeo4j` is one
+instance folder (its neo4j_home): it writes neo4j.conf, starts the server entry point in its own process group,
 waits until Bolt answers, stops it cleanly, reports status and runs `neo4j-admin database import`.
 """
 
@@ -22,13 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bios_kg.graph.errors import RuntimeStateError
-from bios_kg.graph.settings import DEFAULT_BOLT_PORT, DEFAULT_HTTP_PORT, data_home
+from bios_kg.graph.settings import (
+    DEFAULT_BOLT_PORT,
+    DEFAULT_HTTP_PORT,
+    BiosSettings,
+    RunnerSettings,
+    child_environment,
+    load_settings,
+)
 from bios_kg.resources import RUNNER_POM
 
-NEO4J_VERSION = os.environ.get("BIOS_NEO4J_VERSION", "5.26.30")
-# Newest APOC on Maven Central for the 5.26 line; APOC must match the server's first two numbers.
-APOC_VERSION = os.environ.get("BIOS_APOC_VERSION", "5.26.19")
-BROWSER_VERSION = os.environ.get("BIOS_NEO4J_BROWSER_VERSION", "5.24.0")
+NEO4J_VERSION = RunnerSettings().neo4j_version  # the default; BIOS_NEO4J_VERSION sets another
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
 WANTED_OPEN_FILES = 40000
@@ -53,18 +57,21 @@ def _quiet(_: str) -> None:
     pass
 
 
-def distribution_dir(version: str = NEO4J_VERSION) -> Path:
-    return data_home() / "neo4j" / "dist" / version
+def distribution_dir(home: Path, version: str) -> Path:
+    """Where the jars of Neo4j `version` go under the data home `home`."""
+    return home / "neo4j" / "dist" / version
 
 
-def resolve_distribution(version: str = NEO4J_VERSION, log: Log = _quiet) -> Path:
-    """Resolve the runtime jars with Maven once; later calls return the cached folder."""
-    dist = distribution_dir(version)
+def resolve_distribution(runner: RunnerSettings, home: Path, log: Log = _quiet) -> Path:
+    """Resolve the runtime jars of `runner`'s versions with Maven once, under the data home `home`; later calls
+    return the cached folder."""
+    version = runner.neo4j_version
+    dist = distribution_dir(home, version)
     if (dist / ".complete").exists():
         return dist
     if shutil.which("mvn") is None:
         raise RuntimeStateError("`mvn` is not on PATH: install Maven 3.8+ (and Java 17) to run Neo4j locally")
-    log(f"resolving Neo4j {version}, APOC {APOC_VERSION} and the Browser from Maven Central into {dist}")
+    log(f"resolving Neo4j {version}, APOC {runner.apoc_version} and the Browser from Maven Central into {dist}")
     shutil.rmtree(dist, ignore_errors=True)
     command = [
         "mvn",
@@ -72,18 +79,19 @@ def resolve_distribution(version: str = NEO4J_VERSION, log: Log = _quiet) -> Pat
         "-q",
         "-f",
         str(RUNNER_POM),
-        f"-Dmaven.repo.local={data_home() / 'neo4j' / 'm2'}",
+        f"-Dmaven.repo.local={home / 'neo4j' / 'm2'}",
         f"-Ddist.dir={dist}",
         f"-Dneo4j.version={version}",
-        f"-Dapoc.version={APOC_VERSION}",
-        f"-Dbrowser.version={BROWSER_VERSION}",
-        f"-Dproject.build.directory={data_home() / 'neo4j' / 'mvn-target'}",
+        f"-Dapoc.version={runner.apoc_version}",
+        f"-Dbrowser.version={runner.neo4j_browser_version}",
+        f"-Dproject.build.directory={home / 'neo4j' / 'mvn-target'}",
         "package",
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeStateError(f"mvn could not resolve Neo4j {version}:\n{(done.stdout + done.stderr)[-3000:]}")
-    (dist / ".complete").write_text(f"neo4j={version}\napoc={APOC_VERSION}\nbrowser={BROWSER_VERSION}\n")
+    (dist / ".complete").write_text(f"neo4j={version}\napoc={runner.apoc_version}\n"
+                                     f"browser={runner.neo4j_browser_version}\n")
     return dist
 
 
@@ -154,11 +162,15 @@ class Status:
 
 
 class LocalNeo4j:
-    """One Neo4j instance folder; never point two processes at the same home."""
+    """One Neo4j instance folder; never point two processes at the same home. Its Neo4j versions and where their
+    jars are cached come from `settings` (default: the environment's)."""
 
-    def __init__(self, home: Path, version: str = NEO4J_VERSION) -> None:
+    def __init__(self, home: Path, settings: BiosSettings | None = None) -> None:
+        settings = settings or load_settings()
         self.home = home.expanduser().resolve()
-        self.version = version
+        self.runner = settings.runner
+        self.data_home = settings.data.home
+        self.version = self.runner.neo4j_version
         self.state_file = self.home / "run" / "neo4j.json"
         self.console_log = self.home / "logs" / "console.log"
         self.import_log = self.home / "logs" / "import.log"
@@ -211,7 +223,7 @@ class LocalNeo4j:
         ]
 
     def _admin_env(self) -> dict[str, str]:
-        return {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")}
+        return child_environment(NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.home / "conf"))
 
     # --- lifecycle -------------------------------------------------------------------------------
     def status(self) -> Status:
@@ -233,7 +245,7 @@ class LocalNeo4j:
                 raise RuntimeStateError(
                     f"{name} port {port} on 127.0.0.1 is taken by another process; choose another with {flag}"
                 )
-        dist = resolve_distribution(self.version, log)
+        dist = resolve_distribution(self.runner, self.data_home, log)
         self.write_conf(options, dist)
         if options.password is not None and not (self.home / "data" / "dbms" / "auth.ini").exists():
             self._set_initial_password(dist, options.password)
@@ -357,7 +369,7 @@ class LocalNeo4j:
         """
         if self.status().running:
             raise RuntimeStateError("stop Neo4j before a bulk import (`bios neo4j stop`)")
-        dist = resolve_distribution(self.version)
+        dist = resolve_distribution(self.runner, self.data_home)
         if not (self.home / "conf" / "neo4j.conf").exists():
             self.write_conf(ServerOptions(http=False), dist)
         report = report or self.home / "logs" / "import.report"

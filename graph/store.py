@@ -96,7 +96,7 @@ from bios_kg.graph.records import (
     TypeAssignment,
     Xref,
 )
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import Neo4jSettings, connection_settings
 from bios_kg.graph.text import normalize_term, term_id
 from bios_kg.graph.vocabulary import validate_relationship_type
 from bios_kg.resources import SCHEMA_FILE
@@ -218,7 +218,8 @@ class GraphStore:
 
     @classmethod
     def connect(cls, settings: Neo4jSettings | None = None) -> GraphStore:
-        settings = settings or Neo4jSettings.from_env()
+        """A store over `settings` (default: the environment's connection settings)."""
+        settings = connection_settings(settings)
         return cls(open_driver(settings), settings.database)
 
     def close(self) -> None:

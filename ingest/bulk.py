@@ -53,6 +53,7 @@ from rich.console import Console
 from bios_kg.graph.connection import open_driver
 from bios_kg.graph.errors import GraphError, RuntimeStateError
 from bios_kg.graph.queries.ingest import MERGE_PENDING_ALT_IDS
+from bios_kg.graph.queries.schema import COUNT_NODES
 from bios_kg.graph.records import (
     AltId,
     Concept,
@@ -529,13 +530,12 @@ class _Instance:
 
     def node_count(self) -> int:
         with self.store() as store:
-            return int(store.run("MATCH (n) RETURN count(n) AS n")[0]["n"])
+            return store.count(COUNT_NODES)
 
 
-def _prepare(local: LocalNeo4j, database: str) -> _Instance:
+def _prepare(local: LocalNeo4j, database: str, password: str | None) -> _Instance:
     """Remember the instance's state and options; refuse unless its database is empty or absent."""
     was_running = local.status().running
-    password = os.environ.get("NEO4J_PASSWORD") or None
     options = local.read_options(password) or ServerOptions(http=False)
     conf = local.read_options(password="required")  # the password comes back only when auth is on
     if conf is not None and conf.password is not None and not password:
@@ -607,7 +607,8 @@ def _folder_name(source_id: str) -> str:
 
 def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError = "stop",
               rejects: Path | None = None, progress: bool = True, database: str = "neo4j",
-              sort_buffer: int = SORT_BUFFER, keep_files: bool = False) -> BulkLoadReport:
+              sort_buffer: int = SORT_BUFFER, keep_files: bool = False,
+              password: str | None = None) -> BulkLoadReport:
     """Load everything `reader` streams into the empty `database` of a local instance with neo4j-admin.
 
     The reader is streamed once into CSV files under `instance.home/import/bulk-<source id>/` while
@@ -616,13 +617,13 @@ def bulk_load(reader: SourceReader, instance: LocalNeo4j, *, on_error: OnError =
     ends as it was found: running or stopped.
     Raises GraphError when the database already holds data, InputError for a bad row with
     on_error="stop" (nothing is imported, or the import is deleted again). The CSV files are deleted
-    afterwards unless `keep_files`.
+    afterwards unless `keep_files`. `password` is the instance's (NEO4J_PASSWORD) when it has auth on.
     """
     console = Console(stderr=True, quiet=not progress)
     started = time.perf_counter()
     source = reader.source()
     report = BulkLoadReport(source.id, source.version)
-    state = _prepare(instance, database)
+    state = _prepare(instance, database, password)
     report.phases["prepare"] = time.perf_counter() - started
     folder = instance.home / "import" / _folder_name(source.id)
     shutil.rmtree(folder, ignore_errors=True)

@@ -4,7 +4,8 @@ Errors are JSON problem documents (RFC 9457: type, title, status, detail, and th
 parameter when there is one): a bad parameter is 400 or 422, an unknown concept 404, an unreachable
 database 503. bios_kg.apps.api.middleware adds the request log, the body limit, CORS (off unless
 BIOS_CORS_ORIGINS is set) and problems for unknown routes, wrong methods and crashes; write endpoints
-take `Depends(bios_kg.apps.api.security.require_api_key)`.
+take `Depends(bios_kg.apps.api.security.require_api_key)`. The settings are read once, by create_app, and kept
+in `app.state.settings`; routes take them with `Depends(get_settings)` and never read the environment.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from bios_kg.apps.api.models import (
 from bios_kg.apps.api.normalize_routes import router as normalize_router
 from bios_kg.apps.api.problems import PROBLEM, problem, problem_responses
 from bios_kg.apps.api.query_routes import router as query_router
+from bios_kg.apps.api.resources import get_store
 from bios_kg.apps.api.resources import preload as preload_resources
 from bios_kg.apps.api.retrieve_routes import router as retrieve_router
 from bios_kg.apps.api.security import KeyFirstRoute
-from bios_kg.apps.api.settings import ApiSettings
 from bios_kg.apps.api.suggestion_routes import router as suggestion_router
 from bios_kg.apps.api.vqa_routes import router as vqa_router
 from bios_kg.apps.api.web_routes import router as web_router
@@ -50,24 +51,30 @@ from bios_kg.graph.errors import BiosError, NotFoundError, ParameterError, Query
 from bios_kg.graph.library import Library
 from bios_kg.graph.lookup import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_LENGTH, concept_card, lookup_page
 from bios_kg.graph.queries.schema import PING, count_label
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, BiosSettings, Neo4jSettings, load_settings
 from bios_kg.graph.store import GraphStore
 
 MAX_SOURCES_PAGE = 100
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings | None = None,
+def create_app(settings: BiosSettings | Neo4jSettings | None = None, api_settings: ApiSettings | None = None,
                model: str | None = None, vector: bool = True, runtime: str = "auto", preload: bool = False) -> FastAPI:
-    """The API over the graph of `settings`; the normalizer serves `model` (default: the model whose vectors the
-    graph holds, if any) unless `vector` is off (exact + full text only); `runtime` is its encoder's engine.
-    `preload` opens every configured resource (extractor, retrieval index, VQA model) at start-up rather than on
-    first use."""
-    settings = settings or Neo4jSettings.from_env()
+    """The API configured by `settings` (default: `load_settings()`, read now); a Neo4jSettings or `api_settings`
+    replaces that group of the environment's settings. The normalizer serves `model` (default: the model whose
+    vectors the graph holds, if any) unless `vector` is off (exact + full text only); `runtime` is its encoder's
+    engine. `preload` opens every configured resource (extractor, retrieval index, VQA model) at start-up rather
+    than on first use."""
+    config = settings if isinstance(settings, BiosSettings) else load_settings()
+    if isinstance(settings, Neo4jSettings):
+        config = config.model_copy(update={"neo4j": settings})
+    if api_settings is not None:
+        config = config.model_copy(update={"api": api_settings})
+    graph_settings = config.connection
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = GraphStore.connect(settings)
+        app.state.store = GraphStore.connect(graph_settings)
         app.state.normalizer = open_normalizer(app.state.store, model=model, vector=vector,
                                                runtime=runtime)
         if preload:
@@ -83,12 +90,10 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
                   description="Concepts, terms and relations of the BIOS-KG graph (Neo4j).",
                   responses=problem_responses(422, 500, 503))
     app.router.route_class = KeyFirstRoute  # write routes check the API key before reading the body
-    app.state.api_settings = api_settings or ApiSettings.from_env()
+    app.state.settings = config
     app.state.library = Library()
-    install(app, app.state.api_settings)
-
-    def store(request: Request) -> GraphStore:
-        return request.app.state.store  # type: ignore[no-any-return]
+    install(app, config.api)
+    store = get_store
 
     @app.exception_handler(ParameterError)
     async def bad_parameter(_: Request, exc: ParameterError) -> JSONResponse:
@@ -108,7 +113,7 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(_: Request, exc: ServiceUnavailable) -> JSONResponse:
-        return problem(503, "Graph unavailable", f"Neo4j at {settings.uri} does not answer: {exc}")
+        return problem(503, "Graph unavailable", f"Neo4j at {graph_settings.uri} does not answer: {exc}")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -124,7 +129,7 @@ def create_app(settings: Neo4jSettings | None = None, api_settings: ApiSettings 
         graph = store(request)
         graph.run(PING)
         count = {label: graph.run(count_label(label))[0]["n"] for label in ("Concept", "Term")}
-        return HealthOut(status="ok", neo4j=settings.uri, database=settings.database,
+        return HealthOut(status="ok", neo4j=str(graph_settings.uri), database=graph_settings.database,
                          concepts=count["Concept"], terms=count["Term"])
 
     @app.get("/sources", response_model=list[SourceOut], tags=["graph"])

@@ -89,7 +89,7 @@ class ExtractOut(BaseModel):
 
 @resource("extractor")
 def _open_extractor(app: FastAPI) -> Extractor:
-    return open_extractor(app.state.store)
+    return open_extractor(app.state.store, llm=app.state.settings.llm)
 
 
 def get_extractor(request: Request) -> Extractor:

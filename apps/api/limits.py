@@ -37,7 +37,7 @@ class Deadline:
     @classmethod
     def of(cls, request: Request) -> Deadline:
         """The deadline of a request that starts now (ApiSettings.request_timeout_s)."""
-        return cls(request.app.state.api_settings.request_timeout_s, stopping(request.app))
+        return cls(request.app.state.settings.api.request_timeout_s, stopping(request.app))
 
     def check(self, doing: str) -> None:
         """Raise RequestTimeoutError when the deadline has passed or the server is stopping; `doing` names the

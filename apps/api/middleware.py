@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bios_kg.apps.api.problems import problem
 from bios_kg.apps.api.security import API_KEY_HEADER
-from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.graph.settings import ApiSettings
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 access_log = logging.getLogger("bios.api.access")

@@ -117,7 +117,7 @@ def run_query(request: Request, name: QueryName,
     library_query(request, name)
     try:
         page = library(request).run(request.app.state.store, name, body.params, offset=body.offset,
-                                    limit=body.limit, timeout_s=request.app.state.api_settings.query_timeout_s)
+                                    limit=body.limit, timeout_s=request.app.state.settings.api.query_timeout_s)
     except ParameterError as exc:
         return problem(422, "Invalid parameter", str(exc), parameter=exc.name)
     except ReadOnlyError as exc:

@@ -2,7 +2,8 @@
 
 Each resource has its own lock, so a request for one never waits while another loads; an opener that finds its
 resource not configured returns None at once (the route answers 503), and None is not kept, so a later request
-tries again. `preload` opens every configured resource at start-up (`bios serve --preload`).
+tries again. `preload` opens every configured resource at start-up (`bios serve --preload`). `get_settings` and
+`get_store` are the dependencies that give a route the app's settings and graph.
 """
 
 from __future__ import annotations
@@ -11,13 +12,25 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from bios_kg.apps.heap import freeze_heap
+from bios_kg.graph.settings import BiosSettings
+from bios_kg.graph.store import GraphStore
 
 Opener = Callable[[FastAPI], Any]
 _OPENERS: dict[str, Opener] = {}
 _LOCKS: dict[str, threading.Lock] = {}
+
+
+def get_settings(request: Request) -> BiosSettings:
+    """The settings the app was created with (`Depends(get_settings)`)."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_store(request: Request) -> GraphStore:
+    """The app's graph (`Depends(get_store)`), open from start-up to shutdown."""
+    return request.app.state.store  # type: ignore[no-any-return]
 
 
 def resource(name: str) -> Callable[[Opener], Opener]:

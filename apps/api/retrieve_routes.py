@@ -1,15 +1,14 @@
 """POST /retrieve: note chunks for queries from a retrieval index (bios_kg.apps.retrieve), bm25 / dense / hybrid / kg.
 
 The router reads `app.state.retrieval_index` (a bios_kg.apps.retrieve.engine.RetrievalIndex); when the app has not set
-one, the first request opens the folder named by BIOS_RETRIEVE_INDEX and keeps it (503 when neither is there).
+one, the first request opens the folder of the app's settings (`api.retrieve_index`, BIOS_RETRIEVE_INDEX) and keeps
+it (503 when neither is there).
 kg expands queries from the app's graph (`app.state.store`). Errors are the app's problem documents: 413 for more
 than MAX_BATCH queries, 422 for a malformed request or an index without dense vectors for a dense method.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -22,7 +21,6 @@ from bios_kg.apps.api.resources import resource, shared
 MAX_BATCH = 100  # queries per POST /retrieve
 MAX_K = 100
 MAX_QUERY_CHARS = 1000
-ENV_INDEX = "BIOS_RETRIEVE_INDEX"
 
 router = APIRouter(tags=["retrieve"])
 
@@ -74,13 +72,14 @@ class RetrieveBatchOut(BaseModel):
 
 
 @resource("retrieval_index")
-def _open_index(_: FastAPI) -> Any:
-    """The index at $BIOS_RETRIEVE_INDEX; None (at once) when the variable is unset."""
-    if not os.environ.get(ENV_INDEX):
+def _open_index(app: FastAPI) -> Any:
+    """The index of the app's settings (BIOS_RETRIEVE_INDEX); None (at once) when none is set."""
+    folder = app.state.settings.api.retrieve_index
+    if folder is None:
         return None
     from bios_kg.apps.retrieve.engine import RetrievalIndex
 
-    return RetrievalIndex(Path(os.environ[ENV_INDEX]))
+    return RetrievalIndex(folder)
 
 
 def get_index(request: Request) -> Any:
@@ -96,8 +95,8 @@ def retrieve(request: Request, body: RetrieveIn) -> Any:
                        parameter="queries")
     index = get_index(request)
     if index is None:
-        return problem(503, "No retrieval index", f"the server has no retrieval index: set {ENV_INDEX} to a folder "
-                                                  "made by `bios retrieve index`")
+        return problem(503, "No retrieval index", "the server has no retrieval index: set BIOS_RETRIEVE_INDEX to a "
+                                                  "folder made by `bios retrieve index`")
     if body.method not in index.methods:
         return problem(422, "Invalid parameter", f"method: {body.method} needs dense vectors, which this index "
                                                  "lacks (built with --no-dense)", parameter="method")

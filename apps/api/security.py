@@ -1,7 +1,8 @@
 """API keys for write endpoints: `Depends(require_api_key)` on every route that changes the graph.
 
-Keys come from ApiSettings.api_keys (BIOS_API_KEYS); the client sends one in the X-API-Key header. No header is
-401, an unknown key 403, and with no keys configured every write is refused (403): writes are off by default.
+Keys come from the app's ApiSettings.api_keys (BIOS_API_KEYS); the client sends one in the X-API-Key header.
+No header is 401, an unknown key 403, and with no keys configured every write is refused (403): writes are off by
+default.
 Routes of the class KeyFirstRoute (the app's default) check the key before the request body is read, so an
 unauthenticated client learns nothing from the body's validation and the server does not parse it.
 """
@@ -16,7 +17,7 @@ from fastapi import HTTPException, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
-from bios_kg.apps.api.settings import ApiSettings
+from bios_kg.graph.settings import ApiSettings
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, scheme_name="ApiKey",
@@ -24,7 +25,7 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, scheme_name="ApiK
 
 
 def require_api_key(request: Request, key: Annotated[str | None, Security(_api_key)]) -> str:
-    return check_api_key(request.app.state.api_settings, key)
+    return check_api_key(request.app.state.settings.api, key)
 
 
 def check_api_key(settings: ApiSettings, key: str | None) -> str:
@@ -47,7 +48,7 @@ class KeyFirstRoute(APIRoute):
             return handler
 
         async def key_first(request: Request) -> Response:
-            check_api_key(request.app.state.api_settings, request.headers.get(API_KEY_HEADER))
+            check_api_key(request.app.state.settings.api, request.headers.get(API_KEY_HEADER))
             return await handler(request)
 
         return key_first

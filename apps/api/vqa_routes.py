@@ -1,16 +1,14 @@
 """POST /vqa: a question about an uploaded medical image, answered by a fine-tuned RAMM model (bios_kg.apps.vqa).
 
-The model folder comes from `app.state.vqa_model_dir`, else the BIOS_VQA_MODEL environment variable; it is
-loaded on the first request (torch is imported only then) and kept. Problems: 503 when no model is configured or
-it cannot be loaded, 413 for an image over MAX_IMAGE_BYTES or MAX_PIXELS, 415 for a type other than PNG or JPEG
-(declared or actual), 422 for a missing or empty field.
+The model folder comes from the app's settings (`api.vqa_model`, BIOS_VQA_MODEL); it is loaded on the first
+request (torch is imported only then) and kept. Problems: 503 when no model is configured or it cannot be loaded,
+413 for an image over MAX_IMAGE_BYTES or MAX_PIXELS, 415 for a type other than PNG or JPEG (declared or actual),
+422 for a missing or empty field.
 """
 
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
@@ -22,7 +20,6 @@ from bios_kg.apps.api.problems import problem, problem_responses
 from bios_kg.apps.api.resources import resource, shared
 from bios_kg.graph.errors import BiosError
 
-MODEL_ENV = "BIOS_VQA_MODEL"
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_PIXELS = 4096 * 4096
 MAX_QUESTION = 500
@@ -60,29 +57,25 @@ class _Unavailable(Exception):
         self.detail = detail
 
 
-def _folder(app: FastAPI) -> str | None:
-    return getattr(app.state, "vqa_model_dir", None) or os.environ.get(MODEL_ENV)
-
-
 @resource("vqa_model")
 def _open_model(app: FastAPI) -> Any:
     """The configured VQAModel (None when none is); _Unavailable when it cannot be loaded."""
-    folder = _folder(app)
-    if not folder:
+    folder = app.state.settings.api.vqa_model
+    if folder is None:
         return None
     from bios_kg.apps.vqa.train import VQAModel
 
     try:
-        return VQAModel(Path(folder), device="cpu")
+        return VQAModel(folder, device="cpu")
     except (BiosError, OSError) as error:
-        raise _Unavailable(f"the VQA model {Path(folder).name} cannot be loaded: {error}") from None
+        raise _Unavailable(f"the VQA model {folder.name} cannot be loaded: {error}") from None
 
 
 def get_vqa_model(request: Request) -> Any:
     """The app's VQAModel, loaded once; _Unavailable when none is configured or it cannot be loaded."""
     model = shared(request.app, "vqa_model")
     if model is None:
-        raise _Unavailable(f"no VQA model is configured: set {MODEL_ENV} to a `bios vqa train` folder")
+        raise _Unavailable("no VQA model is configured: set BIOS_VQA_MODEL to a `bios vqa train` folder")
     return model
 
 

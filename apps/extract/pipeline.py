@@ -26,6 +26,7 @@ from bios_kg.apps.extract.queries import CLEAR_MENTIONS, WRITE_MENTIONS
 from bios_kg.apps.extract.records import Entity, Extraction, TypeMap
 from bios_kg.embed.llm import configured_backend, get_backend, render_prompt
 from bios_kg.graph.errors import InputError
+from bios_kg.graph.settings import LlmSettings
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.jsonl import json_objects
 
@@ -56,16 +57,16 @@ class NoteResult:
 
 
 def open_extractor(store: GraphStore, backend: str | None = None, type_map: TypeMap | None = None,
-                   languages: Sequence[str] = ("en", "zh"), **genie: Any) -> Extractor:
+                   languages: Sequence[str] = ("en", "zh"), llm: LlmSettings | None = None, **genie: Any) -> Extractor:
     """`offline`, an LLM backend by name (GENIE through bios_kg.embed.llm), or None: the configured LLM backend if
-    there is
-    one, else offline. `genie` options (max_chars, overlap, max_tokens, batch_size) go to GenieExtractor."""
+    there is one, else offline; `llm` configures the backend (default: the environment's BIOS_LLM_*). `genie`
+    options (max_chars, overlap, max_tokens, batch_size) go to GenieExtractor."""
     if backend is None:
-        llm = configured_backend()
-        if llm is not None:
-            return GenieExtractor(llm, **genie)
+        llm_backend = configured_backend(llm)
+        if llm_backend is not None:
+            return GenieExtractor(llm_backend, **genie)
     elif backend != OFFLINE:
-        return GenieExtractor(get_backend(backend), **genie)
+        return GenieExtractor(get_backend(backend, llm), **genie)
     return OfflineExtractor.open(store, languages=languages, type_map=type_map)
 
 

@@ -22,7 +22,7 @@ from bios_kg.apps.normalize.evaluate import (
     held_out_concepts,
     write_results,
 )
-from bios_kg.apps.normalize.external import DO_FILE, GRAPH_CALIBRATION, NCI_DIR, unseen_benchmarks
+from bios_kg.apps.normalize.external import GRAPH_CALIBRATION, realworld_files, unseen_benchmarks
 from bios_kg.apps.normalize.normalizer import (
     DEFAULT_THRESHOLD,
     MAX_K,
@@ -35,6 +35,7 @@ from bios_kg.apps.normalize.normalizer import (
 from bios_kg.embed import RUNTIME_HELP
 from bios_kg.graph.cli_options import DeviceOption, JsonOption, console, progress_bar, stdout
 from bios_kg.graph.errors import InputError, ParameterError
+from bios_kg.graph.settings import load_settings
 from bios_kg.graph.store import GraphStore
 
 ModelOption = Annotated[str | None, typer.Option(
@@ -188,18 +189,24 @@ def eval_normalize_command(
     unseen: Annotated[bool, typer.Option(help="Also the vocabularies never trained on: HPO lay names, CMeKG "
                                               "aliases, Traditional Chinese, ICD-10-CM titles, Disease Ontology, "
                                               "NCI drug names (bios_kg.apps.normalize.unseen, .external).")] = False,
-    do_file: Annotated[Path, typer.Option(help="Disease Ontology OBO file (with --unseen).")] = DO_FILE,
-    nci_dir: Annotated[Path, typer.Option(help="UMLS RRF folder of drug names (with --unseen).")] = NCI_DIR,
+    do_file: Annotated[Path | None, typer.Option(help="Disease Ontology OBO file (with --unseen; default: "
+                                                      "obo/doid-DO_cancer_slim.obo in BIOS_REALWORLD).")] = None,
+    nci_dir: Annotated[Path | None, typer.Option(help="UMLS RRF folder of drug names (with --unseen; default: "
+                                                      "umls-nci-sample in BIOS_REALWORLD).")] = None,
 ) -> None:
     """HPO synonym -> concept and ICD-10 Chinese -> English (and, with --unseen, vocabularies never trained on):
     Acc@1, Acc@5 and MRR per method, coverage and answered accuracy at the abstention threshold."""
     models = [] if no_encoder else (model or ["minilm"])
     check_max_queries(max_queries)  # before connecting: bad input fails without a database
-    with GraphStore.connect() as store, console.status("evaluating") as status:
+    settings = load_settings()
+    if unseen and (do_file is None or nci_dir is None):
+        default_do, default_nci = realworld_files(settings.data)
+        do_file, nci_dir = do_file or default_do, nci_dir or default_nci
+    with GraphStore.connect(settings.connection) as store, console.status("evaluating") as status:
         status.update("building the benchmarks")
         benchmarks = build_benchmarks(store, seed, max_queries)
-        if unseen:
-            benchmarks += unseen_benchmarks(store, seed, max_queries, do_file, nci_dir)
+        if unseen and do_file and nci_dir:  # both set above
+            benchmarks += unseen_benchmarks(store, do_file, nci_dir, seed, max_queries)
         result = evaluate(store, models=models, seed=seed, max_queries=max_queries, calibrate=calibrate,
                           device=device, runtime=runtime, progress=lambda message: status.update(message),
                           benchmarks=benchmarks, calibrate_on=GRAPH_CALIBRATION)

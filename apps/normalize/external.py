@@ -12,7 +12,8 @@
   English atom of a drug concept (semantic types of drugs and chemicals) other than its preferred name ->
   the concept, among the preferred names of all its drug concepts. Uses no graph.
 
-Queries whose normalized form is one of the dictionary's names are left out (they are not variants).
+Queries whose normalized form is one of the dictionary's names are left out (they are not variants). The DO file and
+the NCI folder are found in the evaluation data folder of the settings (BIOS_REALWORLD) by `realworld_files`.
 """
 
 from __future__ import annotations
@@ -27,18 +28,23 @@ from bios_kg.apps.normalize.evaluate import DEFAULT_MAX_QUERIES, DEFAULT_SEED, B
 from bios_kg.apps.normalize.queries import SOURCE_TERMS, UMLS_XREF_CONCEPTS
 from bios_kg.apps.normalize.unseen import split_benchmark
 from bios_kg.graph.errors import ConfigError, GraphError
+from bios_kg.graph.settings import DataSettings
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
 from bios_kg.ingest.readers.base import Parsed
 from bios_kg.ingest.readers.obo import OboReader
 from bios_kg.ingest.readers.umls import UmlsReader
 
-REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
-DO_FILE = REALWORLD / "obo" / "doid-DO_cancer_slim.obo"
-NCI_DIR = REALWORLD / "umls-nci-sample"
 # UMLS semantic types of drugs and chemicals (Pharmacologic Substance, Organic Chemical, Clinical Drug, Antibiotic,
 # Biologically Active Substance, Hormone, Vitamin, Immunologic Factor, Inorganic Chemical, Element/Ion/Isotope)
 DRUG_TYPES = frozenset({"T121", "T109", "T200", "T195", "T123", "T125", "T127", "T129", "T197", "T196"})
+
+
+def realworld_files(data: DataSettings) -> tuple[Path, Path]:
+    """The Disease Ontology cancer slim and the NCI UMLS sample in the evaluation data folder (BIOS_REALWORLD);
+    ConfigError when that folder is missing."""
+    folder = data.realworld_dir()
+    return folder / "obo" / "doid-DO_cancer_slim.obo", folder / "umls-nci-sample"
 
 
 def _english_names(store: GraphStore) -> list[tuple[str, str]]:
@@ -86,7 +92,7 @@ def icd10cm_benchmark(store: GraphStore, seed: int = DEFAULT_SEED,
                            seed, max_queries)
 
 
-def do_benchmark(store: GraphStore, path: Path = DO_FILE, seed: int = DEFAULT_SEED,
+def do_benchmark(store: GraphStore, path: Path, seed: int = DEFAULT_SEED,
                  max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
     from bios_kg.graph.records import Concept, TermRecord, Xref
 
@@ -120,7 +126,7 @@ def do_benchmark(store: GraphStore, path: Path = DO_FILE, seed: int = DEFAULT_SE
                            dictionary, _variants(pairs, dictionary), seed, max_queries)
 
 
-def nci_drug_names(root: Path = NCI_DIR) -> tuple[dict[str, str], dict[str, set[str]]]:
+def nci_drug_names(root: Path) -> tuple[dict[str, str], dict[str, set[str]]]:
     """The drug concepts of a UMLS RRF folder: (concept -> preferred English name, concept -> all English names)."""
     from bios_kg.graph.records import TermRecord, TypeAssignment
 
@@ -143,7 +149,7 @@ def nci_drug_names(root: Path = NCI_DIR) -> tuple[dict[str, str], dict[str, set[
     return {c: preferred[c] for c in kept}, {c: atoms[c] for c in kept}
 
 
-def nci_drug_benchmark(root: Path = NCI_DIR, seed: int = DEFAULT_SEED,
+def nci_drug_benchmark(root: Path, seed: int = DEFAULT_SEED,
                        max_queries: int = DEFAULT_MAX_QUERIES) -> Benchmark:
     preferred, names = nci_drug_names(root)
     dictionary = sorted(preferred.items())
@@ -160,9 +166,10 @@ def nci_drug_benchmark(root: Path = NCI_DIR, seed: int = DEFAULT_SEED,
 GRAPH_CALIBRATION = ("hpo_synonyms", "icd10_zh_en", "hpo_lay", "cmekg_alias_zh")
 
 
-def unseen_benchmarks(store: GraphStore, seed: int = DEFAULT_SEED, max_queries: int = DEFAULT_MAX_QUERIES,
-                      do_file: Path = DO_FILE, nci_dir: Path = NCI_DIR) -> list[Benchmark]:
-    """The graph-built unseen benchmarks (bios_kg.apps.normalize.unseen) and the external ones of this module."""
+def unseen_benchmarks(store: GraphStore, do_file: Path, nci_dir: Path, seed: int = DEFAULT_SEED,
+                      max_queries: int = DEFAULT_MAX_QUERIES) -> list[Benchmark]:
+    """The graph-built unseen benchmarks (bios_kg.apps.normalize.unseen) and the external ones of this module, from
+    the Disease Ontology file `do_file` and the UMLS RRF folder `nci_dir` (see realworld_files)."""
     from bios_kg.apps.normalize.unseen import cmekg_alias_benchmark, hpo_lay_benchmark, icd10_traditional_benchmark
 
     benchmarks = [hpo_lay_benchmark(store, seed, max_queries), cmekg_alias_benchmark(store, seed, max_queries),

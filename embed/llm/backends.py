@@ -6,7 +6,8 @@ embed/llm/openai_compat.py) and `transformers` (a local causal LM folder; embed/
 `bios_kg.llm_backends`. Clustering (the LLM oracle, term explanations) and the apps (extraction, retrieval,
 `bios llm`) all take a backend from here.
 
-Configuration, read when `get_backend` is given no name or leaves an option out:
+Configuration (`LlmSettings`, the `llm` group of the project's settings), used when `get_backend` is given no name
+or leaves an option out:
 - BIOS_LLM_BACKEND   backend name (default `openai` when BIOS_LLM_BASE_URL is set)
 - BIOS_LLM_BASE_URL  server URL including /v1, e.g. http://127.0.0.1:8000/v1 (openai)
 - BIOS_LLM_MODEL     served model id (openai; default: the server's only model) or a model folder (transformers)
@@ -20,16 +21,13 @@ callers use their offline path (the dictionary extractor).
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from bios_kg.graph.errors import BiosError, ConfigError, ParameterError
 from bios_kg.graph.registry import Registry
-
-ENV_PREFIX = "BIOS_LLM_"
-ENV_OPTIONS = ("model", "base_url", "api_key", "timeout", "endpoint")  # BIOS_LLM_<OPTION> fills an option left out
+from bios_kg.graph.settings import LlmSettings, load_settings
 
 
 class LLMError(BiosError):
@@ -52,16 +50,18 @@ class LLMBackend(Protocol):
                  stop: Sequence[str] | None = None) -> list[Generation]: ...
 
 
-# name -> a class or factory: `get_backend(name, **options)` calls it with those options (and BIOS_LLM_* ones)
+# name -> a class or factory: `get_backend(name, **options)` calls it with those options (and the settings' ones)
 BACKENDS: Registry[Callable[..., LLMBackend]] = Registry("LLM backend", entry_point_group="bios_kg.llm_backends")
 
 
-def get_backend(name: str | None = None, **options: Any) -> LLMBackend:
-    """The backend `name` (None: BIOS_LLM_BACKEND, or `openai` when BIOS_LLM_BASE_URL is set) built with
-    `options`; options left out come from BIOS_LLM_<OPTION> where the backend takes them. ConfigError when nothing
-    is configured or the name is unknown; ParameterError for an option the backend does not take."""
+def get_backend(name: str | None = None, llm_settings: LlmSettings | None = None, **options: Any) -> LLMBackend:
+    """The backend `name` (None: the settings' backend, or `openai` when they name a base URL) built with
+    `options`; options left out come from `llm_settings` (default: the environment's BIOS_LLM_*, read now) where the
+    backend takes them. ConfigError when nothing is configured or the name is unknown; ParameterError for an option
+    the backend does not take."""
+    configured = llm_settings if llm_settings is not None else load_settings().llm
     if name is None:
-        name = os.environ.get(f"{ENV_PREFIX}BACKEND") or ("openai" if os.environ.get(f"{ENV_PREFIX}BASE_URL") else None)
+        name = configured.backend or ("openai" if configured.base_url else None)
         if name is None:
             raise ConfigError("no LLM backend is configured: set BIOS_LLM_BACKEND (or BIOS_LLM_BASE_URL for an "
                               f"OpenAI-compatible server) or name one of: {', '.join(BACKENDS.names())}")
@@ -71,9 +71,8 @@ def get_backend(name: str | None = None, **options: Any) -> LLMBackend:
         if option not in accepted:
             raise ParameterError(option, f"not an option of the {name!r} LLM backend "
                                  f"(options: {', '.join(accepted)})")
-    for option in ENV_OPTIONS:
-        value = os.environ.get(f"{ENV_PREFIX}{option.upper()}")
-        if option in accepted and options.get(option) is None and value:
+    for option, value in configured.options().items():
+        if option in accepted and options.get(option) is None:
             options[option] = value
     return factory(**options)
 
@@ -88,11 +87,10 @@ def check_generate_args(prompts: Sequence[str], max_tokens: int, temperature: fl
         raise ParameterError("temperature", f"{temperature} is negative")
 
 
-def configured_backend() -> LLMBackend | None:
-    """The backend the environment configures, or None when no LLM is configured."""
-    if not (os.environ.get(f"{ENV_PREFIX}BACKEND") or os.environ.get(f"{ENV_PREFIX}BASE_URL")):
-        return None
-    return get_backend()
+def configured_backend(llm_settings: LlmSettings | None = None) -> LLMBackend | None:
+    """The backend `llm_settings` (default: the environment's) configure, or None when they configure no LLM."""
+    configured = llm_settings if llm_settings is not None else load_settings().llm
+    return get_backend(llm_settings=configured) if configured.configured else None
 
 
 def generate_one(backend: LLMBackend, prompt: str, **sampling: Any) -> str:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from bios_kg.apps.api.app import create_app
 from bios_kg.graph.runtime import free_port
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, BiosSettings, LlmSettings, Neo4jSettings
 
 
 @contextmanager
@@ -38,7 +38,8 @@ def served(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def api_url(sample_settings: Neo4jSettings) -> Iterator[str]:
-    with served(create_app(sample_settings)) as url:
+    # no API keys and no LLM, whatever the environment
+    with served(create_app(BiosSettings(neo4j=sample_settings, api=ApiSettings(), llm=LlmSettings()))) as url:
         yield url
 
 

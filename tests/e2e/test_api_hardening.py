@@ -22,9 +22,8 @@ from bios_kg.apps.api.app import create_app
 from bios_kg.apps.api.limits import Deadline
 from bios_kg.apps.api.resources import _LOCKS
 from bios_kg.apps.api.security import require_api_key
-from bios_kg.apps.api.settings import ApiSettings
 from bios_kg.graph.runtime import free_port
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration
@@ -232,9 +231,7 @@ def test_work_past_the_deadline_is_504(sample_settings: Neo4jSettings) -> None:
     assert "stopped before notes[1]" in assert_problem(answer, 504)["detail"]
 
 
-def test_an_unconfigured_resource_answers_while_another_loads(api: httpx.Client,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("BIOS_RETRIEVE_INDEX", raising=False)
+def test_an_unconfigured_resource_answers_while_another_loads(api: httpx.Client) -> None:
     with _LOCKS["extractor"]:  # as while the extractor's dictionary is being built
         started = time.monotonic()
         assert_problem(api.post("/retrieve", json={"queries": ["cardiomegaly"]}), 503)

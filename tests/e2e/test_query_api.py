@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from bios_kg.apps.api.app import create_app
-from bios_kg.apps.api.settings import ApiSettings
 from bios_kg.graph.library import Library
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration

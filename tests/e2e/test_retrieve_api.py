@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from bios_kg.apps.api.app import create_app
-from bios_kg.apps.api.retrieve_routes import ENV_INDEX, MAX_BATCH
+from bios_kg.apps.api.retrieve_routes import MAX_BATCH
 from bios_kg.apps.retrieve.chunking import Chunk
 from bios_kg.apps.retrieve.engine import RetrievalIndex, build_index
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, Neo4jSettings
 from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.integration
@@ -22,17 +22,16 @@ CHUNKS = [Chunk("CXR1_0", "There is cardiomegaly."), Chunk("CXR2_0", "The heart 
 
 @pytest.fixture(scope="module")
 def urls(sample_settings: Neo4jSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Three APIs: with a BM25 + dense index, with a BM25-only index, and with none (BIOS_RETRIEVE_INDEX unset)."""
+    """Three APIs: with a BM25 + dense index (set on the app), with a BM25-only index (named by the settings, opened
+    on the first request), and with none (BIOS_RETRIEVE_INDEX unset)."""
     folder = tmp_path_factory.mktemp("retrieve")
     build_index(CHUNKS, folder / "full", encoder="minilm", device="cpu", progress=False)
     build_index(CHUNKS, folder / "lexical", encoder=None, progress=False)
-    full, lexical, bare = (create_app(sample_settings) for _ in range(3))
+    full, bare = create_app(sample_settings, ApiSettings()), create_app(sample_settings, ApiSettings())
     full.state.retrieval_index = RetrievalIndex(folder / "full", device="cpu")
-    lexical.state.retrieval_index = RetrievalIndex(folder / "lexical")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv(ENV_INDEX, raising=False)
-        with served(full) as full_url, served(lexical) as lexical_url, served(bare) as bare_url:
-            yield {"full": full_url, "lexical": lexical_url, "bare": bare_url}
+    lexical = create_app(sample_settings, ApiSettings(retrieve_index=folder / "lexical"))
+    with served(full) as full_url, served(lexical) as lexical_url, served(bare) as bare_url:
+        yield {"full": full_url, "lexical": lexical_url, "bare": bare_url}
 
 
 @pytest.fixture()
@@ -69,4 +68,4 @@ def test_limits_are_problems(client: httpx.Client, urls: dict[str, str]) -> None
     assert httpx.post(f"{urls['lexical']}/retrieve", json={"queries": ["effusion"], "method": "bm25"},
                       timeout=60).status_code == 200
     missing = httpx.post(f"{urls['bare']}/retrieve", json={"queries": ["effusion"]}, timeout=60)
-    assert missing.status_code == 503 and ENV_INDEX in missing.json()["detail"]
+    assert missing.status_code == 503 and "BIOS_RETRIEVE_INDEX" in missing.json()["detail"]

@@ -9,10 +9,9 @@ import httpx
 import pytest
 
 from bios_kg.apps.api.app import create_app
-from bios_kg.apps.api.settings import ApiSettings
 from bios_kg.graph.queries.suggestions import WRITE_SUGGESTIONS
 from bios_kg.graph.records import Concept, RelationType
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, Neo4jSettings
 from bios_kg.graph.store import Batch, GraphStore
 from tests.e2e.conftest import served
 

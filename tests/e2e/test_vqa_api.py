@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from bios_kg.apps.api.app import create_app
-from bios_kg.apps.api.vqa_routes import MAX_IMAGE_BYTES, MODEL_ENV
+from bios_kg.apps.api.vqa_routes import MAX_IMAGE_BYTES
 from bios_kg.apps.vqa.train import read_meta
-from bios_kg.graph.settings import Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, Neo4jSettings
 from tests.e2e.conftest import served
 from tests.support.vqa import tiny_model
 
@@ -28,11 +28,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def vqa_api(sample_settings: Neo4jSettings, model_dir: Path) -> Iterator[httpx.Client]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MODEL_ENV, str(model_dir))
-        with served(create_app(sample_settings, vector=False)) as url, \
-                httpx.Client(base_url=url, timeout=60) as client:
-            yield client
+    with served(create_app(sample_settings, ApiSettings(vqa_model=model_dir), vector=False)) as url, \
+            httpx.Client(base_url=url, timeout=60) as client:
+        yield client
 
 
 def png(model_dir: Path) -> bytes:
@@ -87,15 +85,15 @@ def test_type_size_and_field_problems(vqa_api: httpx.Client, model_dir: Path) ->
     assert no_image["parameter"] == "image"
 
 
-def test_no_model_configured_is_503(sample_settings: Neo4jSettings, model_dir: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MODEL_ENV, raising=False)
-    with served(create_app(sample_settings, vector=False)) as url, httpx.Client(base_url=url, timeout=60) as client:
+def test_no_model_configured_is_503(sample_settings: Neo4jSettings, model_dir: Path) -> None:
+    with served(create_app(sample_settings, ApiSettings(), vector=False)) as url, \
+            httpx.Client(base_url=url, timeout=60) as client:
         body = problem_of(client.post("/vqa", files={"image": ("ct.png", png(model_dir), "image/png")},
                                       data={"question": "What modality is used?"}), 503)
-        assert MODEL_ENV in str(body["detail"])
-    monkeypatch.setenv(MODEL_ENV, str(model_dir.parent / "pre"))  # a pretrained folder has no answer heads
-    with served(create_app(sample_settings, vector=False)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        assert "BIOS_VQA_MODEL" in str(body["detail"])  # the variable to set
+    pretrained = ApiSettings(vqa_model=model_dir.parent / "pre")  # a pretrained folder has no answer heads
+    with served(create_app(sample_settings, pretrained, vector=False)) as url, \
+            httpx.Client(base_url=url, timeout=60) as client:
         body = problem_of(client.post("/vqa", files={"image": ("ct.png", png(model_dir), "image/png")},
                                       data={"question": "What modality is used?"}), 503)
         assert "not a fine-tuned VQA model" in str(body["detail"])
