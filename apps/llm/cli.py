@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bios_kg.embed.llm.backends import ENV_OPTIONS, LLMBackend, get_backend
+from bios_kg.embed.llm.backends import LLMBackend, get_backend
 from bios_kg.embed.llm.models import MODELS, model_entry, provenance, render_prompt
 from bios_kg.graph.cli_options import JsonOption, console, stdout
+from bios_kg.graph.settings import LlmSettings
 
 llm_app = typer.Typer(help="Generative LLM backends (OpenAI-compatible server, local transformers) and SFT.",
                       no_args_is_help=True)
@@ -96,7 +97,7 @@ def models_command() -> None:
                       "chat" if entry.template is None else repr(entry.template), str(entry.sampling.temperature),
                       str(entry.sampling.max_tokens))
     stdout.print(table)
-    console.print(f"configuration: {', '.join(f'BIOS_LLM_{name.upper()}' for name in ('backend', *ENV_OPTIONS))}")
+    console.print(f"configuration: {', '.join(LlmSettings.variable(name) for name in LlmSettings.model_fields)}")
 
 
 @llm_app.command("sft")
