@@ -1,81 +1,23 @@
-"""The `openai` backend against a real OpenAI-compatible HTTP server started here (uvicorn on a free port), which
-generates with the tiny causal LM through the transformers backend, and injects faults on request."""
+"""The `openai` backend against a real OpenAI-compatible HTTP server started here (uvicorn on a free port, the
+server of tests/support/llm.py), which generates with the tiny causal LM through the transformers backend, and
+injects faults on request."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from bios_kg.embed.cluster.oracle import LLMOracle, OracleQuery, make_oracle
 from bios_kg.embed.llm import LLMError, OpenAIBackend, TransformersBackend, configured_backend, get_backend
 from bios_kg.graph.runtime import free_port
 from tests.e2e.conftest import served
-from tests.support.llm import tiny_causal_lm
+from tests.support.llm import SERVED, Faults, openai_server, tiny_causal_lm
 
 torch.set_num_threads(1)
-SERVED = "tiny-llama"
-
-
-class Faults:
-    """What the server does next: fail `fail` requests with 503, wait `delay` seconds; what it saw."""
-
-    def __init__(self) -> None:
-        self.fail = 0
-        self.delay = 0.0
-        self.requests: list[tuple[str, dict[str, Any], str | None]] = []
-
-
-def openai_server(local: TransformersBackend, faults: Faults) -> FastAPI:
-    app = FastAPI()
-    lock = threading.Lock()
-
-    def answer(request: Request, body: dict[str, Any], prompt: str) -> dict[str, Any] | JSONResponse:
-        with lock:
-            faults.requests.append((request.url.path, body, request.headers.get("authorization")))
-            failing = faults.fail > 0
-            faults.fail -= failing
-        if failing:
-            return JSONResponse({"error": {"message": "server overloaded"}}, status_code=503)
-        if body.get("model") != SERVED:
-            return JSONResponse({"error": {"message": f"The model `{body.get('model')}` does not exist."}},
-                                status_code=404)
-        time.sleep(faults.delay)
-        with lock:
-            generation = local.generate([prompt], max_tokens=body["max_tokens"], temperature=body["temperature"],
-                                        stop=body.get("stop"))[0]
-        return {"model": SERVED, "text": generation.text, "finish_reason": generation.finish_reason}
-
-    @app.get("/v1/models")
-    def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": SERVED, "object": "model"}]}
-
-    @app.post("/v1/completions", response_model=None)
-    def completions(request: Request, body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
-        result = answer(request, body, body["prompt"])
-        if isinstance(result, JSONResponse):
-            return result
-        return {"object": "text_completion", "model": SERVED,
-                "choices": [{"index": 0, "text": result["text"], "finish_reason": result["finish_reason"]}]}
-
-    @app.post("/v1/chat/completions", response_model=None)
-    def chat(request: Request, body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
-        prompt = "".join(f"{m['role']}: {m['content']}\n" for m in body["messages"]) + "assistant:"
-        result = answer(request, body, prompt)
-        if isinstance(result, JSONResponse):
-            return result
-        message = {"role": "assistant", "content": result["text"]}
-        return {"object": "chat.completion", "model": SERVED,
-                "choices": [{"index": 0, "message": message, "finish_reason": result["finish_reason"]}]}
-
-    return app
 
 
 @pytest.fixture(scope="module")
