@@ -101,6 +101,7 @@ class ReaderParameter:
 
     parameter: inspect.Parameter  # named and annotated for typer
     convert: Callable[[Any], Any]
+    flag: str | None = None  # the option's name (None: the input argument)
 
 
 def reader_parameters(fmt: str, factory: ReaderFactory) -> list[ReaderParameter]:
@@ -172,7 +173,7 @@ def _option_parameter(fmt: str, parameter: inspect.Parameter, hint: Any) -> Read
     if isinstance(default, Mapping):
         default = [f"{key}={value}" for key, value in default.items()]
     return ReaderParameter(inspect.Parameter(parameter.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                             annotation=annotation), convert)
+                                             annotation=annotation), convert, flag)
 
 
 def _cli_type(fmt: str, name: str, flag: str, base: Any) -> tuple[Any, Callable[[Any], Any], tuple[str, ...]]:

@@ -76,8 +76,9 @@ class OboGraphsReader(SourceReader):
             raise InputError(str(self.path), None, "no such file")
         try:
             data = json.loads(self.path.read_bytes())
-        except ValueError as exc:
-            raise InputError(str(self.path), None, f"not JSON: {exc}") from None
+        except ValueError as exc:  # JSONDecodeError names the line; invalid UTF-8 does not
+            line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+            raise InputError(str(self.path), line, f"not JSON: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("graphs"), list):
             raise InputError(str(self.path), None, "not OBO Graphs JSON: no top-level `graphs` list")
         return [graph for graph in data["graphs"] if isinstance(graph, dict)]

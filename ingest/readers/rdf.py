@@ -43,11 +43,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import unquote
+from xml.sax import SAXParseException
 
 from rdflib import DCTERMS, OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.parser import Parser
 from rdflib.plugin import PluginException
 from rdflib.plugin import get as get_plugin
+from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 from rdflib.util import guess_format
 
@@ -189,6 +191,18 @@ class _Ids:
         return xref_target(str(node), self.namespaces)
 
 
+
+def _error_line(exc: Exception) -> int | None:
+    """The 1-based line a parser's error points at: Turtle/N3 (BadSyntax.lines, 0-based), RDF/XML (SAX), JSON."""
+    if isinstance(exc, SAXParseException):
+        return int(exc.getLineNumber())
+    if isinstance(exc, BadSyntax):
+        return int(exc.lines) + 1
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.lineno
+    return None
+
+
 @register_reader("rdf")
 class RdfReader(SourceReader):
     """Streams the concepts of one RDF file; `prefixes` (CURIE prefix -> namespace IRI) adds id namespaces."""
@@ -232,7 +246,7 @@ class RdfReader(SourceReader):
             try:
                 graph.parse(self.path, format=fmt)
             except Exception as exc:  # rdflib's parsers raise syntax, XML, JSON and decoding errors of their own
-                raise InputError(str(self.path), None, f"not valid {fmt}: {exc}") from exc
+                raise InputError(str(self.path), _error_line(exc), f"not valid {fmt}: {exc}") from exc
             if not len(graph):
                 raise InputError(str(self.path), None, f"no RDF statements read as {fmt}")
             self._graph = graph
