@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bios_kg.embed.llm.backends import LLMBackend, get_backend
+from bios_kg.embed.llm.backends import BACKENDS, LLMBackend, get_backend
 from bios_kg.embed.llm.models import MODELS, model_entry, provenance, render_prompt
 from bios_kg.graph.cli_options import JsonOption, console, stdout
 from bios_kg.graph.settings import LlmSettings
@@ -19,7 +19,8 @@ llm_app = typer.Typer(help="Generative LLM backends (OpenAI-compatible server, l
                       no_args_is_help=True)
 
 BackendOption = Annotated[str | None, typer.Option(
-    "--backend", help="openai | transformers (default: BIOS_LLM_BACKEND, or openai when BIOS_LLM_BASE_URL is set).")]
+    "--backend", help="A registered LLM backend: openai, transformers or a plug-in's (default: BIOS_LLM_BACKEND, or "
+                      "openai when BIOS_LLM_BASE_URL is set).")]
 ModelOption = Annotated[str | None, typer.Option(
     "--model", help="Served model id (openai) or model folder (transformers); default BIOS_LLM_MODEL.")]
 BaseUrlOption = Annotated[str | None, typer.Option(
@@ -90,13 +91,14 @@ def check_command(
 
 @llm_app.command("models")
 def models_command() -> None:
-    """The model registry: templates and sampling defaults."""
+    """The model registry (templates and sampling defaults) and the registered backends."""
     table = Table("model", "aliases", "used by", "template", "temperature", "max tokens")
     for entry in MODELS.values():
         table.add_row(entry.id, ", ".join(entry.aliases), entry.used_by,
                       "chat" if entry.template is None else repr(entry.template), str(entry.sampling.temperature),
                       str(entry.sampling.max_tokens))
     stdout.print(table)
+    console.print(f"backends: {', '.join(BACKENDS.names())}")
     console.print(f"configuration: {', '.join(LlmSettings.variable(name) for name in LlmSettings.model_fields)}")
 
 
