@@ -129,7 +129,7 @@ def _store(instance: LocalNeo4j) -> GraphStore:
 
 def _counts(store: GraphStore) -> dict[str, int]:
     stats = store.stats()
-    return dict(sorted({**stats["labels"], **stats["relationship_types"]}.items()))
+    return dict(sorted({**stats.labels, **stats.relationship_types}.items()))
 
 
 def _options(args: argparse.Namespace) -> ServerOptions:

@@ -56,10 +56,10 @@ def _store(instance: LocalNeo4j) -> GraphStore:
 
 def _counts(store: GraphStore) -> dict[str, int]:
     """Node and edge counts from the count store (constant time at any size)."""
-    counts = {row["label"]: store.run(f"MATCH (n:`{row['label']}`) RETURN count(n) AS n")[0]["n"]
+    counts = {row["label"]: store.count(f"MATCH (n:`{row['label']}`) RETURN count(n) AS n")
               for row in store.run("CALL db.labels() YIELD label RETURN label")}
-    counts["relationships"] = store.run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
-    counts["obsolete"] = store.run("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")[0]["n"]
+    counts["relationships"] = store.count("MATCH ()-[r]->() RETURN count(r) AS n")
+    counts["obsolete"] = store.count("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")
     return counts
 
 

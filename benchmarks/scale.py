@@ -102,7 +102,7 @@ def settings(uri: str, password: str | None, username: str | None, database: str
 
 def draw(store: GraphStore, count_query: str, sample_query: str, n: int, seed: int) -> list[str]:
     """About `n` values picked at random (Cypher rand(), so not repeatable) in storage order, shuffled by `seed`."""
-    total = max(1, int(store.run(count_query)[0]["n"]))
+    total = max(1, store.count(count_query))
     values = [next(iter(row.values())) for row in store.run(sample_query, p=min(1.0, 4 * n / total), n=n)]
     random.Random(seed).shuffle(values)
     return values
@@ -217,8 +217,8 @@ def measure_serve(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             graph.terms = draw(graph.store, COUNT_TERMS, SAMPLE_TERMS, args.calls, args.seed)
             graph.concepts = draw(graph.store, COUNT_CONCEPTS, SAMPLE_CONCEPTS, args.calls + 1, args.seed)
-            sizes[graph.name] = {"concepts": graph.store.run(COUNT_CONCEPTS)[0]["n"],
-                                 "terms": graph.store.run(COUNT_TERMS)[0]["n"],
+            sizes[graph.name] = {"concepts": graph.store.count(COUNT_CONCEPTS),
+                                 "terms": graph.store.count(COUNT_TERMS),
                                  "draw_s": round(time.perf_counter() - started, 1)}
         clients = [httpx.Client(base_url=graph.url, timeout=120) for graph in graphs]
         try:

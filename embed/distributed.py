@@ -29,7 +29,7 @@ from bios_kg.embed.encoders import Encoder, EncoderSettings
 from bios_kg.embed.job import EmbedReport, encode_page, progress_bar, write_page
 from bios_kg.embed.vector_store import TermVectorStore
 from bios_kg.graph.errors import ConfigError, ParameterError
-from bios_kg.graph.store import GraphStore
+from bios_kg.graph.store import GraphStore, TermText
 
 
 def ray_available() -> bool:
@@ -74,11 +74,11 @@ class TermEncoderActor:
         return ids, encode_page(self.encoder, texts, batch_size)
 
 
-def _pages(store: GraphStore, model_id: str, size: int) -> Iterator[list[dict[str, Any]]]:
+def _pages(store: GraphStore, model_id: str, size: int) -> Iterator[list[TermText]]:
     after = ""
     while rows := store.terms_to_embed(model_id, after, size):
         yield rows
-        after = rows[-1]["id"]
+        after = rows[-1].id
 
 
 def embed_new_terms_ray(store: GraphStore, encoder: Encoder, vectors: TermVectorStore, batch_size: int,
@@ -110,7 +110,7 @@ def embed_new_terms_ray(store: GraphStore, encoder: Encoder, vectors: TermVector
             while not pool.has_free():
                 bar.advance(task, write(pool.get_next_unordered()))
             pool.submit(lambda worker, page: worker.encode.remote(*page),
-                        ([row["id"] for row in rows], [row["text"] for row in rows], batch_size))
+                        ([row.id for row in rows], [row.text for row in rows], batch_size))
             report.terms_embedded += len(rows)
         while pool.has_next():
             bar.advance(task, write(pool.get_next_unordered()))

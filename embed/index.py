@@ -41,7 +41,7 @@ import numpy as np
 from bios_kg.graph.errors import GraphError, ParameterError
 from bios_kg.graph.queries.embeddings import CONCEPT_VECTOR_INDEX
 from bios_kg.graph.settings import data_home
-from bios_kg.graph.store import GraphStore
+from bios_kg.graph.store import EmbeddingFingerprint, GraphStore
 
 IndexKind = Literal["flat", "hnsw", "ivf-sq8"]
 FLAT_MAX = 50_000
@@ -132,7 +132,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def save_term_index(folder: Path, model_id: str, ids: list[str], vectors: np.ndarray,
-                    fingerprint: dict[str, Any], kind: IndexKind | None = None) -> IndexMeta:
+                    fingerprint: EmbeddingFingerprint, kind: IndexKind | None = None) -> IndexMeta:
     """Build the index over `vectors` (rows aligned with `ids`) and write the three files, the meta last."""
     if len(ids) != len(vectors):
         raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
@@ -146,7 +146,8 @@ def save_term_index(folder: Path, model_id: str, ids: list[str], vectors: np.nda
     ids_data = _ids_bytes(ids)
     _write_atomic(folder / IDS_FILE, ids_data)
     meta = IndexMeta(model_id=model_id, dim=int(vectors.shape[1]), kind=kind or choose_kind(len(ids)),
-                     count=len(ids), ids_sha256=hashlib.sha256(ids_data).hexdigest(), fingerprint=fingerprint,
+                     count=len(ids), ids_sha256=hashlib.sha256(ids_data).hexdigest(),
+                     fingerprint=asdict(fingerprint),
                      created_at=datetime.now(UTC).isoformat(timespec="seconds"))
     _write_atomic(folder / META_FILE, (json.dumps(meta.as_dict(), indent=2, ensure_ascii=False) + "\n").encode())
     return meta
@@ -243,10 +244,10 @@ def _neo4j_state(store: GraphStore, name: str, dim: int) -> str | None:
     info = store.vector_index(name)
     if info is None:
         return f"there is no vector index {name}"
-    if info["state"] != "ONLINE":
-        return f"vector index {name} is {info['state']}"
-    if info["dim"] != dim:
-        return f"vector index {name} has dimension {info['dim']}, the model {dim}"
+    if info.state != "ONLINE":
+        return f"vector index {name} is {info.state}"
+    if info.dim != dim:
+        return f"vector index {name} has dimension {info.dim}, the model {dim}"
     return None
 
 
@@ -268,17 +269,18 @@ def _usable_meta(folder: Path, model_id: str, database: str) -> tuple[IndexMeta 
     return meta, ""
 
 
-def _stale(folder: Path, meta: IndexMeta, fingerprint: dict[str, Any]) -> str:
+def _stale(folder: Path, meta: IndexMeta, fingerprint: EmbeddingFingerprint) -> str:
     return (f"the faiss file in {folder} is stale (built for {meta.count:,} terms and the sources then loaded; the "
-            f"graph has {fingerprint['terms']:,} terms with vectors of {meta.model_id})")
+            f"graph has {fingerprint.terms:,} terms with vectors of {meta.model_id})")
 
 
-def current_index(folder: Path, model_id: str, fingerprint: dict[str, Any]) -> tuple[IndexMeta | None, str]:
+def current_index(folder: Path, model_id: str,
+                  fingerprint: EmbeddingFingerprint) -> tuple[IndexMeta | None, str]:
     """(meta, reason): the meta of the files in `folder` when they are current for the graph, else None and why."""
-    meta, problem = _usable_meta(folder, model_id, fingerprint["database"])
+    meta, problem = _usable_meta(folder, model_id, fingerprint.database)
     if meta is None:
         return None, problem
-    if meta.fingerprint != fingerprint:
+    if meta.fingerprint != asdict(fingerprint):
         return None, _stale(folder, meta, fingerprint)
     return meta, f"faiss file {folder / INDEX_FILE} is current"
 
@@ -289,12 +291,12 @@ def open_term_index(store: GraphStore, model_id: str | None = None, folder: Path
     model_id = graph_model(store, model_id)["id"]
     folder = folder or default_index_dir(model_id)
     fingerprint = store.embedding_fingerprint(model_id)
-    if fingerprint["terms"] == 0:
+    if fingerprint.terms == 0:
         raise GraphError(f"no k-NN index for {model_id}: no term has a vector of it; run `bios embed terms`")
-    meta, problem = _usable_meta(folder, model_id, fingerprint["database"])
+    meta, problem = _usable_meta(folder, model_id, fingerprint.database)
     if meta is None:
         raise GraphError(f"no k-NN index for {model_id}: {problem}; run `bios embed terms`")
-    if meta.fingerprint == fingerprint:
+    if meta.fingerprint == asdict(fingerprint):
         return FaissTermIndex.load(folder, meta, f"faiss file {folder / INDEX_FILE} is current")
     return FaissTermIndex.load(folder, meta, f"{_stale(folder, meta, fingerprint)}: terms embedded since are not "
                                              "searched until `bios embed terms` rebuilds it")

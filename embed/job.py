@@ -110,7 +110,7 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
         _prepare(store, report, replace)
         store.merge_embedding_model(encoder.record())
     folder = index_dir or default_index_dir(report.model_id)
-    database = store.embedding_fingerprint(report.model_id)["database"]
+    database = store.embedding_fingerprint(report.model_id).database
     vectors = TermVectorStore(graph_folder(folder, database), encoder.dim)
     _unmark_lost(store, vectors, report.model_id)
     with _phase(report, "terms"):
@@ -122,7 +122,7 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
         else:
             _embed_new_terms(store, encoder, vectors, batch_size, progress, report)
     fingerprint = store.embedding_fingerprint(report.model_id)
-    report.terms_total = int(fingerprint["terms"])
+    report.terms_total = fingerprint.terms
     current, _ = current_index(folder, report.model_id, fingerprint)
     term_vectors = _TermVectors(store, report.model_id, vectors, report)
     if concepts:
@@ -153,7 +153,7 @@ def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
                          f"with {report.model_id}")
     for name in VECTOR_INDEXES:
         info = store.vector_index(name)
-        if info is not None and (others or info["dim"] != report.dim or name == TERM_VECTOR_INDEX):
+        if info is not None and (others or info.dim != report.dim or name == TERM_VECTOR_INDEX):
             store.drop_vector_index(name)
     if others:
         store.clear_other_embeddings(report.model_id)
@@ -163,7 +163,7 @@ def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
 def _unmark_lost(store: GraphStore, vectors: TermVectorStore, model_id: str) -> None:
     """Terms marked embedded whose vector the file lacks (it was deleted, or an older version kept term vectors in
     Neo4j) lose their mark, so this run encodes them again; checked when the file has fewer rows than marks."""
-    if len(vectors) >= store.embedding_fingerprint(model_id)["terms"]:
+    if len(vectors) >= store.embedding_fingerprint(model_id).terms:
         return
     lost = vectors.lacking(store.embedded_term_ids(model_id))
     for start in range(0, len(lost), MARK_BATCH):
@@ -197,11 +197,11 @@ def _embed_new_terms(store: GraphStore, encoder: Encoder, vectors: TermVectorSto
         next_rows = io.submit(store.terms_to_embed, model_id, "", page_size)
         pending: Future[int] | None = None
         while rows := next_rows.result():
-            next_rows = io.submit(store.terms_to_embed, model_id, rows[-1]["id"], page_size)
-            page = encode_page(encoder, [row["text"] for row in rows], batch_size)
+            next_rows = io.submit(store.terms_to_embed, model_id, rows[-1].id, page_size)
+            page = encode_page(encoder, [row.text for row in rows], batch_size)
             if pending:
                 bar.advance(task, pending.result())
-            pending = io.submit(write_page, store, vectors, model_id, [row["id"] for row in rows], page)
+            pending = io.submit(write_page, store, vectors, model_id, [row.id for row in rows], page)
             report.terms_embedded += len(rows)
         if pending:
             bar.advance(task, pending.result())
@@ -238,13 +238,13 @@ def _embed_concepts(store: GraphStore, term_vectors: _TermVectors, batch_size: i
         while page:
             rows = []
             for concept in page:
-                members = [term_vectors.row_of[term_id] for term_id in concept["terms"]
+                members = [term_vectors.row_of[term_id] for term_id in concept.terms
                            if term_id in term_vectors.row_of]
                 if members:
                     mean = normalized(vectors[members].mean(axis=0))[0]
-                    rows.append({"id": concept["id"], "v": mean.tolist(), "n": len(concept["terms"])})
+                    rows.append({"id": concept.id, "v": mean.tolist(), "n": len(concept.terms)})
             store.set_concept_vectors(model_id, rows)
             done += len(rows)
             bar.advance(task, len(page))
-            page = store.concepts_to_embed(model_id, page[-1]["id"], batch_size)
+            page = store.concepts_to_embed(model_id, page[-1].id, batch_size)
     return done

@@ -314,7 +314,7 @@ def predict_semantic_types(store: GraphStore, model_dir: Path, *, min_score: flo
         "task": "semantic_types", "classifier": model.classifier, "features": concept_features.model_id,
         "path": str(model_dir), "classes": model.classes, "test_accuracy": metrics.get("accuracy"),
         "test_macro_f1": metrics.get("macro_f1")})
-    total = int(store.run(COUNT_UNTYPED_CONCEPTS, sources=sources)[0]["n"])
+    total = store.count(COUNT_UNTYPED_CONCEPTS, sources=sources)
     by_type: Counter[str] = Counter()
     with _progress(progress) as bar:
         task = bar.add_task(f"typing with {model.model_id}", total=total)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -92,19 +93,19 @@ def graph_stats(as_json: JsonOption = False) -> None:
     with GraphStore.connect() as store:
         stats = store.stats()
     if as_json:
-        print(json.dumps(stats, indent=2, sort_keys=True))
+        print(json.dumps(asdict(stats), indent=2, sort_keys=True))
         return
-    for title, key in (("Nodes by label", "labels"), ("Relationships by type", "relationship_types")):
+    for title, counts in (("Nodes by label", stats.labels), ("Relationships by type", stats.relationship_types)):
         table = Table(title=title)
         table.add_column("name")
         table.add_column("count", justify="right")
-        for name, count in stats[key].items():
+        for name, count in counts.items():
             table.add_row(name, f"{count:,}")
         stdout.print(table)
     table = Table(title="By source")
     for column in ("source", "kind", "count"):
         table.add_column(column, justify="right" if column == "count" else "left")
-    for source, kinds in stats["by_source"].items():
+    for source, kinds in stats.by_source.items():
         for kind, count in kinds.items():
             table.add_row(source, kind, f"{count:,}")
     stdout.print(table)

@@ -93,19 +93,19 @@ def neighbourhood(store: GraphStore, concept_id: str, limit: int = 40) -> Neighb
     centre = _resolve(store, "concept_id", concept_id)
     nodes = {centre: _concept_node(store, centre)}
     groups = store.relation_groups(centre, _NOT_EXPLORED, NEIGHBOUR_ITEM, limit)
-    counts = [RelationCount(group["type"], group["direction"], group["total"]) for group in groups]
+    counts = [RelationCount(group.type, group.direction, group.total) for group in groups]
     edges: list[GraphEdge] = []
     for rank in range(limit):
         for group, count in zip(groups, counts, strict=True):
-            if rank >= len(group["concepts"]):
+            if rank >= len(group.concepts):
                 continue
-            other = group["concepts"][rank]
+            other = group.concepts[rank]
             if other["id"] not in nodes:
                 if len(nodes) > limit:
                     continue
                 nodes[other["id"]] = GraphNode(other["id"], other["name"], other["sources"])
-            ends = (centre, other["id"]) if group["direction"] == "out" else (other["id"], centre)
-            edges.append(GraphEdge(ends[0], group["type"], ends[1]))
+            ends = (centre, other["id"]) if group.direction == "out" else (other["id"], centre)
+            edges.append(GraphEdge(ends[0], group.type, ends[1]))
             count.shown += 1
     neighbours = [node_id for node_id in nodes if node_id != centre]
     among = store.run(EDGES_AMONG, ids=neighbours, limit=EDGES_PER_NEIGHBOUR * len(neighbours),

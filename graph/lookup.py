@@ -140,8 +140,8 @@ def resolve_concept_id(store: GraphStore, concept_id: str) -> str | None:
     """The id itself when it is a concept, the concept that retired it (alt id), or None."""
     if store.run(CONCEPT_SUMMARIES, ids=[concept_id]):
         return concept_id
-    rows = store.run(RESOLVE_ALT_ID, id=concept_id)
-    return rows[0]["id"] if rows else None
+    holder: str | None = store.scalar(RESOLVE_ALT_ID, id=concept_id)
+    return holder
 
 
 def concept_card(store: GraphStore, concept_id: str, relations_per_type: int = 50) -> dict[str, Any] | None:
@@ -153,7 +153,8 @@ def concept_card(store: GraphStore, concept_id: str, relations_per_type: int = 5
     card["names"] = names_by_language(card["names"])
     card["terms"] = sorted(card["terms"], key=lambda t: (t["lang"] != "en", t["lang"], _TTY_RANK.get(t["tty"], 2),
                                                          t["text"]))
-    card["relations"] = store.relation_groups(resolved, _CARD_EXCLUDED, RELATED_ITEM, relations_per_type)
+    card["relations"] = [asdict(group) for group in
+                         store.relation_groups(resolved, _CARD_EXCLUDED, RELATED_ITEM, relations_per_type)]
     if resolved != concept_id:
         card["redirected_from"] = concept_id
     return card

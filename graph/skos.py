@@ -160,7 +160,7 @@ def export_skos(store: GraphStore, out: Path, source: str | None = None, progres
         raise NotFoundError(f"no source {source!r} in the graph")
     schemes = {row["id"]: source_iri(row["id"]) for row in sources}
     report = ExportReport(out=out, sources=sorted(schemes))
-    total = int(store.run(SKOS_COUNT_CONCEPTS, source=source)[0]["n"])
+    total = store.count(SKOS_COUNT_CONCEPTS, source=source)
     part = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:

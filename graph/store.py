@@ -78,6 +78,7 @@ from bios_kg.graph.queries.ingest import (
 from bios_kg.graph.queries.schema import (
     AWAIT_INDEXES,
     COUNT_BY_SOURCE,
+    DELETE_EVERYTHING,
     LABELS,
     RELATIONSHIP_TYPES,
     count_label,
@@ -103,6 +104,67 @@ from bios_kg.resources import SCHEMA_FILE
 
 Tx = Transaction | ManagedTransaction
 _T = TypeVar("_T")
+
+
+# --- result types of the store's reads --------------------------------------------------------------------
+@dataclass(frozen=True)
+class GraphStats:
+    """Nodes by label, relationships by type, and what each source stated ({source: {"node:Label" or
+    "rel:TYPE": count}})."""
+
+    labels: dict[str, int]
+    relationship_types: dict[str, int]
+    by_source: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class VectorIndexInfo:
+    """A vector index as Neo4j reports it."""
+
+    name: str
+    state: str  # ONLINE, POPULATING, FAILED
+    label: str
+    property: str
+    dim: int
+    similarity: str
+
+
+@dataclass(frozen=True)
+class TermText:
+    """A term to encode."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ConceptTerms:
+    """A concept whose vector is missing or out of date, with its embedded terms."""
+
+    id: str
+    terms: list[str]
+
+
+@dataclass(frozen=True)
+class EmbeddingFingerprint:
+    """The graph state a faiss file is built from: the database id, how many terms have the model's vectors and
+    their id range, and every source load ([id, version, loaded_at])."""
+
+    database: str
+    terms: int
+    min_id: str | None
+    max_id: str | None
+    sources: list[list[str | None]]
+
+
+@dataclass(frozen=True)
+class RelationGroup:
+    """A concept's relations of one type and direction: the total, and the first neighbours as `item` maps."""
+
+    direction: str  # out, in
+    type: str
+    total: int
+    concepts: list[dict[str, Any]]
 
 
 def _name_key(lang: str) -> str:
@@ -232,8 +294,27 @@ class GraphStore:
         self.close()
 
     def run(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        """Every row of a statement as a dict, in one auto-committed transaction."""
         records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
         return [record.data() for record in records]
+
+    def rows(self, cypher: str, row_type: Callable[..., _T], **params: Any) -> list[_T]:
+        """Every row of a statement as `row_type` (a dataclass whose fields are the statement's columns)."""
+        return [row_type(**row) for row in self.run(cypher, **params)]
+
+    def scalar(self, cypher: str, **params: Any) -> Any:
+        """The value of a statement that returns one column: of its first row, None when it returns none."""
+        records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
+        if records and len(records[0]) != 1:
+            raise ValueError(f"scalar() needs a statement returning one column, got {records[0].keys()}")
+        return records[0][0] if records else None
+
+    def count(self, cypher: str, **params: Any) -> int:
+        """The number a counting statement (one row, one column) returns."""
+        value = self.scalar(cypher, **params)
+        if value is None:
+            raise ValueError("count() needs a statement that returns a number, got no row or null")
+        return int(value)
 
     def stream(self, cypher: str, **params: Any) -> Iterator[tuple[Any, ...]]:
         """Rows of a read query as tuples, fetched lazily (`run` builds the whole result as one list)."""
@@ -286,7 +367,7 @@ class GraphStore:
         """Delete every node and relationship, in transactions of 10,000, and the vector indexes (whose
         dimension belongs to the embedding model of the old contents) — for tests, benchmarks, rebuilds."""
         with self.driver.session(database=self.database) as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run(DELETE_EVERYTHING).consume()
         for name in (TERM_VECTOR_INDEX, CONCEPT_VECTOR_INDEX):
             self.drop_vector_index(name)
 
@@ -305,25 +386,25 @@ class GraphStore:
         statements = [s.strip() for s in text.split(";") if s.strip()]
         for statement in statements:
             self.run(statement)
-        self.run("CALL db.awaitIndexes($seconds)", seconds=await_seconds)
+        self.run(AWAIT_INDEXES, seconds=await_seconds)
         return len(statements)
 
-    def stats(self) -> dict[str, Any]:
-        labels = {row["label"]: self.run(count_label(row["label"]))[0]["n"]
-                  for row in self.run(LABELS)}
-        types = {row["type"]: self.run(count_relationship_type(row["type"]))[0]["n"]
-                 for row in self.run(RELATIONSHIP_TYPES)}
+    def stats(self) -> GraphStats:
+        labels = {row["label"]: self.count(count_label(row["label"])) for row in self.run(LABELS)}
+        types = {row["type"]: self.count(count_relationship_type(row["type"])) for row in self.run(RELATIONSHIP_TYPES)}
         by_source: dict[str, dict[str, int]] = defaultdict(dict)
         for row in self.run(COUNT_BY_SOURCE):
             by_source[row["source"]][row["kind"]] = row["n"]
-        return {"labels": labels, "relationship_types": types, "by_source": dict(by_source)}
+        return GraphStats(labels, types, dict(by_source))
 
     # --- sources and checkpoints -------------------------------------------------------------------
     def source(self, source_id: str) -> dict[str, Any] | None:
-        rows = self.run(GET_SOURCE, id=source_id)
-        return rows[0]["source"] if rows else None
+        """The properties of Source node `source_id` (what its load recorded), or None."""
+        properties: dict[str, Any] | None = self.scalar(GET_SOURCE, id=source_id)
+        return properties
 
     def sources(self) -> list[dict[str, Any]]:
+        """The properties of every Source node, by id."""
         return [row["source"] for row in self.run(LIST_SOURCES)]
 
     def begin_source(self, source: Source, checkpoint: int = 0) -> None:
@@ -356,7 +437,7 @@ class GraphStore:
 
     def resolve_pending_alt_ids(self) -> int:
         """Add every pending alt id whose concept now exists to the concept; returns how many."""
-        return int(self.run(RESOLVE_PENDING_ALT_IDS)[0]["n"])
+        return self.count(RESOLVE_PENDING_ALT_IDS)
 
     def resolve_pending_relations(self, page: int = 10_000) -> int:
         """Turn every pending relation whose two concepts now exist into its edge; returns how many joined."""
@@ -377,7 +458,7 @@ class GraphStore:
 
     def count_pending_relations(self, source_id: str | None = None) -> int:
         """Pending relations stated by `source_id` (None: by any source)."""
-        return int(self.run(COUNT_PENDING_RELATIONS, source=source_id)[0]["n"])
+        return self.count(COUNT_PENDING_RELATIONS, source=source_id)
 
     @staticmethod
     def write_nodes(tx: Tx, batch: Batch, source_id: str) -> None:
@@ -411,19 +492,20 @@ class GraphStore:
 
     def link_xrefs(self) -> int:
         """Join every stated cross-reference whose target concept is in the graph; returns new XREF edges."""
-        return int(self.run(LINK_XREFS)[0]["created"])
+        return self.count(LINK_XREFS)
 
     @staticmethod
     def set_checkpoint(tx: Tx, source_id: str, checkpoint: int) -> None:
         tx.run(SET_CHECKPOINT, id=source_id, checkpoint=checkpoint).consume()
 
-    # --- embeddings (one model's vectors at a time; see queries "embeddings") ------------------------------
+    # --- embeddings (one model's vectors at a time; see bios_kg.graph.queries.embeddings) -------------------
     def run_in_transactions(self, cypher: str, **params: Any) -> None:
         """A statement using CALL {…} IN TRANSACTIONS, which needs an implicit (auto-commit) transaction."""
         with self.driver.session(database=self.database) as session:
             session.run(cypher, params).consume()
 
     def embedding_models(self) -> list[dict[str, Any]]:
+        """The properties of every EmbeddingModel node, by id."""
         return [row["model"] for row in self.run(EMBEDDING_MODELS)]
 
     def other_embedding_models(self, model_id: str) -> list[str]:
@@ -443,9 +525,9 @@ class GraphStore:
         self.run_in_transactions(CLEAR_OTHER_CONCEPT_VECTORS, model=model_id)
         self.run(DELETE_OTHER_EMBEDDING_MODELS, model=model_id)
 
-    def vector_index(self, name: str) -> dict[str, Any] | None:
-        """{name, state, label, property, dim, similarity} of a vector index, or None if it does not exist."""
-        rows = self.run(VECTOR_INDEX_INFO, name=vector_index_name(name))
+    def vector_index(self, name: str) -> VectorIndexInfo | None:
+        """The vector index `name`, or None if it does not exist."""
+        rows = self.rows(VECTOR_INDEX_INFO, VectorIndexInfo, name=vector_index_name(name))
         return rows[0] if rows else None
 
     def drop_vector_index(self, name: str) -> None:
@@ -457,11 +539,11 @@ class GraphStore:
         self.run(AWAIT_INDEXES, seconds=timeout_s)
 
     def count_terms_to_embed(self, model_id: str) -> int:
-        return int(self.run(COUNT_TERMS_TO_EMBED, model=model_id)[0]["n"])
+        return self.count(COUNT_TERMS_TO_EMBED, model=model_id)
 
-    def terms_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
-        """The next `limit` terms after id `after` (id order) without a vector of `model_id`: {id, text}."""
-        return self.run(TERMS_TO_EMBED, model=model_id, after=after, limit=limit)
+    def terms_to_embed(self, model_id: str, after: str, limit: int) -> list[TermText]:
+        """The next `limit` terms after id `after` (id order) without a vector of `model_id`."""
+        return self.rows(TERMS_TO_EMBED, TermText, model=model_id, after=after, limit=limit)
 
     def mark_terms_embedded(self, model_id: str, ids: list[str]) -> None:
         """Mark terms as holding a vector of `model_id` (the vectors themselves are in its vector file)."""
@@ -473,17 +555,17 @@ class GraphStore:
     def embedded_term_ids(self, model_id: str) -> list[str]:
         return [row["id"] for row in self.run(EMBEDDED_TERM_IDS, model=model_id)]
 
-    def concepts_to_embed(self, model_id: str, after: str, limit: int) -> list[dict[str, Any]]:
-        """The next concepts after id `after` whose vector is missing or out of date: {id, terms}."""
-        return self.run(CONCEPTS_TO_EMBED, model=model_id, after=after, limit=limit)
+    def concepts_to_embed(self, model_id: str, after: str, limit: int) -> list[ConceptTerms]:
+        """The next concepts after id `after` whose vector is missing or out of date."""
+        return self.rows(CONCEPTS_TO_EMBED, ConceptTerms, model=model_id, after=after, limit=limit)
 
     def set_concept_vectors(self, model_id: str, rows: list[dict[str, Any]]) -> None:
         """Rows {id, v, n}: the vector and the number of term vectors it was made from."""
         self.run(SET_CONCEPT_VECTORS, rows=rows, model=model_id)
 
-    def embedding_fingerprint(self, model_id: str) -> dict[str, Any]:
+    def embedding_fingerprint(self, model_id: str) -> EmbeddingFingerprint:
         """Database id, count and id range of the terms with `model_id` vectors, and every source load."""
-        return self.run(EMBEDDING_FINGERPRINT, model=model_id)[0]
+        return self.rows(EMBEDDING_FINGERPRINT, EmbeddingFingerprint, model=model_id)[0]
 
     def vector_search(self, index: str, model_id: str, vectors: list[list[float]],
                       k: int) -> list[list[tuple[str, float]]]:
@@ -501,21 +583,21 @@ class GraphStore:
         now = time.monotonic()
         if self._relation_types is None or now - self._relation_types[0] > max_age_s:
             types = [row["type"] for row in self.run(RELATIONSHIP_TYPES)]
-            counts = self.run(concept_relation_type_counts(types))[0]["counts"] if types else []
+            counts = self.scalar(concept_relation_type_counts(types)) if types else []
             self._relation_types = (now, [t for t, (n, heads, tails) in zip(types, counts, strict=True)
                                           if n and n == heads == tails])
         return self._relation_types[1]
 
     def relation_groups(self, concept_id: str, exclude: frozenset[str], item: str,
-                        limit: int) -> list[dict[str, Any]]:
-        """Rows {direction, type, total, concepts} of a concept's concept–concept relations but `exclude`, by
-        direction ('out' first) and type: the total from the degree store, up to `limit` neighbours as `item` maps
-        (NEIGHBOUR_ITEM or RELATED_ITEM), bounded on hub concepts (see RELATION_WINDOW)."""
+                        limit: int) -> list[RelationGroup]:
+        """A concept's concept–concept relations but `exclude`, grouped by direction ('out' first) and type: the
+        total from the degree store, up to `limit` neighbours as `item` maps (NEIGHBOUR_ITEM or RELATED_ITEM of
+        bios_kg.graph.queries.explore), bounded on hub concepts (see RELATION_WINDOW there)."""
         types = [t for t in self.concept_relation_types() if t not in exclude]
-        rows = self.run(concept_degrees(types), id=concept_id) if types else []
-        if not rows:
+        degrees = self.scalar(concept_degrees(types), id=concept_id) if types else None
+        if degrees is None:
             return []
-        totals = {(t, direction): n for t, pair in zip(types, rows[0]["degrees"], strict=True)
+        totals = {(t, direction): n for t, pair in zip(types, degrees, strict=True)
                   for direction, n in zip(("out", "in"), pair, strict=True) if n}
         if sum(totals.values()) <= RELATION_WINDOW:
             found = {(row["type"], row["direction"]): row["concepts"] for row in self.run(
@@ -524,5 +606,5 @@ class GraphStore:
             found = {key: [row["item"] for row in self.run(typed_neighbours(*key, item), id=concept_id,
                                                            window=RELATION_WINDOW, limit=limit)]
                      for key in totals}
-        return [{"direction": direction, "type": t, "total": n, "concepts": found.get((t, direction), [])}
+        return [RelationGroup(direction, t, n, found.get((t, direction), []))
                 for (t, direction), n in sorted(totals.items(), key=lambda kv: (kv[0][1] != "out", kv[0][0]))]

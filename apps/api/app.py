@@ -128,7 +128,7 @@ def create_app(settings: BiosSettings | Neo4jSettings | None = None, api_setting
         """The graph answers: its Bolt URI, database, and how many concepts and terms it holds."""
         graph = store(request)
         graph.run(PING)
-        count = {label: graph.run(count_label(label))[0]["n"] for label in ("Concept", "Term")}
+        count = {label: graph.count(count_label(label)) for label in ("Concept", "Term")}
         return HealthOut(status="ok", neo4j=str(graph_settings.uri), database=graph_settings.database,
                          concepts=count["Concept"], terms=count["Term"])
 

@@ -282,8 +282,7 @@ def write_suggestions(store: GraphStore, model_id: str, rows: list[dict[str, Any
     store.run_in_transactions(CLEAR_OPEN_SUGGESTIONS, model=model_id)
     written = 0
     for start in range(0, len(rows), WRITE_BATCH):
-        written += int(store.run(WRITE_SUGGESTIONS, rows=rows[start:start + WRITE_BATCH],
-                                 model=model_id)[0]["n"])
+        written += store.count(WRITE_SUGGESTIONS, rows=rows[start:start + WRITE_BATCH], model=model_id)
     return written
 
 

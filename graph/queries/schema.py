@@ -35,3 +35,8 @@ PING = "RETURN 1 AS ok"
 
 
 AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
+
+# Empties the database (tests, benchmarks, rebuilds); implicit transaction (CALL … IN TRANSACTIONS).
+DELETE_EVERYTHING = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+COUNT_NODES = "MATCH (n) RETURN count(n) AS n"

@@ -74,7 +74,7 @@ def _dump(store: GraphStore) -> dict[str, Any]:
 
 def _counts(store: GraphStore) -> dict[str, int]:
     stats = store.stats()
-    return {**stats["labels"], **stats["relationship_types"]}
+    return {**stats.labels, **stats.relationship_types}
 
 
 def _assert_same_graph(transactional: GraphStore, instance: LocalNeo4j) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def test_reader_rejection_stops_before_anything_is_imported(tmp_path: Path, bulk
         bulk_load(get_reader("bios")(root), bulk, progress=False)
     assert bulk.status().running
     with _store(bulk) as bulk_store:
-        assert bulk_store.run("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0
+        assert bulk_store.count("MATCH (n) RETURN count(n) AS n") == 0
 
 
 def test_refuses_a_database_with_data(tmp_path: Path, bulk: LocalNeo4j) -> None:
@@ -209,7 +209,7 @@ def test_refuses_a_database_with_data(tmp_path: Path, bulk: LocalNeo4j) -> None:
     with pytest.raises(GraphError, match="holds 1 nodes; the bulk path imports only into an empty database"):
         bulk_load(get_reader("bios")(root), bulk, progress=False)
     with _store(bulk) as bulk_store:
-        assert bulk_store.run("MATCH (n:Probe) RETURN count(n) AS n")[0]["n"] == 1
+        assert bulk_store.count("MATCH (n:Probe) RETURN count(n) AS n") == 1
 
 
 def test_stopped_instance_is_loaded_and_left_stopped(tmp_path: Path, bulk: LocalNeo4j) -> None:
@@ -266,7 +266,7 @@ def test_change_release_after_bulk_load_is_idempotent(tmp_path: Path, bulk: Loca
         load_source(get_reader("bios")(tmp_path / "delta"), bulk_store, progress=False, force=True)
         twice = _dump(bulk_store)
         after = _counts(bulk_store)
-        obsolete = bulk_store.run("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")[0]["n"]
+        obsolete = bulk_store.count("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")
     assert once == twice
     assert after["Concept"] == before["Concept"] + written["new_concepts"]
     assert after["Term"] > before["Term"]

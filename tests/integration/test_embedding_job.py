@@ -73,7 +73,7 @@ def vectors_of(store: GraphStore, label: str) -> dict[str, tuple[str | None, Any
         for model in {row["model"] for row in rows} - {None}:
             dim = next(m["dim"] for m in store.embedding_models() if m["id"] == model)
             files = TermVectorStore(graph_folder(default_index_dir(model), store.embedding_fingerprint(model)
-                                                 ["database"]), dim)
+                                                 .database), dim)
             stored |= dict(zip(files.ids(), files.matrix(), strict=True))
         return {row["id"]: (row["model"], stored.get(row["id"])) for row in rows}
     return {row["id"]: (row["model"], row["v"]) for row in rows}
@@ -91,7 +91,7 @@ def test_vectors_model_node_indexes_concepts_and_faiss(graph: GraphStore, encode
     assert record[0]["dim"] == 32 and record[0]["pooling"] == "mean" and record[0]["terms"] == len(terms)
     assert graph.vector_index("term_embedding") is None  # term vectors are in the vector file
     info = graph.vector_index("concept_embedding")
-    assert info is not None and info["dim"] == 32 and info["state"] == "ONLINE" and info["similarity"] == "COSINE"
+    assert info is not None and info.dim == 32 and info.state == "ONLINE" and info.similarity == "COSINE"
 
     # a concept's vector is the normalized mean of its term vectors, every language included
     concepts = vectors_of(graph, "Concept")
@@ -173,7 +173,8 @@ def test_switching_models_is_explicit(graph: GraphStore, encoders: tuple[Encoder
     assert all(model == tiny_b.model_id and v is not None and len(v) == 48
                for model, v in [*terms.values(), *concepts.values()])
     assert [m["id"] for m in graph.embedding_models()] == [tiny_b.model_id]
-    assert graph.vector_index("concept_embedding")["dim"] == 48  # type: ignore[index]
+    info = graph.vector_index("concept_embedding")
+    assert info is not None and info.dim == 48
     assert open_term_index(graph).model_id == tiny_b.model_id
     with pytest.raises(GraphError, match=f"no vectors of {tiny_a.model_id}"):
         open_term_index(graph, tiny_a.model_id)
@@ -197,7 +198,7 @@ def test_a_missing_faiss_or_vector_file_is_rebuilt(graph: GraphStore,
     assert after.search(queries, 3) == before.search(queries, 3)
 
     # the vector file lost (or a graph embedded by a version that kept term vectors in Neo4j): encoded again
-    shutil.rmtree(graph_folder(folder, graph.embedding_fingerprint(tiny.model_id)["database"]))
+    shutil.rmtree(graph_folder(folder, graph.embedding_fingerprint(tiny.model_id).database))
     again = embed_terms(graph, tiny, progress=False)
     assert again.terms_embedded == again.terms_total == report.terms_total
 

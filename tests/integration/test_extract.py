@@ -152,7 +152,7 @@ def test_cli_extracts_resumes_and_writes_mentions_idempotently(bios_graph: Graph
                                        "--write", "--backend", "offline"])
     assert redo.exit_code == 0, redo.output
     assert _mentions(bios_graph, "n1") == [("BIOS:CN00000004", "possible", 9)]
-    assert bios_graph.run("MATCH (n:Note) RETURN count(n) AS n")[0]["n"] == 2
+    assert bios_graph.count("MATCH (n:Note) RETURN count(n) AS n") == 2
 
 
 def test_cli_names_the_bad_line(bios_graph: GraphStore, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def graph_counts(store: GraphStore, source: str) -> dict[str, int]:
     def one(cypher: str) -> int:
-        return int(store.run(cypher, source=source)[0]["n"])
+        return store.count(cypher, source=source)
 
     return {
         "concepts": one("MATCH (c:Concept) WHERE $source IN c.sources RETURN count(c) AS n"),
@@ -60,8 +60,8 @@ def test_bilingual_concept_shared_term_and_relations(store: GraphStore, tmp_path
     load_source(get_reader("bios")(tmp_path / "release"), store, progress=False)
     epilepsy = store.run("MATCH (c:Concept {id: 'BIOS:CN00000003'}) RETURN c.name AS en, c.name_zh AS zh")[0]
     assert epilepsy == {"en": "Epilepsy", "zh": "癫痫"}
-    shared = store.run("MATCH (c:Concept)-[:HAS_TERM]->(t:Term {lang: 'en', norm: 'fit'}) "
-                       "RETURN collect(c.id) AS ids")[0]["ids"]
+    shared = store.scalar("MATCH (c:Concept)-[:HAS_TERM]->(t:Term {lang: 'en', norm: 'fit'}) "
+                          "RETURN collect(c.id) AS ids")
     assert sorted(shared) == ["BIOS:CN00000003", "BIOS:CN00000004"]
     full_width = store.run("MATCH (:Concept {id: 'BIOS:CN00000002'})-[h:HAS_TERM]->(t:Term {lang: 'zh'}) "
                            "RETURN t.norm AS norm, h.tty AS tty ORDER BY norm")
@@ -118,7 +118,7 @@ def test_relation_to_missing_concept_is_pending_until_the_concept_is_loaded(stor
     (release / "Relations.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = load_source(get_reader("bios")(release), store, progress=False)
     assert (report.relations_pending, report.relations_joined, report.rejected) == (1, 0, 0)
-    assert store.run("MATCH (c:Concept {id: 'BIOS:CN99999999'}) RETURN count(c) AS n")[0]["n"] == 0
+    assert store.count("MATCH (c:Concept {id: 'BIOS:CN99999999'}) RETURN count(c) AS n") == 0
     pending = store.run("MATCH (p:PendingRelation) RETURN p.head AS head, p.type AS type, p.tail AS tail, "
                         "p.rid AS rid, p.sources AS sources")
     assert pending == [{"head": "BIOS:CN00000002", "type": "IS_A", "tail": "BIOS:CN99999999", "rid": "R9999",
@@ -198,11 +198,11 @@ def test_stats_by_label_type_and_source(store: GraphStore, tmp_path: Path) -> No
     load_source(get_reader("bios")(tmp_path / "bios"), store, progress=False)
     load_source(get_reader("umls")(tmp_path / "umls"), store, progress=False)
     stats = store.stats()
-    assert stats["labels"]["Concept"] == bios["concepts"] + umls["concepts"]
-    assert stats["labels"]["Source"] == 2
-    assert stats["relationship_types"]["HAS_TERM"] == bios["has_term"] + umls["has_term"]
-    assert stats["by_source"]["BIOS"]["node:Concept"] == bios["concepts"]
-    assert stats["by_source"]["UMLS"]["rel:HAS_TERM"] == umls["has_term"]
+    assert stats.labels["Concept"] == bios["concepts"] + umls["concepts"]
+    assert stats.labels["Source"] == 2
+    assert stats.relationship_types["HAS_TERM"] == bios["has_term"] + umls["has_term"]
+    assert stats.by_source["BIOS"]["node:Concept"] == bios["concepts"]
+    assert stats.by_source["UMLS"]["rel:HAS_TERM"] == umls["has_term"]
 
 
 class RecordsReader:

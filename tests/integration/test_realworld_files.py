@@ -34,7 +34,7 @@ def counts(store: GraphStore, source: str) -> dict[str, int]:
     """What one source put in the graph."""
 
     def one(cypher: str) -> int:
-        return int(store.run(cypher, source=source)[0]["n"])
+        return store.count(cypher, source=source)
 
     related = "MATCH (h:Concept)-[r]->(t:Concept) WHERE $source IN r.sources AND NOT type(r) IN ['XREF', 'SUGGESTED']"
     return {
@@ -93,10 +93,9 @@ def test_pato_and_uo_in_either_order(store: GraphStore, order: tuple[str, str]) 
     assert reports["pato"].dropped == {"xrefs naming no term (a datatype or a link)": 8}  # `Image:http://…` links
     assert (uo["concepts"], uo["is_a"], uo["other_relations"]) == (378, 396, 48)
     # has_part is stored as PART_OF, turned round
-    assert store.run("MATCH (:Concept)-[r:PART_OF]->(:Concept) WHERE r.rel_id = 'has_part' RETURN count(r) AS n")[0][
-        "n"] > 0
-    assert store.run("MATCH (c:Concept) WHERE c.id STARTS WITH 'PATO:' AND NOT 'PATO' IN c.sources "
-                     "RETURN count(c) AS n")[0]["n"] == 0  # no stand-in concepts
+    assert store.count("MATCH (:Concept)-[r:PART_OF]->(:Concept) WHERE r.rel_id = 'has_part' RETURN count(r) AS n") > 0
+    assert store.count("MATCH (c:Concept) WHERE c.id STARTS WITH 'PATO:' AND NOT 'PATO' IN c.sources "
+                       "RETURN count(c) AS n") == 0  # no stand-in concepts
 
 
 def test_iao_owl(store: GraphStore) -> None:
@@ -118,8 +117,7 @@ def test_umls_nci_sample(store: GraphStore) -> None:
     types = {row["id"]: row["inverse"] for row in store.run("MATCH (t:RelationType) RETURN t.id AS id, "
                                                             "t.inverse AS inverse")}
     assert not {(inverse or "").upper() for inverse in types.values()} & set(types)
-    assert store.run("MATCH (h:Concept)-[r:RELATED_TO]->(t:Concept) WHERE h.id > t.id RETURN count(r) AS n")[0][
-        "n"] == 0
+    assert store.count("MATCH (h:Concept)-[r:RELATED_TO]->(t:Concept) WHERE h.id > t.id RETURN count(r) AS n") == 0
     assert store.count_pending_relations() == 0
 
 

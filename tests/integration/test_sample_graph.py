@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_counts_by_source(sample_store: GraphStore) -> None:
-    by_source = sample_store.stats()["by_source"]
+    by_source = sample_store.stats().by_source
     assert {source: counts["node:Concept"] for source, counts in by_source.items()} == {
         "HPO": 19034, "HPOA": 17819, "ICD10": 14700, "CMEKG": 108281}
     assert by_source["HPO"]["rel:IS_A"] == 23392

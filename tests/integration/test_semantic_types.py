@@ -65,10 +65,10 @@ def test_train_evaluate_predict_idempotent(graph: GraphStore, tmp_path: Path) ->
     assert report["metrics"]["accuracy_by_source"]["TEST"]["n"] == 15
     model_id = report["id"]
     assert TypeModel.load(tmp_path / "m").model_id == model_id
-    assert graph.run("MATCH (m:PredictionModel) RETURN count(m) AS n")[0]["n"] == 0  # training only reads
+    assert graph.count("MATCH (m:PredictionModel) RETURN count(m) AS n") == 0  # training only reads
 
     result = predict_semantic_types(graph, tmp_path / "m", min_score=0.0, progress=False)
-    node = graph.run("MATCH (m:PredictionModel {id: $id}) RETURN properties(m) AS m", id=model_id)[0]["m"]
+    node = graph.scalar("MATCH (m:PredictionModel {id: $id}) RETURN properties(m) AS m", id=model_id)
     assert node["task"] == "semantic_types" and node["test_accuracy"] == 1.0
     assert result.concepts == 6 and result.edges == 6 and result.without_vector == 0
     edges = predicted(graph)
@@ -92,7 +92,7 @@ def test_train_evaluate_predict_idempotent(graph: GraphStore, tmp_path: Path) ->
     merged = graph.run("MATCH (:Concept {id: 'T:020'})-[h:HAS_TYPE]->() RETURN h.sources AS sources")
     assert merged == [{"sources": [model_id, "LATER"]}]
     assert predict_semantic_types(graph, tmp_path / "m", min_score=0.0, progress=False).concepts == 5
-    assert graph.run("MATCH (:Concept {id: 'T:020'})-[h:HAS_TYPE]->() RETURN count(h) AS n")[0]["n"] == 1
+    assert graph.count("MATCH (:Concept {id: 'T:020'})-[h:HAS_TYPE]->() RETURN count(h) AS n") == 1
 
 
 def test_predict_refuses_vectors_of_another_model(graph: GraphStore, tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def test_train_write_back_and_review(graph: GraphStore, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "kge" / "report.json").read_text())["model_id"] == report.model_id
     vectors = graph.run("MATCH (c:Concept) RETURN c.kge_model AS model, size(c.kge_embedding) AS dim")
     assert vectors == [{"model": report.model_id, "dim": 8}] * 26
-    node = graph.run("MATCH (m:PredictionModel {id: $id}) RETURN properties(m) AS m", id=report.model_id)[0]["m"]
+    node = graph.scalar("MATCH (m:PredictionModel {id: $id}) RETURN properties(m) AS m", id=report.model_id)
     assert node["task"] == "relation_suggestions" and node["test_mrr"] == report.metrics["mrr"]
 
     rows = open_suggestions(graph)
@@ -117,7 +117,7 @@ def test_train_write_back_and_review(graph: GraphStore, tmp_path: Path) -> None:
     other = train_kge(graph, tmp_path / "kge", KgeConfig(model="DistMult", dim=8, epochs=1, batch_size=16),
                       top_k=1, progress=False)
     assert other.triples == 56  # every source now, the accepted edge included
-    assert graph.run("MATCH (c:Concept) RETURN collect(DISTINCT c.kge_model) AS m")[0]["m"] == [other.model_id]
+    assert graph.scalar("MATCH (c:Concept) RETURN collect(DISTINCT c.kge_model) AS m") == [other.model_id]
     assert len(suggestions.list_suggestions(graph, model=other.model_id)) == 3
 
 
@@ -155,6 +155,6 @@ def test_evaluation_only_reads(graph: GraphStore, tmp_path: Path) -> None:
     report = train_kge(graph, tmp_path / "kge", CONFIG, relations=["IS_A", "PART_OF"], top_k=0,
                        write_vectors=False, progress=False)
     assert report.triples == 50 and report.vectors_written == report.suggestions_written == 0
-    assert graph.run("MATCH (c:Concept) WHERE c.kge_model IS NOT NULL RETURN count(c) AS n")[0]["n"] == 0
-    assert graph.run("MATCH (m:PredictionModel) RETURN count(m) AS n")[0]["n"] == 0
-    assert graph.run("MATCH ()-[s:SUGGESTED]->() RETURN count(s) AS n")[0]["n"] == 0
+    assert graph.count("MATCH (c:Concept) WHERE c.kge_model IS NOT NULL RETURN count(c) AS n") == 0
+    assert graph.count("MATCH (m:PredictionModel) RETURN count(m) AS n") == 0
+    assert graph.count("MATCH ()-[s:SUGGESTED]->() RETURN count(s) AS n") == 0

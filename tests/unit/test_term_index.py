@@ -4,6 +4,7 @@ the term vector files they are built from."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import faiss
@@ -27,9 +28,10 @@ from bios_kg.embed.index import (
 )
 from bios_kg.embed.vector_store import VECTOR_IDS_FILE, VECTORS_FILE, TermVectorStore
 from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.store import EmbeddingFingerprint
 
-FINGERPRINT = {"database": "db1", "terms": 300, "min_id": "T000", "max_id": "T299",
-               "sources": [["HPO", "2025-01-16", "2026-01-01T00:00:00Z"]]}
+FINGERPRINT = EmbeddingFingerprint(database="db1", terms=300, min_id="T000", max_id="T299",
+                                   sources=[["HPO", "2025-01-16", "2026-01-01T00:00:00Z"]])
 
 
 def vectors(n: int = 300, dim: int = 16, seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -82,7 +84,7 @@ def test_meta_round_trip_and_files(tmp_path: Path) -> None:
     assert read_meta(tmp_path) == meta
     assert (tmp_path / IDS_FILE).read_text().splitlines() == ids
     on_disk = json.loads((tmp_path / META_FILE).read_text())
-    assert on_disk["fingerprint"] == FINGERPRINT and on_disk["kind"] == "flat"
+    assert on_disk["fingerprint"] == asdict(FINGERPRINT) and on_disk["kind"] == "flat"
     assert not list(tmp_path.glob("*.tmp"))
     assert read_meta(tmp_path / "absent") is None
 
@@ -90,7 +92,7 @@ def test_meta_round_trip_and_files(tmp_path: Path) -> None:
 def test_stale_other_model_or_damaged_files_are_not_current(tmp_path: Path) -> None:
     ids, data = vectors()
     save_term_index(tmp_path, "tiny@abc", ids, data, FINGERPRINT)
-    grown = {**FINGERPRINT, "terms": 301}
+    grown = replace(FINGERPRINT, terms=301)
     meta, why = current_index(tmp_path, "tiny@abc", grown)
     assert meta is None and "stale" in why and "301" in why
     meta, why = current_index(tmp_path, "other@def", FINGERPRINT)
@@ -101,7 +103,7 @@ def test_stale_other_model_or_damaged_files_are_not_current(tmp_path: Path) -> N
     meta, why = current_index(tmp_path / "absent", "tiny@abc", FINGERPRINT)
     assert meta is None and "no faiss file" in why
     save_term_index(tmp_path, "tiny@abc", ids, data, FINGERPRINT)
-    meta, why = current_index(tmp_path, "tiny@abc", {**FINGERPRINT, "database": "db2"})
+    meta, why = current_index(tmp_path, "tiny@abc", replace(FINGERPRINT, database="db2"))
     assert meta is None and "another database" in why
 
 
