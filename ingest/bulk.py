@@ -54,7 +54,6 @@ from bios_kg.graph.connection import open_driver
 from bios_kg.graph.errors import GraphError, RuntimeStateError
 from bios_kg.graph.queries.ingest import MERGE_PENDING_ALT_IDS
 from bios_kg.graph.queries.schema import COUNT_NODES
-from bios_kg.graph.queries.schema import COUNT_NODES
 from bios_kg.graph.records import (
     AltId,
     Concept,
