@@ -94,7 +94,8 @@ def _first_word(text: str) -> str:
 
 def _constants() -> tuple[dict[str, str], dict[str, str]]:
     """({module.NAME: statement}, {module.NAME: text} of the upper-case strings that start with no clause)."""
-    statements, others = {}, {}
+    statements: dict[str, str] = {}
+    others: dict[str, str] = {}
     for module_name in _query_modules():
         module = importlib.import_module(module_name)
         for name in _defined(module):
@@ -144,6 +145,6 @@ def test_statement_compiles(schema_store: GraphStore, name: str) -> None:
     statement = {**STATEMENTS, **BUILT_STATEMENTS}[name]
     try:
         with schema_store.driver.session(database=schema_store.database) as session:
-            session.run(f"EXPLAIN {statement}").consume()  # type: ignore[arg-type]
+            session.run(f"EXPLAIN {statement}").consume()
     except Neo4jError as error:
         pytest.fail(f"{name} does not compile: {error.message}")
