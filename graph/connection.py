@@ -12,7 +12,7 @@ from bios_kg.graph.settings import Neo4jSettings, connection_settings
 def open_driver(settings: Neo4jSettings | None = None, check: bool = True) -> Driver:
     """A driver for `settings` (default: the environment's); raises GraphError if unreachable."""
     settings = connection_settings(settings)
-    driver = GraphDatabase.driver(str(settings.uri), auth=settings.auth, notifications_min_severity="OFF")
+    driver = GraphDatabase.driver(settings.uri, auth=settings.auth, notifications_min_severity="OFF")
     if check:
         try:
             driver.verify_connectivity()

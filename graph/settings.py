@@ -76,8 +76,8 @@ class Neo4jSettings(_Group):
 
     env_prefix = "NEO4J_"
 
-    uri: str | None = Field(default=None, description="Bolt URI of the server, e.g. bolt://127.0.0.1:7687 or "
-                                              "neo4j+s://host. Default: the local instance under BIOS_HOME.")
+    uri: str = Field(default="", description="Bolt URI of the server, e.g. bolt://127.0.0.1:7687 or "
+                                           "neo4j+s://host. Default: the local instance under BIOS_HOME.")
     username: str | None = Field(default=None, description="User name; `neo4j` when only a password is set.")
     password: str | None = Field(default=None, description="Password; unset: connect without authentication.")
     database: str = Field(default="neo4j", description="Database name.")
@@ -288,7 +288,7 @@ def settings_markdown() -> str:
                   "|---|---|---|"]
         for key, item in group.model_fields.items():
             default = item.get_default(call_default_factory=False)
-            shown = "" if default in (None, (), frozenset()) or item.default_factory else f"`{default}`"
+            shown = "" if default in (None, "", (), frozenset()) or item.default_factory else f"`{default}`"
             if key == "realworld":
                 shown = "`shared/realworld` beside the checkout"
             lines.append(f"| `{group.variable(key)}` | {shown} | {item.description} |")

@@ -129,7 +129,7 @@ def create_app(settings: BiosSettings | Neo4jSettings | None = None, api_setting
         graph = store(request)
         graph.run(PING)
         count = {label: graph.count(count_label(label)) for label in ("Concept", "Term")}
-        return HealthOut(status="ok", neo4j=str(graph_settings.uri), database=graph_settings.database,
+        return HealthOut(status="ok", neo4j=graph_settings.uri, database=graph_settings.database,
                          concepts=count["Concept"], terms=count["Term"])
 
     @app.get("/sources", response_model=list[SourceOut], tags=["graph"])

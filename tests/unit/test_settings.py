@@ -65,7 +65,7 @@ def test_every_variable_reaches_its_field(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def test_defaults_and_the_local_instance_uri(tmp_path: Path) -> None:
     settings = load_settings()
-    assert settings.neo4j.uri is None and settings.neo4j.auth is None and not settings.llm.configured
+    assert settings.neo4j.uri == "" and settings.neo4j.auth is None and not settings.llm.configured
     assert settings.connection.uri == "bolt://127.0.0.1:7687"  # no instance recorded yet
     state = tmp_path / "home" / "neo4j" / "instances" / "default" / "run" / "neo4j.json"
     state.parent.mkdir(parents=True)
