@@ -34,6 +34,7 @@ from bios_kg.embed.cluster.cli import cluster_command, eval_cluster_command, exp
 from bios_kg.embed.kge.cli import suggest_app
 from bios_kg.graph.cli import cypher_app, export_app, graph_app, lookup_command, neo4j_app
 from bios_kg.graph.errors import BiosError
+from bios_kg.graph.settings import load_settings, settings_for_run
 from bios_kg.ingest.cli import data_app, ingest_app, sample_app
 
 eval_app = typer.Typer(help="Accuracy evaluations on benchmarks built from the graph.", no_args_is_help=True)
@@ -85,6 +86,12 @@ def build_app() -> typer.Typer:
         (groups[group[0]] if group else root).command(name)(function)
     for name, group_app in GROUPS:
         root.add_typer(group_app, name=name)
+
+    @root.callback()
+    def read_settings(ctx: typer.Context) -> None:
+        # the environment is read once, here; the whole command runs with these settings (docs/settings.md)
+        ctx.with_resource(settings_for_run(load_settings()))
+
     return root
 
 

@@ -4,6 +4,8 @@ This is the only module that reads environment variables. Each group is a frozen
 to variables as `<group prefix><FIELD>` (NEO4J_URI, BIOS_API_KEYS, BIOS_LLM_MODEL, ...), so the names users and the
 README know keep working. `load_settings()` reads them all at once (the CLI at start, the API in create_app) and
 the result is passed down; a group built in code (`ApiSettings(api_keys=...)`) never looks at the environment.
+The CLI fixes what it read for the whole command with `settings_for_run`, so a default resolved deep below it
+(`GraphStore.connect()`, `data_home()`) is the same value, read once.
 docs/settings.md lists every variable (written by `settings_markdown()`, checked by a unit test).
 """
 
@@ -11,6 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -210,12 +215,29 @@ class BiosSettings(BaseSettings):
         return self.onnx.dir or self.data.home / "onnx"
 
 
+_RUN: ContextVar[BiosSettings | None] = ContextVar("bios_settings", default=None)
+
+
 def load_settings() -> BiosSettings:
-    """The settings from the environment; ConfigError naming each bad variable and what it should be."""
+    """The settings of this run (those `settings_for_run` fixed), else read from the environment now; ConfigError
+    naming each bad variable and what it should be."""
+    fixed = _RUN.get()
+    if fixed is not None:
+        return fixed
     try:
         return BiosSettings()
     except ValidationError as error:
         raise ConfigError("bad settings: " + "; ".join(_problem(item) for item in error.errors())) from None
+
+
+@contextmanager
+def settings_for_run(settings: BiosSettings) -> Iterator[BiosSettings]:
+    """Within the block, `load_settings()` returns `settings` (the CLI: what it read at start, for one command)."""
+    token = _RUN.set(settings)
+    try:
+        yield settings
+    finally:
+        _RUN.reset(token)
 
 
 def _problem(item: Any) -> str:

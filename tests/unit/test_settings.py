@@ -17,7 +17,9 @@ from bios_kg.graph.settings import (
     LlmSettings,
     check_local_target,
     connection_settings,
+    data_home,
     load_settings,
+    settings_for_run,
     settings_markdown,
 )
 
@@ -92,6 +94,23 @@ def test_groups_set_in_code_ignore_the_environment(monkeypatch: pytest.MonkeyPat
     settings = BiosSettings(api=ApiSettings(max_body_bytes=5), llm=LlmSettings())
     assert settings.api.api_keys == frozenset() and settings.api.max_body_bytes == 5 and not settings.llm.configured
     assert ApiSettings().api_keys == frozenset() and load_settings().api.api_keys == {"from-env"}
+
+
+def test_a_run_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with settings_for_run(load_settings()) as fixed:
+        monkeypatch.setenv("BIOS_HOME", str(tmp_path / "later"))
+        assert load_settings() is fixed and data_home() == (tmp_path / "home").resolve()
+    assert data_home() == (tmp_path / "later").resolve()
+
+
+def test_the_cli_refuses_a_bad_variable_before_any_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bios_kg.apps.cli import app
+
+    monkeypatch.setenv("BIOS_REQUEST_TIMEOUT_S", "soon")
+    result = CliRunner().invoke(app, ["neo4j", "status"])
+    assert isinstance(result.exception, ConfigError) and "BIOS_REQUEST_TIMEOUT_S" in str(result.exception)
 
 
 def test_missing_evaluation_folder_names_the_variable(tmp_path: Path) -> None:
