@@ -12,6 +12,7 @@ import pytest
 from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import GraphStore
 from tests.support.bios_files import write_bios_release
+from tests.support.reader_samples import cmekg_clean, rdf_clean
 
 pytestmark = pytest.mark.integration
 
@@ -68,3 +69,33 @@ def test_export_skos_of_one_source(sample_settings: Neo4jSettings, tmp_path: Pat
     assert '"癫癎[癫痫]"@zh' in text and '"癫痫"@zh' in text and "ICD10:G40 a skos:Concept" in text
     missing = bios("export", "skos", "--out", str(out), "--source", "NOPE", env_uri=sample_settings.uri)
     assert missing.returncode == 2 and "NOPE" in missing.stderr
+
+
+def test_generated_ingest_commands_pass_reader_options(graph_env: GraphStore, neo4j_uri: str, tmp_path: Path) -> None:
+    turtle = rdf_clean(tmp_path)
+    done = bios("ingest", "rdf", str(turtle), "--prefix", "TST=http://example.org/tst/", "--source-id", "TST",
+                "--version", "v1", "--json", env_uri=neo4j_uri)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["source"] == "TST" and json.loads(done.stdout)["version"] == "v1"
+    found = bios("lookup", "Valve", "--json", env_uri=neo4j_uri)
+    assert found.returncode == 0 and "TST:2" in {hit["id"] for hit in json.loads(found.stdout)}  # --prefix: CURIEs
+
+    bad_pair = bios("ingest", "rdf", str(turtle), "--prefix", "TST", env_uri=neo4j_uri)
+    assert bad_pair.returncode == 2 and "--prefix must be KEY=VALUE, not 'TST'" in " ".join(bad_pair.stderr.split())
+    bad_choice = bios("ingest", "cmekg", str(cmekg_clean(tmp_path)), "--predicates", "some", env_uri=neo4j_uri)
+    assert bad_choice.returncode == 2 and "--predicates must be one of core, all" in " ".join(bad_choice.stderr.split())
+    missing = bios("ingest", "obo", str(tmp_path / "none.obo"), env_uri=neo4j_uri)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_every_command_is_mounted_once() -> None:
+    from typer.testing import CliRunner
+
+    from bios_kg.apps.cli import COMMANDS, GROUPS, app
+
+    paths = [path for path, _ in COMMANDS] + [name for name, _ in GROUPS]
+    assert len(paths) == len(set(paths)) and len(app.registered_groups) == len(GROUPS)
+    for path in ("eval normalize", "eval cluster", "eval extract", "eval retrieve", "eval held-out", "sample load",
+                 "embed train-default", "cypher run", "types train", "lookup", "serve", "ingest obographs"):
+        helped = CliRunner().invoke(app, [*path.split(), "--help"])
+        assert helped.exit_code == 0, (path, helped.output)

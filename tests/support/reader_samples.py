@@ -184,9 +184,10 @@ def cmekg_damaged(folder: Path) -> Damaged:
 
 # -- RDF (SKOS in Turtle) and OBO Graphs JSON: the parser's error names the line --------------------------------
 
-TURTLE = ["@prefix skos: <http://www.w3.org/2004/02/skos/core#> .", "@prefix ex: <http://example.org/tst/> .", "",
-          'ex:1 a skos:Concept ; skos:prefLabel "Heart"@en ; skos:altLabel "心脏"@zh .',
-          'ex:2 a skos:Concept ; skos:prefLabel "Valve"@en ; skos:broader ex:1 .']
+TURTLE = ["@prefix skos: <http://www.w3.org/2004/02/skos/core#> .", "",  # ids need a prefix: prefixes TST=…
+          '<http://example.org/tst/1> a skos:Concept ; skos:prefLabel "Heart"@en ; skos:altLabel "心脏"@zh .',
+          '<http://example.org/tst/2> a skos:Concept ; skos:prefLabel "Valve"@en ;',
+          "    skos:broader <http://example.org/tst/1> ."]
 
 
 def rdf_clean(folder: Path) -> Path:
@@ -194,7 +195,7 @@ def rdf_clean(folder: Path) -> Path:
 
 
 def rdf_damaged(folder: Path) -> Damaged:
-    return damage(folder / "tst.ttl", TURTLE, 5, "ex:3 a skos:Concept ;; not turtle")
+    return damage(folder / "tst.ttl", TURTLE, 5, "<http://example.org/tst/3> a skos:Concept ;; not turtle")
 
 
 OBO_PURL = "http://purl.obolibrary.org/obo/"
