@@ -195,9 +195,9 @@ class _Ids:
 def _error_line(exc: Exception) -> int | None:
     """The 1-based line a parser's error points at: Turtle/N3 (BadSyntax.lines, 0-based), RDF/XML (SAX), JSON."""
     if isinstance(exc, SAXParseException):
-        return int(exc.getLineNumber())
+        return exc.getLineNumber()
     if isinstance(exc, BadSyntax):
-        return int(exc.lines) + 1
+        return None if exc.lines is None else exc.lines + 1
     if isinstance(exc, json.JSONDecodeError):
         return exc.lineno
     return None

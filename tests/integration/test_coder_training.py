@@ -27,7 +27,7 @@ from bios_kg.graph.records import (
 )
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import Item, Parsed
+from bios_kg.ingest.readers import Item, Parsed, SourceReader
 from tests.support.models import write_tiny_bert
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ RELATIONS = [("SYN:5", "MAY_TREAT", "SYN:2"), ("SYN:5", "MAY_TREAT", "SYN:4"), (
              ("SYN:6", "HAS_SYMPTOM", "SYN:2"), ("SYN:1", "HAS_SYMPTOM", "SYN:8"), ("SYN:4", "HAS_SYMPTOM", "SYN:8")]
 
 
-class RecordsReader:
+class RecordsReader(SourceReader):
     def __init__(self, root: Path, source_id: str, records: list[Record]) -> None:
         self.root, self.source_id, self.records = root, source_id, records
 

@@ -153,7 +153,7 @@ def test_skip_mode_writes_rejects_and_loads_the_rest(store: GraphStore, tmp_path
     assert counts["has_term"] == expected["has_term"] - 1  # the ASA abbreviation row was rejected
 
 
-class InterruptingReader:
+class InterruptingReader(SourceReader):
     """Wraps a reader and dies (like a killed process) after `limit` items."""
 
     def __init__(self, inner: SourceReader, limit: int) -> None:
@@ -205,7 +205,7 @@ def test_stats_by_label_type_and_source(store: GraphStore, tmp_path: Path) -> No
     assert stats.by_source["UMLS"]["rel:HAS_TERM"] == umls["has_term"]
 
 
-class RecordsReader:
+class RecordsReader(SourceReader):
     """A source given as a list of records (one per line of an imaginary file)."""
 
     def __init__(self, root: Path, source_id: str, records: list[Record]) -> None:

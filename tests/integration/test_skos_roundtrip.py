@@ -26,7 +26,7 @@ from bios_kg.graph.records import (
 from bios_kg.graph.skos import export_skos
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers.base import Item, Parsed
+from bios_kg.ingest.readers.base import Item, Parsed, SourceReader
 from bios_kg.ingest.readers.rdf import RdfReader
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ SOURCE = Source(id="FIXTURE", name="Round-trip fixture", version="1", licence="C
                 url="https://example.org/fixture")
 
 
-class ListReader:
+class ListReader(SourceReader):
     """A reader over records in memory."""
 
     def __init__(self, root: Path, source: Source, records: list[Record]) -> None:
