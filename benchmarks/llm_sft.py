@@ -7,10 +7,10 @@ extraction F1 on held-out notes.
 
 Task (synthetic, labelled exactly by construction, so no annotation is involved): a note of 1-3 chest X-ray
 sentences built from findings × assertion (present / absent / possible) × modifier × side, and its GENIE-style JSON
-(genie.md §3: the 8 keys, "null" / "not applicable" markers). Prompts go through the GENIE English template. The
-model (bios_kg.apps.llm.scratch: byte-level BPE trained on the training notes, randomly initialised Llama) starts
-from the
-same weights for each objective; each run is `train_sft` with the recipe of deft.md §4 at the given lr.
+(docs/algorithms/genie.md §3: the 8 keys, "null" / "not applicable" markers). Prompts go through the GENIE English
+template. The model (bios_kg.apps.llm.scratch: byte-level BPE trained on the training notes, randomly initialised
+Llama) starts from the same weights for each objective; each run is `train_sft` with the recipe of
+docs/algorithms/deft.md §4 at the given lr.
 Evaluation: greedy decoding on --eval held-out notes; a generation counts per (phrase, assertion_status,
 body_location, modifier) entity — micro P/R/F1 — and as exact when its parsed list equals the target; and the
 completion tokens of 100 training pairs that the model still gives p < 0.5 (what an objective leaves unlearnt).

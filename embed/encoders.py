@@ -1,7 +1,7 @@
 """Text encoders: a HF transformer plus an embedding contract (pooling, length, padding, mask, normalization).
 
-The contract is part of every vector's identity (coder.md §5): `model_id` digests the weights, the tokenizer and
-the settings, so vectors made under different contracts are never mixed. Presets:
+The contract is part of every vector's identity (docs/algorithms/coder.md §5): `model_id` digests the weights, the
+tokenizer and the settings, so vectors made under different contracts are never mixed. Presets:
 
 - "sentence-transformers": mean over the attention mask, pad to the longest, L2 (all-MiniLM-L6-v2).
 - "coder": CODER's released convention: pooler output, 32 tokens padded to max_length, no attention mask, L2.

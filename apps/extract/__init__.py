@@ -1,4 +1,4 @@
-"""Structuring clinical notes (specs/genie.md): GENIE through an LLM backend or the offline dictionary + rules
+"""Structuring clinical notes (docs/algorithms/genie.md): GENIE through an LLM backend or the offline dictionary + rules
 extractor, one output schema, entities linked to concepts through the normalizer."""
 
 from bios_kg.apps.extract.genie import GenieExtractor, chunk_spans, parse_genie_output

@@ -1,5 +1,5 @@
-"""GENIE extraction (specs/genie.md): raw note chunks through an LLM backend, the tolerant output parser, and each
-generated phrase located in the note.
+"""GENIE extraction (docs/algorithms/genie.md): raw note chunks through an LLM backend, the tolerant output parser,
+and each generated phrase located in the note.
 
 - Prompt: the chunk itself as `{query}` in the model's template (bios_kg.embed.llm.models.render_prompt), no instruction
   text. The template is the served model's when the registry knows it, else GENIE's English or Chinese one by the
@@ -7,10 +7,10 @@ generated phrase located in the note.
 - Chunks: notes longer than `max_chars` (default 4,000) are split at a paragraph break, else a sentence end, else
   white space, with about `overlap` (200) characters shared by neighbours; entities found twice in an overlap
   are kept once.
-- Parser (§4): code fences and surrounding text stripped; the list read object by object, so a list truncated by
-  max_tokens keeps its complete objects; objects without the 8 keys go to the problems, not to the results;
-  "null", "not applicable" and "units: null" become None (with `not_applicable` recording the second kind);
-  `value` becomes a float when it reads as one.
+- Parser (docs/algorithms/genie.md §4): code fences and surrounding text stripped; the list read object by object,
+  so a list truncated by max_tokens keeps its complete objects; objects without the 8 keys go to the problems, not
+  to the results; "null", "not applicable" and "units: null" become None (with `not_applicable` recording the
+  second kind); `value` becomes a float when it reads as one.
 - Offsets: each phrase is searched in its chunk (exact, then case- and space-insensitive), after the previous
   entity's start first, at an occurrence no earlier entity took; a phrase not found keeps None offsets and is
   reported as a problem.

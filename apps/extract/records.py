@@ -1,7 +1,7 @@
 """The extraction record (GENIE's 8 keys plus offsets and concept links) and the GENIE type map.
 
-GENIE (specs/genie.md §3) names entity types in its own vocabulary ("Sign, Symptom, or Finding", …); the graph's
-concepts carry semantic types (UMLS_STY ids and names). TYPE_MAP relates them: GENIE type -> the graph semantic
+GENIE (docs/algorithms/genie.md §3) names entity types in its own vocabulary ("Sign, Symptom, or Finding", …); the
+graph's concepts carry semantic types (UMLS_STY ids and names). TYPE_MAP relates them: GENIE type -> the graph semantic
 types (ids or names, compared case-insensitively) consistent with it. It drives the offline extractor's types and
 the linker's consistency check; `load_type_map` reads another one from a JSON file of the same shape. The order of
 its keys is the priority when a term names concepts of several types equally often.
@@ -43,8 +43,8 @@ TYPE_MAP: TypeMap = {
     "Organism": ("Organism", "Bacterium", "Virus", "Fungus", "Eukaryote"),
 }
 
-# Attributes that apply to a GENIE type (genie.md §3.2, inferred from examples); the others are "not applicable"
-# unless an extractor found a value for them. Types not listed take every attribute.
+# Attributes that apply to a GENIE type (docs/algorithms/genie.md §3.2, inferred from examples); the others are
+# "not applicable" unless an extractor found a value for them. Types not listed take every attribute.
 APPLICABLE: Mapping[str, frozenset[str]] = {
     DRUG: frozenset({"value", "unit", "purpose"}),
     "Disease, Syndrome or Pathologic Function": frozenset({"body_location", "modifier"}),
@@ -106,7 +106,8 @@ class Entity:
         return record
 
     def genie(self) -> dict[str, str]:
-        """The entity in GENIE's output form (§3): every value a string, empty ones "null" or "not applicable"."""
+        """The entity in GENIE's output form (docs/algorithms/genie.md §3): every value a string, empty ones
+        "null" or "not applicable"."""
         out = {"phrase": self.phrase, "semantic_type": self.semantic_type or "null",
                "assertion_status": self.assertion_status or "null"}
         for name in ATTRIBUTES:

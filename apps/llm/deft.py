@@ -1,5 +1,5 @@
-"""Token-level SFT objectives of DEFT (deft.md §2-§3): the deformed-log family L_α(p) = −(p^α − 1)/α with a
-detached gate exponent α, whose gradient is the gate p^α times the error (e_y − π).
+"""Token-level SFT objectives of DEFT (docs/algorithms/deft.md §2-§3): the deformed-log family L_α(p) = −(p^α − 1)/α
+with a detached gate exponent α, whose gradient is the gate p^α times the error (e_y − π).
 
 Objectives (`--loss`; luludus/DEFT's `objective_trans` names are accepted too, case-insensitively):
 

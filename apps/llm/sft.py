@@ -1,5 +1,6 @@
 """Supervised fine-tuning of a causal LM on prompt → completion pairs (e.g. note → GENIE JSON), with the token
-objective selectable between NLL, DEFT and the rest of deft.md's family (bios_kg.apps.llm.deft): `train_sft`.
+objective selectable between NLL, DEFT and the rest of the family in docs/algorithms/deft.md §2.4
+(bios_kg.apps.llm.deft): `train_sft`.
 
 Data: JSON lines, one pair per line, `{"prompt": "<text>", "completion": "<text>"}` (strings; the completion not
 empty). With `template` (a model registry key such as `genie-en`) each prompt is first rendered with
@@ -10,10 +11,10 @@ Tokens: the prompt with the tokenizer's special tokens, then the completion and 
 completion tokens and that EOS only (the prompt is context). A pair longer than `max_length` keeps its prompt and a
 truncated completion; a prompt that leaves no room is an error.
 
-Recipe (deft.md §4): AdamW β = (0.9, 0.95), weight decay 0.01, gradient clip 1.0, cosine schedule with warmup
-ratio 0.1, an update skipped when the gradient norm is not finite; bf16 autocast on a GPU that has it (`precision`)
-with the loss math in fp32. A step is one optimizer update over `grad_accum` micro-batches of `batch_size` pairs,
-drawn in a seeded random order per epoch; `steps` defaults to one epoch.
+Recipe (docs/algorithms/deft.md §4): AdamW β = (0.9, 0.95), weight decay 0.01, gradient clip 1.0, cosine schedule with
+warmup ratio 0.1, an update skipped when the gradient norm is not finite; bf16 autocast on a GPU that has it
+(`precision`) with the loss math in fp32. A step is one optimizer update over `grad_accum` micro-batches of
+`batch_size` pairs, drawn in a seeded random order per epoch; `steps` defaults to one epoch.
 
 What `out/` holds:
 - the fine-tuned model and tokenizer in Hugging Face format, and sft.json (base, arguments, data summary and

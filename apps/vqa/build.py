@@ -1,4 +1,5 @@
-"""A small VQA set and pretraining captions rendered from real medical images that ship in packages (data.md §5).
+"""A small VQA set and pretraining captions rendered from real medical images that ship in packages
+(docs/algorithms/data.md §5).
 
 Sources (each optional; the default takes those installed, and names the install command of a missing one asked
 for by name), registered in SOURCES (entry-point group `bios_kg.vqa_sources` for other packages' sources):

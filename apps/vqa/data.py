@@ -1,6 +1,6 @@
 """VQA and image-text pair records, the released file formats, normalization and the answer vocabulary.
 
-Formats (specs/ramm.md §2):
+Formats (docs/algorithms/ramm.md §2):
 - VQA-RAD: a JSON list of {image_name, question, answer, qid[, answer_type]}; images in one folder. The public
   release (`VQA_RAD Dataset Public.json`) also has answer_type (OPEN / CLOSED) and phrase_type, whose values
   starting with `test` mark its test questions.

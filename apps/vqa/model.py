@@ -1,4 +1,4 @@
-"""The RAMM model (specs/ramm.md §3, §4.1, §6), sized by a config so that it trains on a CPU.
+"""The RAMM model (docs/algorithms/ramm.md §3, §4.1, §6), sized by a config so that it trains on a CPU.
 
 - Image encoder: a ViT (patch embedding, CLS token, pre-norm transformer blocks) built in torch; pretrained
   weights load from a local state-dict file (.pt/.pth/.safetensors) when given.

@@ -1,4 +1,4 @@
-"""Retrieval of image-text pairs by ITC (specs/ramm.md §5).
+"""Retrieval of image-text pairs by ITC (docs/algorithms/ramm.md §5).
 
 With the pretrained model, every pair's image is embedded with z_v and its caption with z_t into two faiss
 IndexFlatIP files (row i = pair i). A VQA image queries both with its z_v for k+1 hits; hits on the query's own

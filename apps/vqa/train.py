@@ -1,4 +1,5 @@
-"""ITC pretraining, VQA fine-tuning with retrieved pairs, evaluation and answering (specs/ramm.md §4.1, §5, §7).
+"""ITC pretraining, VQA fine-tuning with retrieved pairs, evaluation and answering (docs/algorithms/ramm.md §4.1, §5,
+§7).
 
 A model folder holds vqa.json (stage, config, answer vocabulary, arguments, loss log), model.pt (the state dict),
 index/ (the retrieval index of the pretraining pairs), and after fine-tuning retriever.pt (the pretrained image

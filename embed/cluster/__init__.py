@@ -1,4 +1,5 @@
-"""Terms -> clusters of synonyms -> concepts of a new release (bios.md §6.2, cortex.md §4).
+"""Terms -> clusters of synonyms -> concepts of a new release (docs/algorithms/bios.md §6.2, docs/algorithms/cortex.md
+§4).
 
 - knn.py: all-pairs k-NN over term vectors (faiss);
 - baseline.py: BIOS's CODER++-era clustering: union-find over k-NN pairs above a threshold, ratio cut of

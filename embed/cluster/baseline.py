@@ -1,4 +1,4 @@
-"""BIOS's clustering of the CODER++ era (bios.md §6.2), on any encoder's vectors.
+"""BIOS's clustering of the CODER++ era (docs/algorithms/bios.md §6.2), on any encoder's vectors.
 
 1. k-NN (k = 30) over the L2-normalized term vectors (knn.py).
 2. Pre-clusters: the connected components of the pairs with cosine > `link` (0.8), which is what BIOS's

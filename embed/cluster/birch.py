@@ -1,4 +1,5 @@
-"""CoRTEx's BIRCH-style incremental clustering with two thresholds and an oracle (cortex.md §4, reconstructed).
+"""CoRTEx's BIRCH-style incremental clustering with two thresholds and an oracle (docs/algorithms/cortex.md §4,
+reconstructed).
 
 Terms stream in, in input order. Each sub-cluster keeps BIRCH's clustering feature: its size N and the linear
 sum LS of its (unit) term vectors, so its centroid's direction is LS/|LS|, and its representative, the term that

@@ -5,12 +5,13 @@ Gold sets (a seeded sample of `max_concepts` concepts each, from the queries the
 - icd10_en_zh: the English and Chinese names of ICD-10 codes (ICD10_TERMS).
 Items are distinct (lang, normalized form) strings, as Term nodes are, in a seeded random order (BIRCH is
 order-dependent and real streams are not grouped by concept). Two items are a gold pair when they name a common
-concept; a predicted pair when they share a cluster (cortex.md §5, one confusion matrix for every method).
+concept; a predicted pair when they share a cluster (docs/algorithms/cortex.md §5, one confusion matrix for every
+method).
 
-Methods, per encoder: baseline (bios.md §6.2) and the other ratio-cut mode beside it (baseline-published: the
-authors' v2 code as published; or baseline-corrected when the baseline given is the published one), birch with
-the threshold oracle (no oracle: the band's midpoint), birch with the rule oracle. For the first encoder,
-BIRCH + rule also runs on growing prefixes of the hpo items to show the oracle calls growing linearly with N.
+Methods, per encoder: baseline (docs/algorithms/bios.md §6.2) and the other ratio-cut mode beside it
+(baseline-published: the authors' v2 code as published; or baseline-corrected when the baseline given is the published
+one), birch with the threshold oracle (no oracle: the band's midpoint), birch with the rule oracle. For the first
+encoder, BIRCH + rule also runs on growing prefixes of the hpo items to show the oracle calls growing linearly with N.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Up to bios_kg.embed.index.FLAT_MAX vectors the house exact index (bios_kg.embed.index.build_faiss, flat inner
 product); above,
 an inverted file (`IndexIVFFlat`, inner product, nlist = 4·√N coarse cells trained on a seeded sample, `nprobe`
-cells searched). BIOS used exact search to ~3M terms on GPUs and IVF-PQ at ~30M (bios.md §6.2); on CPUs a one-off
-all-pairs pass is cheaper with IVF than with HNSW, whose graph build dominates at a million vectors.
+cells searched). BIOS used exact search to ~3M terms on GPUs and IVF-PQ at ~30M (docs/algorithms/bios.md §6.2); on
+CPUs a one-off all-pairs pass is cheaper with IVF than with HNSW, whose graph build dominates at a million vectors.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Oracles: the judge asked, once per term at most, whether a term in the ambiguous band of the BIRCH-style
-clusterer is a synonym of the nearest sub-cluster's representative (cortex.md §4).
+clusterer is a synonym of the nearest sub-cluster's representative (docs/algorithms/cortex.md §4).
 
 - `rule` (default, offline): the same normalized string, the same words in another order or number (a plural
   `s` folded), one an initialism of the other, or character 3-gram Dice >= 0.7 unless the words that differ

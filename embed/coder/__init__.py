@@ -1,1 +1,2 @@
-"""CODER training (coder.md §3-§7): graph sampler, multi-similarity + relation + semantic-type losses, trainer."""
+"""CODER training (docs/algorithms/coder.md §3-§7): graph sampler, multi-similarity + relation + semantic-type losses,
+trainer."""

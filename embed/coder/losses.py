@@ -1,4 +1,4 @@
-"""CODER's losses (coder.md §4.2) in plain torch.
+"""CODER's losses (docs/algorithms/coder.md §4.2) in plain torch.
 
 Multi-similarity (MS) loss and miner: the arithmetic of pytorch-metric-learning's
 `MultiSimilarityLoss(alpha=2, beta=50, base=0.5)` with `MultiSimilarityMiner(epsilon=0.1)`, their default
@@ -97,9 +97,9 @@ def transe_loss(heads: torch.Tensor, relations: torch.Tensor, tails: torch.Tenso
 def cosine_relation_loss(heads: torch.Tensor, relations: torch.Tensor, tails: torch.Tensor,
                          negative_tails: torch.Tensor, tail_labels: torch.Tensor,
                          negative_labels: torch.Tensor) -> torch.Tensor:
-    """The figure's reading of the relation term (coder.md §4.3): the MS loss (same α, β, λ, ε) of the anchors
-    h + r, labelled with their tail concept, against every tail and negative tail of the batch: cos(h + r, t) is
-    pulled up for the tail concept's terms and pushed down for the other concepts' terms."""
+    """The figure's reading of the relation term (docs/algorithms/coder.md §4.3): the MS loss (same α, β, λ, ε) of the
+    anchors h + r, labelled with their tail concept, against every tail and negative tail of the batch: cos(h + r, t)
+    is pulled up for the tail concept's terms and pushed down for the other concepts' terms."""
     if len(heads) == 0:
         return heads.sum() * 0.0
     return multi_similarity_loss(heads + relations, tail_labels, torch.cat([tails, negative_tails]),

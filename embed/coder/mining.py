@@ -1,4 +1,4 @@
-"""Hard-negative mining for contrastive training (cortex.md §3.4, CODER++).
+"""Hard-negative mining for contrastive training (docs/algorithms/cortex.md §3.4, CODER++).
 
 Two kinds, both re-mined periodically with faiss under the current weights. `mine_neighbours` is CODER++'s: each
 string's 30 nearest strings, which sampling="coderpp" turns into one group per anchor string (hard positives and

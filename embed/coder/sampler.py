@@ -1,4 +1,4 @@
-"""CODER training data from the graph and the CODER sampler (coder.md §4.4, §7.1).
+"""CODER training data from the graph and the CODER sampler (docs/algorithms/coder.md §4.4, §7.1).
 
 `TrainingData` holds, in flat arrays, the concepts that have at least one training string, their strings, their
 semantic type and the concept–relation–concept triples between them: a sorted string table and concept-id table,
@@ -18,8 +18,8 @@ from the graph once and sorted, so the same graph gives the same data (and the s
 - with `sampling="synonyms"` there are no triple items: every concept with two or more strings is a synonym item
   (SapBERT's set-up, for a graph whose concepts have few strings each: in HPO a triple's use_len is mostly 1, so
   the CODER items almost never put two synonyms of a concept in one batch and the MS loss has no positives);
-- with `sampling="cortex"` (cortex.md §3) a synonym item also carries its concept's explanation (the graph's
-  definition, `TrainingData.explanations`) as one more string with the concept's label, so the MS loss pairs
+- with `sampling="cortex"` (docs/algorithms/cortex.md §3) a synonym item also carries its concept's explanation (the
+  graph's definition, `TrainingData.explanations`) as one more string with the concept's label, so the MS loss pairs
   term ↔ term, term ↔ explanation and explanation ↔ explanation; a concept with one string and an explanation is
   an item too;
 - hard negatives (`set_partners`, fed by bios_kg.embed.coder.mining): each concept may have a partner, the nearest other

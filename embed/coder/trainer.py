@@ -1,4 +1,4 @@
-"""CODER training on the graph: `train_coder` (coder.md §4-§5), resumable from its checkpoints.
+"""CODER training on the graph: `train_coder` (docs/algorithms/coder.md §4-§5), resumable from its checkpoints.
 
 What `out/` holds:
 - the final encoder in HF format (load_encoder(out)): Encoder.save's files, with the training record added to
@@ -88,7 +88,7 @@ class CoderConfig:
     seed: int = 72
     max_terms: int = MAX_TERMS
     sampling: Sampling = "coder"
-    mine_every: int = 0  # steps between hard-negative minings (0: none); cortex.md §3.4
+    mine_every: int = 0  # steps between hard-negative minings (0: none); docs/algorithms/cortex.md §3.4
     hard_fraction: float = 0.5  # the partner chance it ramps up to
     preset: Preset | None = None  # "coder": CODER's encoder contract, sampling and step counting (module docstring)
 

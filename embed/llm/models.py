@@ -1,4 +1,5 @@
-"""The model registry (llm-backends.md §1.1): prompt templates and sampling defaults per model, and provenance.
+"""The model registry (docs/algorithms/llm-backends.md §1.1): prompt templates and sampling defaults per model, and
+provenance.
 
 A model is looked up by its Hugging Face id, its last path part (`GENIE_en_8b`, as servers started on a local
 folder report it) or a short alias (`genie-en`), case-insensitively. Raw-template models (GENIE) are called through
@@ -87,7 +88,7 @@ def render_prompt(model: str | ModelEntry, query: str) -> str:
 
 @dataclass(frozen=True)
 class Provenance:
-    """What produced a generated artefact (llm-backends.md §1): store `as_dict()` beside it."""
+    """What produced a generated artefact (docs/algorithms/llm-backends.md §1.2): store `as_dict()` beside it."""
 
     backend: str
     model: str

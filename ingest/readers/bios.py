@@ -1,4 +1,4 @@
-"""BIOS releases: a format-sniffing, streaming reader (specs/bios.md §4).
+"""BIOS releases: a format-sniffing, streaming reader (docs/algorithms/bios.md §4).
 
 Layouts seen so far, each file sniffed on its own (delimiter, header or none, language codes):
 

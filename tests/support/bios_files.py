@@ -99,7 +99,7 @@ BIOS_ASSIGNMENTS: dict[str, list[str]] = {
     "CN00000007": ["T001"], "CN00000008": ["T003"], "CN00000009": ["T003"],
     "CN00000010": ["T001"], "CN00000011": ["T001"], "CN00000012": ["T004"],
 }
-# RELID -> (English, Chinese), RELIDs as in specs/bios.md §4.5
+# RELID -> (English, Chinese), RELIDs as in docs/algorithms/bios.md §4.5
 BIOS_RELATION_NAMES: dict[str, tuple[str, str]] = {
     "1": ("is_a", "是一种"),
     "2": ("reverse_is_a", "反向是一种"),

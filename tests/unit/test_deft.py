@@ -1,5 +1,5 @@
-"""DEFT's objectives (deft.md §2-§3) checked against their formulas: values, and gradients by autograd and by
-central finite differences in float64."""
+"""DEFT's objectives (docs/algorithms/deft.md §2-§3) checked against their formulas: values, and gradients by autograd
+and by central finite differences in float64."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def gradient(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, var
 
 def gate_times_error(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
                      alpha: torch.Tensor) -> torch.Tensor:
-    """deft.md §2.2: ∇_z L = −p^α (e_y − π) per valid token, divided by the number of valid tokens."""
+    """docs/algorithms/deft.md §2.2: ∇_z L = −p^α (e_y − π) per valid token, divided by the number of valid tokens."""
     pi = logits.softmax(-1)
     onehot = F.one_hot(labels.clamp_min(0), V).to(logits.dtype)
     p = (pi * onehot).sum(-1)

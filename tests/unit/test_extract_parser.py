@@ -1,5 +1,5 @@
 """GENIE output parsing, chunking, phrase location and the GENIE extractor over a scripted backend (a test double
-for the LLM, answering handwritten GENIE-format outputs; specs/genie.md §9)."""
+for the LLM, answering handwritten GENIE-format outputs; docs/algorithms/genie.md §9)."""
 
 from __future__ import annotations
 
