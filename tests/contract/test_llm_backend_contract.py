@@ -20,7 +20,7 @@ import torch
 
 from bios_kg.embed.llm import BACKENDS, Generation, LLMBackend, TransformersBackend, get_backend
 from bios_kg.graph.errors import ParameterError
-from tests.e2e.conftest import served
+from tests.support.http import served
 from tests.support.llm import SERVED, Faults, openai_server, tiny_causal_lm
 
 torch.set_num_threads(1)

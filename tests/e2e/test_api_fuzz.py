@@ -22,7 +22,7 @@ import pytest
 
 from bios_kg.apps.api.app import create_app
 from bios_kg.graph.settings import ApiSettings, Neo4jSettings
-from tests.e2e.conftest import served
+from tests.support.http import served
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from bios_kg.apps.api.resources import _LOCKS
 from bios_kg.apps.api.security import require_api_key
 from bios_kg.graph.runtime import free_port
 from bios_kg.graph.settings import ApiSettings, Neo4jSettings
-from tests.e2e.conftest import served
+from tests.support.http import served
 
 pytestmark = pytest.mark.integration
 

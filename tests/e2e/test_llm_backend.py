@@ -14,7 +14,7 @@ import torch
 from bios_kg.embed.cluster.oracle import LLMOracle, OracleQuery, make_oracle
 from bios_kg.embed.llm import LLMError, OpenAIBackend, TransformersBackend, configured_backend, get_backend
 from bios_kg.graph.runtime import free_port
-from tests.e2e.conftest import served
+from tests.support.http import served
 from tests.support.llm import SERVED, Faults, openai_server, tiny_causal_lm
 
 torch.set_num_threads(1)

@@ -12,7 +12,7 @@ from bios_kg.apps.api.app import create_app
 from bios_kg.apps.api.normalize_routes import MAX_BATCH, NormalizeBatchOut
 from bios_kg.apps.normalize.normalizer import MAX_NORMALIZE_LENGTH
 from bios_kg.graph.settings import Neo4jSettings
-from tests.e2e.conftest import served
+from tests.support.http import served
 
 pytestmark = pytest.mark.integration
 

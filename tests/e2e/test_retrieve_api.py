@@ -12,7 +12,7 @@ from bios_kg.apps.api.retrieve_routes import MAX_BATCH
 from bios_kg.apps.retrieve.chunking import Chunk
 from bios_kg.apps.retrieve.engine import RetrievalIndex, build_index
 from bios_kg.graph.settings import ApiSettings, Neo4jSettings
-from tests.e2e.conftest import served
+from tests.support.http import served
 
 pytestmark = pytest.mark.integration
 

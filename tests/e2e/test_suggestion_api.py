@@ -13,7 +13,7 @@ from bios_kg.graph.queries.suggestions import WRITE_SUGGESTIONS
 from bios_kg.graph.records import Concept, RelationType
 from bios_kg.graph.settings import ApiSettings, Neo4jSettings
 from bios_kg.graph.store import Batch, GraphStore
-from tests.e2e.conftest import served
+from tests.support.http import served
 
 pytestmark = pytest.mark.integration
 KEY = {"X-API-Key": "key-1"}

@@ -15,7 +15,7 @@ from bios_kg.apps.api.app import create_app
 from bios_kg.apps.api.vqa_routes import MAX_IMAGE_BYTES
 from bios_kg.apps.vqa.train import read_meta
 from bios_kg.graph.settings import ApiSettings, Neo4jSettings
-from tests.e2e.conftest import served
+from tests.support.http import served
 from tests.support.vqa import tiny_model
 
 pytestmark = pytest.mark.integration

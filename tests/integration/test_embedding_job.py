@@ -10,9 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 import typer
-from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
 from bios_kg.embed import job
@@ -25,31 +23,17 @@ from bios_kg.graph.errors import GraphError
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
 from bios_kg.ingest.readers import get_reader
-from tests.support.bios_files import BIOS_TERMS, UMLS_CONSO, write_bios_release, write_umls_subset
+from tests.support.bios_files import write_bios_release, write_umls_subset
+from tests.support.models import fixture_bert
 
 pytestmark = pytest.mark.integration
-
-
-def tiny_bert(folder: Path, hidden: int, seed: int) -> Path:
-    """A random 2-layer BERT whose WordPiece vocabulary holds every character of the fixture terms."""
-    folder.mkdir(parents=True)
-    chars = sorted({ch for text in [t[2] for t in BIOS_TERMS] + [row[9] for row in UMLS_CONSO]
-                    for ch in text.lower() if not ch.isspace()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{ch}" for ch in chars)]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast.from_pretrained(folder).save_pretrained(folder)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=64)
-    torch.manual_seed(seed)
-    BertModel(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
 def encoders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Encoder, Encoder]:
     root = tmp_path_factory.mktemp("encoders")
-    return (load_encoder(tiny_bert(root / "tiny-a", 32, seed=1), device="cpu"),
-            load_encoder(tiny_bert(root / "tiny-b", 48, seed=2), device="cpu"))
+    return (load_encoder(fixture_bert(root / "tiny-a", 32, seed=1), device="cpu"),
+            load_encoder(fixture_bert(root / "tiny-b", 48, seed=2), device="cpu"))
 
 
 @pytest.fixture()

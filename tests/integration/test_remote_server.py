@@ -19,8 +19,8 @@ import pytest
 from neo4j import GraphDatabase
 
 from bios_kg.graph.runtime import LocalNeo4j, ServerOptions, free_port
-from tests.integration.test_embedding_job import tiny_bert
 from tests.support.bios_files import write_bios_release
+from tests.support.models import fixture_bert
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ def test_commands_work_against_a_server_reached_only_by_uri(remote: dict[str, st
     card = json.loads(bios(remote, "cypher", "run", "concept-card", "--param", "id=BIOS:CN00000007", "--json").stdout)
     assert card["rows"][0]["name"] == "Myocardial infarction"
 
-    model = tiny_bert(root / "tiny-bert", 32, seed=1)
+    model = fixture_bert(root / "tiny-bert", 32, seed=1)
     embedded = bios(remote, "embed", "terms", "--model", str(model), "--device", "cpu", "--runtime", "torch")
     assert "terms" in embedded.stdout.lower()
 

@@ -1,5 +1,6 @@
-"""Terminology files written by others (`../shared/realworld/` beside the repository, as CI checks it out)."""
+"""Terminology files written by others: the folder of the `BIOS_REALWORLD` setting (by default `shared/realworld`
+beside the checkout, as CI lays it out)."""
 
-from pathlib import Path
+from bios_kg.graph.settings import load_settings
 
-REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "realworld"
+REALWORLD = load_settings().data.realworld
