@@ -215,6 +215,28 @@ def obographs_damaged(folder: Path) -> Damaged:
     return damage(folder / "tst.json", json.dumps(OBOGRAPH, indent=1).splitlines(), 3, ' "broken": ,')
 
 
+# -- SSSOM: a mapping set with its metadata block -------------------------------------------------------------
+
+SSSOM = ["# mapping_set_id: https://example.org/tst-hp.sssom.tsv",
+         "# license: https://creativecommons.org/publicdomain/zero/1.0/",
+         "# mapping_set_version: 2026-12-01",
+         "# curie_map:",
+         "#   TST: http://example.org/tst/",
+         "#   HP: http://purl.obolibrary.org/obo/HP_",
+         "subject_id\tsubject_label\tpredicate_id\tobject_id\tobject_label\tmapping_justification\tconfidence",
+         "TST:1\tSeizure\tskos:exactMatch\tHP:0001250\tSeizures\tsemapv:ManualMappingCuration\t0.95",
+         "TST:2\tFocal seizure\tskos:broadMatch\tHP:0001250\t\tsemapv:ManualMappingCuration\t0.8",
+         "TST:3\tEpilepsy\tskos:relatedMatch\tHP:0001250\t\tsemapv:LexicalMatching\t"]
+
+
+def sssom_clean(folder: Path) -> Path:
+    return write_lines(folder / "tst-hp.sssom.tsv", SSSOM)
+
+
+def sssom_damaged(folder: Path) -> Damaged:
+    return damage(folder / "tst-hp.sssom.tsv", SSSOM, 9, "TST:9\tskos:exactMatch\tHP:0001250")  # 3 columns of 7
+
+
 SAMPLES: dict[str, ReaderSample] = {
     "bios": ReaderSample(bios_clean, bios_damaged, {"version": "contract"}),
     "umls": ReaderSample(umls_clean, umls_damaged),
@@ -225,4 +247,5 @@ SAMPLES: dict[str, ReaderSample] = {
     "cmekg": ReaderSample(cmekg_clean, cmekg_damaged),
     "rdf": ReaderSample(rdf_clean, rdf_damaged, {"prefixes": {"TST": "http://example.org/tst/"}}),
     "obographs": ReaderSample(obographs_clean, obographs_damaged),
+    "sssom": ReaderSample(sssom_clean, sssom_damaged),
 }
