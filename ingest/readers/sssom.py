@@ -116,6 +116,8 @@ class SssomReader(SourceReader):
                 continue
             for record in records:
                 yield Parsed(record, file, number)
+        if columns is None:
+            raise InputError(str(self.path), None, "no SSSOM table: no header row after the metadata")
 
     def _records(self, row: dict[str, str]) -> list[Record]:
         predicate = row["predicate_id"].strip()

@@ -104,3 +104,8 @@ def test_a_published_mapping_set_from_the_installed_bioregistry_package() -> Non
     assert ("BIOREGISTRY:aaindex", "INTEGBIO:nbdc00004") in xrefs
     assert not any(concept == "BIOREGISTRY:aao" for concept, _ in xrefs)  # "aao skos:exactMatch Not agroportal:AAO"
     assert reader.dropped["negated skos:exactMatch"] > 0
+
+
+def test_metadata_without_a_table_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"meta\.sssom\.tsv: no SSSOM table"):
+        read(write_lines(tmp_path / "meta.sssom.tsv", SSSOM[:6]))
