@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from bios_kg.graph.queries.common import sources_state
+
 # What the offline extractor's dictionary is built from; it is rebuilt when any of these change.
 EXTRACT_DICTIONARY_STATE = """
 CALL db.info() YIELD id AS database
 CALL () { MATCH (t:Term) RETURN count(t) AS terms }
 CALL () { MATCH ()-[h:HAS_TERM]->() RETURN count(h) AS named }
 CALL () { MATCH ()-[h:HAS_TYPE]->() RETURN count(h) AS typed }
-CALL () {
-  OPTIONAL MATCH (s:Source)
-  WITH s ORDER BY s.id
-  RETURN [x IN collect(s) | [x.id, x.version, toString(x.loaded_at)]] AS sources
-}
+""" + sources_state() + """
 RETURN database, terms, named, typed, sources
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bios_kg.graph.queries.common import sources_state
+
 # One model's vectors live in the graph at a time: Term/Concept.embedding (float32, written with
 # db.create.setNodeVectorProperty) beside `embedding_model` (the model id), described by an EmbeddingModel node.
 TERM_VECTOR_INDEX = "term_embedding"
@@ -143,11 +145,7 @@ CALL () {
   MATCH (t:Term) WHERE t.embedding_model = $model
   RETURN count(t) AS terms, min(t.id) AS min_id, max(t.id) AS max_id
 }
-CALL () {
-  OPTIONAL MATCH (s:Source)
-  WITH s ORDER BY s.id
-  RETURN [x IN collect(s) | [x.id, x.version, toString(x.loaded_at)]] AS sources
-}
+""" + sources_state() + """
 RETURN database, terms, min_id, max_id, sources
 """
 

@@ -63,6 +63,7 @@ NOT_BUILDERS = {
     "bios_kg.graph.queries.common.add_source": "a SET fragment",
     "bios_kg.graph.queries.common.escape_name": "quotes a label or type",
     "bios_kg.graph.queries.common.asserted_type": "a WHERE fragment",
+    "bios_kg.graph.queries.common.sources_state": "a CALL subquery fragment (EXPLAINed within the statements using it)",
     "bios_kg.graph.queries.embeddings.vector_index_name": "validates an index name",
 }
 
