@@ -52,7 +52,7 @@ from bios_kg.graph.store import Batch, GraphStore
 from bios_kg.ingest.bulk import BulkWriter, bulk_load
 from bios_kg.ingest.loader import DEFAULT_BATCH_SIZE, load_source
 from bios_kg.ingest.progress import count_lines
-from bios_kg.ingest.readers import Parsed, get_reader
+from bios_kg.ingest.readers import READERS, Parsed
 from bios_kg.ingest.synthetic import SyntheticSize, write_synthetic_bios_release
 
 HERE = Path(__file__).resolve().parent
@@ -138,7 +138,7 @@ def _options(args: argparse.Namespace) -> ServerOptions:
 
 # --- workers (one process each) -----------------------------------------------------------------------
 def worker_transactional(args: argparse.Namespace) -> dict[str, Any]:
-    reader = get_reader("bios")(args.release, version="benchmark")
+    reader = READERS.get("bios")(args.release, version="benchmark")
     instance = LocalNeo4j(args.instance)
     sampler = ChildRss()
     sampler.start()
@@ -185,7 +185,7 @@ def _baseline(reader: Any, store: GraphStore, rows: int) -> dict[str, Any]:
 
 
 def worker_bulk(args: argparse.Namespace) -> dict[str, Any]:
-    reader = get_reader("bios")(args.release, version="benchmark")
+    reader = READERS.get("bios")(args.release, version="benchmark")
     instance = LocalNeo4j(args.instance)
     sampler = ChildRss()
     sampler.start()
@@ -210,7 +210,7 @@ def worker_bulk(args: argparse.Namespace) -> dict[str, Any]:
 
 def worker_flat(args: argparse.Namespace) -> dict[str, Any]:
     """Reader + batcher (transactional) or reader + CSV writer (bulk), no database, under tracemalloc."""
-    reader = get_reader("bios")(args.release)
+    reader = READERS.get("bios")(args.release)
     records = 0
     tracemalloc.start()
     mark = time.perf_counter()

@@ -38,7 +38,7 @@ from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.bulk import available_memory, bulk_load
 from bios_kg.ingest.loader import load_source
 from bios_kg.ingest.progress import count_lines
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from bios_kg.ingest.synthetic import PRESETS, SyntheticSize, write_change_release, write_synthetic_bios_release
 
 HERE = Path(__file__).resolve().parent
@@ -90,7 +90,7 @@ def measure(size: SyntheticSize, release: Path, home: Path, options: ServerOptio
         result["bulk"] = {**report, "from": str(bulk_report)}
     else:
         result["available_before_bulk"] = f"{available_memory() / (1 << 30):.1f}G"
-        report = bulk_load(get_reader("bios")(release, version=release.name), instance, progress=False).as_dict()
+        report = bulk_load(READERS.get("bios")(release, version=release.name), instance, progress=False).as_dict()
         result["bulk"] = report
     result["bulk"]["lines_per_s"] = round(lines / float(report["seconds"]), 1)
     with _store(instance) as store:
@@ -99,7 +99,7 @@ def measure(size: SyntheticSize, release: Path, home: Path, options: ServerOptio
         result["change_release"] = _generate(release, size, changes)
         loads = []
         for attempt in ("first", "again"):
-            reader = get_reader("bios")(changes, version=changes.name)
+            reader = READERS.get("bios")(changes, version=changes.name)
             started = time.perf_counter()
             load = load_source(reader, store, progress=False, force=attempt == "again")
             seconds = time.perf_counter() - started
@@ -117,8 +117,8 @@ import json, resource, shutil, sys, tempfile, time
 from pathlib import Path
 from bios_kg.ingest.bulk import BulkLoadReport, _write_files
 from bios_kg.ingest.loader import RejectsWriter
-from bios_kg.ingest.readers import get_reader
-reader = get_reader("bios")(Path(sys.argv[1]))
+from bios_kg.ingest.readers import READERS
+reader = READERS.get("bios")(Path(sys.argv[1]))
 source = reader.source()
 out = Path(tempfile.mkdtemp())
 report = BulkLoadReport(source.id, source.version)

@@ -135,9 +135,9 @@ def reject(item: Rejected, on_error: OnError, writer: RejectsWriter) -> None:
 
 
 def reader_notes(reader: SourceReader, report: LoadReport) -> None:
-    """Copy what the reader dropped by its filters and its warnings (both optional) into the report."""
-    report.dropped.update(getattr(reader, "dropped", {}))
-    report.warnings.extend(getattr(reader, "warnings", []))
+    """Copy what the reader dropped by its filters and its warnings into the report."""
+    report.dropped.update(reader.dropped)
+    report.warnings.extend(reader.warnings)
 
 
 @dataclass

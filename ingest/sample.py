@@ -15,7 +15,7 @@ from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import LoadReport, load_source
 from bios_kg.ingest.packages import require_package
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 
 # Sample source -> (reader name, data package it reads).
 SAMPLE_SOURCES: dict[str, tuple[str, str]] = {
@@ -45,7 +45,7 @@ def load_sample(store: GraphStore, sources: Sequence[str] = DEFAULT_SAMPLE, *, f
     store.apply_schema()
     reports = []
     for name in ordered:
-        reader = get_reader(SAMPLE_SOURCES[name][0])()
+        reader = READERS.get(SAMPLE_SOURCES[name][0])()
         reports.append(load_source(reader, store, on_error="skip", rejects=rejects_dir / f"rejects-{name}.tsv",
                                    force=force, progress=progress))
     return reports

@@ -9,9 +9,6 @@ from bios_kg.ingest.readers.base import (
     Parsed,
     Rejected,
     SourceReader,
-    get_reader,
-    register_reader,
 )
 
-__all__ = ["READERS", "Input", "Item", "Option", "Parsed", "Rejected", "SourceReader", "get_reader",
-           "register_reader"]
+__all__ = ["READERS", "Input", "Item", "Option", "Parsed", "Rejected", "SourceReader"]

@@ -4,7 +4,7 @@ A reader streams `Parsed` items (a canonical record and where it came from) and 
 (a line it could not read, with the reason). It never raises for a bad row: the loader decides
 whether a rejection stops the load or is written to the rejects file.
 
-Readers register by format name in `READERS` (`@register_reader("myformat")` on the class or factory);
+Readers register by format name in `READERS` (`@READERS.register("myformat")` on the class or factory);
 other installed packages add theirs through the entry-point group `bios_kg.readers`. `bios ingest <format>`
 is generated from the registry: the factory's first parameter is the input (annotate it with `Input`), every
 other keyword parameter an option (annotate it with `Option` unless it is one of the provenance parameters
@@ -14,9 +14,10 @@ in `PROVENANCE_HELP`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar, Protocol, TypeVar
 
 from bios_kg.graph.errors import InputError
@@ -57,6 +58,10 @@ class SourceReader(Protocol):
 
     counts_lines: ClassVar[bool] = True
     root: Path  # the folder the files of source().checksums are relative to
+    # What read() left out on purpose (reason -> count) and kept in an unusual way; the load report copies both.
+    # A reader that has any assigns its own Counter and list when read() starts.
+    dropped: Mapping[str, int] = MappingProxyType({})
+    warnings: Sequence[str] = ()
 
     def source(self) -> Source: ...
 
@@ -94,8 +99,6 @@ PROVENANCE_HELP = {
 
 ReaderFactory = Callable[..., SourceReader]
 READERS: Registry[ReaderFactory] = Registry("source format", "bios_kg.readers")
-register_reader = READERS.register
-get_reader = READERS.get
 
 
 def sha256_file(path: Path) -> str:

@@ -39,6 +39,7 @@ from bios_kg.graph.records import (
 )
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Parsed,
@@ -49,7 +50,6 @@ from bios_kg.ingest.readers.base import (
     invalid_utf8,
     iter_lines,
     parse_rows,
-    register_reader,
     sha256_file,
 )
 
@@ -267,7 +267,7 @@ class _RelName:
     names: dict[str, str] = field(default_factory=dict)  # iso lang -> name
 
 
-@register_reader("bios")
+@READERS.register("bios")
 class BiosReader(SourceReader):
     """Streams a BIOS release folder (or its `CoreData/` subfolder) as canonical records."""
 

@@ -50,13 +50,13 @@ from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.packages import package_data_path
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Option,
     Parsed,
     Rejected,
     SourceReader,
-    register_reader,
     sha256_file,
 )
 
@@ -213,7 +213,7 @@ def load_pickle(path: Path) -> dict[Any, Any]:
     return data
 
 
-@register_reader("cmekg")
+@READERS.register("cmekg")
 class CmekgReader(SourceReader):
     """Streams CMeKG from the installed PyCMeKG package, or from the pickle at `path`."""
 

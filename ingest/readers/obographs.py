@@ -32,7 +32,7 @@ from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.records import AltId, Concept, Definition, Record, Relation, Source, TermRecord, Xref
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.ids import to_curie, xref_target
-from bios_kg.ingest.readers.base import Input, Item, Parsed, Rejected, SourceReader, register_reader, sha256_file
+from bios_kg.ingest.readers.base import READERS, Input, Item, Parsed, Rejected, SourceReader, sha256_file
 from bios_kg.ingest.readers.obo import RELATION_MATCHES, XREF_MATCHES, _relation_type, _synonym_tty
 
 _OBOINOWL = "http://www.geneontology.org/formats/oboInOwl#"
@@ -51,7 +51,7 @@ class _Problem(Exception):
     """One node's or edge's fact that cannot be read; becomes a Rejected item."""
 
 
-@register_reader("obographs")
+@READERS.register("obographs")
 class OboGraphsReader(SourceReader):
     """Streams the classes of one OBO Graphs JSON file (every graph in it) in load order."""
 

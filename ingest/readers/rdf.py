@@ -73,13 +73,13 @@ from bios_kg.graph.text import normalize_term
 from bios_kg.graph.vocabulary import validate_relationship_type
 from bios_kg.ingest.ids import compact_iri, to_curie, xref_target
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Option,
     Parsed,
     Rejected,
     SourceReader,
-    register_reader,
     sha256_file,
 )
 from bios_kg.ingest.readers.obo import SCOPE_TTY
@@ -203,7 +203,7 @@ def _error_line(exc: Exception) -> int | None:
     return None
 
 
-@register_reader("rdf")
+@READERS.register("rdf")
 class RdfReader(SourceReader):
     """Streams the concepts of one RDF file; `prefixes` (CURIE prefix -> namespace IRI) adds id namespaces."""
 

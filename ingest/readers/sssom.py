@@ -20,6 +20,7 @@ from bios_kg.graph.errors import InputError
 from bios_kg.graph.records import Concept, Record, Relation, Source, TermRecord, Xref
 from bios_kg.ingest.ids import canonical_curie
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Parsed,
@@ -27,7 +28,6 @@ from bios_kg.ingest.readers.base import (
     SourceReader,
     invalid_utf8,
     iter_lines,
-    register_reader,
     sha256_file,
 )
 
@@ -45,7 +45,7 @@ def _scalar(value: str) -> str:
     return value
 
 
-@register_reader("sssom")
+@READERS.register("sssom")
 class SssomReader(SourceReader):
     """Load an SSSOM mapping set (TSV): exact/close matches as cross-references, broad/narrow/related as relations."""
 

@@ -38,6 +38,7 @@ from bios_kg.graph.records import Definition, Relation, RelationType, SemanticTy
 from bios_kg.graph.semantic_types import TYPE_PREFIX
 from bios_kg.graph.vocabulary import canonical_relation, inverse_name
 from bios_kg.ingest.readers.base import (
+    READERS,
     Input,
     Item,
     Option,
@@ -48,7 +49,6 @@ from bios_kg.ingest.readers.base import (
     invalid_utf8,
     iter_lines,
     parse_rows,
-    register_reader,
     sha256_file,
 )
 
@@ -188,7 +188,7 @@ class _RrfRow:
                 raise RowProblem(f"empty {column}")
 
 
-@register_reader("umls")
+@READERS.register("umls")
 class UmlsReader(SourceReader):
     """Streams a UMLS release (the folder holding the RRF files, or its parent with `META/`)."""
 

@@ -19,7 +19,7 @@ from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.bulk import bulk_load
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from bios_kg.ingest.synthetic import SyntheticSize, write_synthetic_bios_release
 from tests.support.bios_files import BIOS_RELATIONS, write_bios_release
 from tests.support.realworld import REALWORLD
@@ -95,7 +95,7 @@ def _assert_same_graph(transactional: GraphStore, instance: LocalNeo4j) -> dict[
 def test_fixture_release_same_graph_as_transactional(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
     root = tmp_path / "bios"
     expected = write_bios_release(root, "2022")
-    reader = get_reader("bios")(root, version="fixture")
+    reader = READERS.get("bios")(root, version="fixture")
     tx_report = load_source(reader, store, progress=False)
     report = bulk_load(reader, bulk, progress=False)
 
@@ -140,7 +140,7 @@ def test_synthetic_release_with_scattered_rows(tmp_path: Path, store: GraphStore
     with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:  # quotes, commas, a preferred
         handle.write('CN00000007|S900000001|"Quoted", comma; semi \\ back|ENG|PT\n')  # name set late
         handle.write("CN00000007|S900000002|双引号“中文”，逗号|CHS|SY\n")
-    reader = get_reader("bios")(root, version="synthetic")
+    reader = READERS.get("bios")(root, version="synthetic")
     tx_report = load_source(reader, store, batch_size=97, progress=False)
     report = bulk_load(reader, bulk, progress=False, sort_buffer=250)
 
@@ -160,7 +160,7 @@ def _bad_relation_release(root: Path) -> int:
 def test_relation_to_missing_concept_is_kept_pending(tmp_path: Path, store: GraphStore, bulk: LocalNeo4j) -> None:
     root = tmp_path / "bios"
     _bad_relation_release(root)
-    reader = get_reader("bios")(root)
+    reader = READERS.get("bios")(root)
     report = bulk_load(reader, bulk, progress=False)
     tx_report = load_source(reader, store, progress=False)
     assert report.relations_pending == tx_report.relations_pending == 1
@@ -176,7 +176,7 @@ def test_bad_rows_skipped_go_to_the_rejects_file(tmp_path: Path, store: GraphSto
     _bad_relation_release(root)
     with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:
         handle.write("CN00000001|S9|Unreadable language|XXX|SY\n")
-    reader = get_reader("bios")(root)
+    reader = READERS.get("bios")(root)
     rejects = tmp_path / "rejects.tsv"
     report = bulk_load(reader, bulk, on_error="skip", rejects=rejects, progress=False)
     tx_rejects = tmp_path / "tx-rejects.tsv"
@@ -195,7 +195,7 @@ def test_reader_rejection_stops_before_anything_is_imported(tmp_path: Path, bulk
     with (root / "ConceptTerms.txt").open("a", encoding="utf-8") as handle:
         handle.write("CN00000001|S9|too|few\n")
     with pytest.raises(InputError, match=r"/bios/ConceptTerms\.txt:44: expected 5 columns"):
-        bulk_load(get_reader("bios")(root), bulk, progress=False)
+        bulk_load(READERS.get("bios")(root), bulk, progress=False)
     assert bulk.status().running
     with _store(bulk) as bulk_store:
         assert bulk_store.count("MATCH (n) RETURN count(n) AS n") == 0
@@ -207,7 +207,7 @@ def test_refuses_a_database_with_data(tmp_path: Path, bulk: LocalNeo4j) -> None:
     root = tmp_path / "bios"
     write_bios_release(root, "2022")
     with pytest.raises(GraphError, match="holds 1 nodes; the bulk path imports only into an empty database"):
-        bulk_load(get_reader("bios")(root), bulk, progress=False)
+        bulk_load(READERS.get("bios")(root), bulk, progress=False)
     with _store(bulk) as bulk_store:
         assert bulk_store.count("MATCH (n:Probe) RETURN count(n) AS n") == 1
 
@@ -217,7 +217,7 @@ def test_stopped_instance_is_loaded_and_left_stopped(tmp_path: Path, bulk: Local
     expected = write_bios_release(root, "2022")
     bulk.stop()
     try:
-        report = bulk_load(get_reader("bios")(root), bulk, progress=False)
+        report = bulk_load(READERS.get("bios")(root), bulk, progress=False)
         assert not bulk.status().running
         assert report.records["TermRecord"] == expected["term_rows"]
         options = bulk.read_options()
@@ -241,7 +241,7 @@ def test_obo_through_bulk_cli_same_graph_as_transactional(store: GraphStore, bul
 
     from bios_kg.apps.cli import app
 
-    load_source(get_reader("obo")(REAL_OBO), store, progress=False)
+    load_source(READERS.get("obo")(REAL_OBO), store, progress=False)
     result = CliRunner().invoke(app, ["ingest", "obo", str(REAL_OBO), "--bulk", "--home", str(bulk.home), "--json"])
     assert result.exit_code == 0, result.output
     graph = _assert_same_graph(store, bulk)
@@ -258,12 +258,12 @@ def test_change_release_after_bulk_load_is_idempotent(tmp_path: Path, bulk: Loca
     size = SyntheticSize.bios_v2_shaped(2000)
     write_synthetic_bios_release(tmp_path / "base", size)
     written = write_change_release(tmp_path / "base", tmp_path / "delta", size)
-    bulk_load(get_reader("bios")(tmp_path / "base"), bulk, progress=False)
+    bulk_load(READERS.get("bios")(tmp_path / "base"), bulk, progress=False)
     with _store(bulk) as bulk_store:
         before = _counts(bulk_store)
-        load_source(get_reader("bios")(tmp_path / "delta"), bulk_store, progress=False)
+        load_source(READERS.get("bios")(tmp_path / "delta"), bulk_store, progress=False)
         once = _dump(bulk_store)
-        load_source(get_reader("bios")(tmp_path / "delta"), bulk_store, progress=False, force=True)
+        load_source(READERS.get("bios")(tmp_path / "delta"), bulk_store, progress=False, force=True)
         twice = _dump(bulk_store)
         after = _counts(bulk_store)
         obsolete = bulk_store.count("MATCH (c:Concept) WHERE c.obsolete RETURN count(c) AS n")

@@ -22,7 +22,7 @@ from bios_kg.embed.vector_store import TermVectorStore, graph_folder
 from bios_kg.graph.errors import GraphError
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from tests.support.bios_files import write_bios_release, write_umls_subset
 from tests.support.models import fixture_bert
 
@@ -41,7 +41,7 @@ def graph(store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     """The BIOS fixture release loaded, no vector index left by an earlier test, BIOS_HOME in tmp_path."""
     monkeypatch.setenv("BIOS_HOME", str(tmp_path / "home"))
     write_bios_release(tmp_path / "bios")
-    load_source(get_reader("bios")(tmp_path / "bios"), store, progress=False)
+    load_source(READERS.get("bios")(tmp_path / "bios"), store, progress=False)
     yield store
 
 
@@ -109,7 +109,7 @@ def test_rerun_embeds_only_new_terms_and_a_stale_faiss_file_still_answers(graph:
     assert read_meta(default_index_dir(tiny.model_id)) == meta  # current: not rebuilt
 
     write_umls_subset(tmp_path / "umls")
-    load_source(get_reader("umls")(tmp_path / "umls"), graph, progress=False)
+    load_source(READERS.get("umls")(tmp_path / "umls"), graph, progress=False)
     new_terms = one(graph, "MATCH (t:Term) WHERE t.embedding_model IS NULL RETURN count(t)")
     umls_concepts = one(graph, "MATCH (c:Concept) WHERE c.embedding IS NULL RETURN count(c)")
     assert 0 < new_terms < first.terms_total

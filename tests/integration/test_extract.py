@@ -28,7 +28,7 @@ from bios_kg.graph.errors import InputError
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import normalize_term
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from tests.support.bios_files import write_bios_release
 
 pytestmark = pytest.mark.integration
@@ -100,7 +100,7 @@ def test_a_type_without_consistent_concepts_links_to_nothing(sample_store: Graph
 @pytest.fixture()
 def bios_graph(graph_env: GraphStore, tmp_path: Path) -> GraphStore:
     write_bios_release(tmp_path / "bios")
-    load_source(get_reader("bios")(tmp_path / "bios"), graph_env, progress=False)
+    load_source(READERS.get("bios")(tmp_path / "bios"), graph_env, progress=False)
     return graph_env
 
 

@@ -13,7 +13,7 @@ from bios_kg.graph.errors import InputError
 from bios_kg.graph.records import Concept, Record, Relation, Source, Xref
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers import READERS, Item, Parsed
 from bios_kg.ingest.readers.base import SourceReader
 from tests.support.bios_files import write_bios_release, write_umls_subset
 
@@ -45,7 +45,7 @@ def expected_graph(expected: dict[str, int]) -> dict[str, int]:
 @pytest.mark.parametrize("fmt", ["2022", "2022-tab", "2023", "2021"])
 def test_bios_release_loads_with_exact_counts(store: GraphStore, tmp_path: Path, fmt: str) -> None:
     expected = write_bios_release(tmp_path / "release", fmt)
-    report = load_source(get_reader("bios")(tmp_path / "release", version="fixture"), store, progress=False)
+    report = load_source(READERS.get("bios")(tmp_path / "release", version="fixture"), store, progress=False)
     assert report.rejected == 0
     assert graph_counts(store, "BIOS") == expected_graph(expected)
     source = store.source("BIOS")
@@ -57,7 +57,7 @@ def test_bios_release_loads_with_exact_counts(store: GraphStore, tmp_path: Path,
 
 def test_bilingual_concept_shared_term_and_relations(store: GraphStore, tmp_path: Path) -> None:
     write_bios_release(tmp_path / "release")
-    load_source(get_reader("bios")(tmp_path / "release"), store, progress=False)
+    load_source(READERS.get("bios")(tmp_path / "release"), store, progress=False)
     epilepsy = store.run("MATCH (c:Concept {id: 'BIOS:CN00000003'}) RETURN c.name AS en, c.name_zh AS zh")[0]
     assert epilepsy == {"en": "Epilepsy", "zh": "癫痫"}
     shared = store.scalar("MATCH (c:Concept)-[:HAS_TERM]->(t:Term {lang: 'en', norm: 'fit'}) "
@@ -73,7 +73,7 @@ def test_bilingual_concept_shared_term_and_relations(store: GraphStore, tmp_path
 
 def test_reload_is_idempotent(store: GraphStore, tmp_path: Path) -> None:
     write_bios_release(tmp_path / "release")
-    reader = get_reader("bios")(tmp_path / "release")
+    reader = READERS.get("bios")(tmp_path / "release")
     load_source(reader, store, progress=False)
     first = store.stats()
     assert load_source(reader, store, progress=False).skipped_unchanged
@@ -84,7 +84,7 @@ def test_reload_is_idempotent(store: GraphStore, tmp_path: Path) -> None:
 
 def test_umls_subset_loads_with_exact_counts(store: GraphStore, tmp_path: Path) -> None:
     expected = write_umls_subset(tmp_path / "umls")
-    report = load_source(get_reader("umls")(tmp_path / "umls"), store, progress=False)
+    report = load_source(READERS.get("umls")(tmp_path / "umls"), store, progress=False)
     assert report.rejected == 0 and report.version == "2024AA"
     assert graph_counts(store, "UMLS") == expected_graph(expected)
 
@@ -100,7 +100,7 @@ def test_bad_row_stops_and_rolls_back_the_failing_batch(store: GraphStore, tmp_p
     write_bios_release(release)
     _break_line(release / "ConceptTerms.txt", 20, "CN00000005|S0000020|ASA|ENG")  # 4 columns
     with pytest.raises(InputError, match=r"ConceptTerms\.txt:20: .*column"):
-        load_source(get_reader("bios")(release), store, progress=False, batch_size=8)
+        load_source(READERS.get("bios")(release), store, progress=False, batch_size=8)
     # Batches of 8 items: the SemanticNetwork rows come first, so lines up to the last full batch
     # before line 20 are stored and nothing of the failing batch is.
     stored = {row["text"] for row in store.run("MATCH (t:Term) RETURN t.text AS text")}
@@ -116,7 +116,7 @@ def test_relation_to_missing_concept_is_pending_until_the_concept_is_loaded(stor
     lines = (release / "Relations.txt").read_text(encoding="utf-8").splitlines()
     lines.insert(2, "R9999|CN00000002|CN99999999|1|is_a")
     (release / "Relations.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    report = load_source(get_reader("bios")(release), store, progress=False)
+    report = load_source(READERS.get("bios")(release), store, progress=False)
     assert (report.relations_pending, report.relations_joined, report.rejected) == (1, 0, 0)
     assert store.count("MATCH (c:Concept {id: 'BIOS:CN99999999'}) RETURN count(c) AS n") == 0
     pending = store.run("MATCH (p:PendingRelation) RETURN p.head AS head, p.type AS type, p.tail AS tail, "
@@ -127,7 +127,7 @@ def test_relation_to_missing_concept_is_pending_until_the_concept_is_loaded(stor
     later = tmp_path / "later.obo"
     later.write_text("format-version: 1.2\nontology: later\n\n[Term]\nid: BIOS:CN99999999\nname: Late concept\n",
                      encoding="utf-8")
-    report = load_source(get_reader("obo")(later), store, progress=False)
+    report = load_source(READERS.get("obo")(later), store, progress=False)
     assert (report.relations_pending, report.relations_joined) == (0, 1)
     assert store.count_pending_relations() == 0
     edge = store.run("MATCH (:Concept {id: 'BIOS:CN00000002'})-[e:IS_A]->(:Concept {id: 'BIOS:CN99999999'}) "
@@ -142,7 +142,7 @@ def test_skip_mode_writes_rejects_and_loads_the_rest(store: GraphStore, tmp_path
     with (release / "ConceptTerms.txt").open("ab") as handle:
         handle.write(b"CN00000005|S0000099|Aspirin \xff\xfe|ENG|SY\n")
     rejects = tmp_path / "rejects.tsv"
-    report = load_source(get_reader("bios")(release), store, progress=False, on_error="skip", rejects=rejects)
+    report = load_source(READERS.get("bios")(release), store, progress=False, on_error="skip", rejects=rejects)
     rows = [line.split("\t") for line in rejects.read_text(encoding="utf-8").splitlines()]
     reasons = {(row[0], int(row[1])): row[2] for row in rows}
     assert report.rejected == 2 == len(rows)
@@ -172,7 +172,7 @@ class InterruptingReader(SourceReader):
 def test_killed_load_resumes_and_completes(store: GraphStore, tmp_path: Path) -> None:
     release = tmp_path / "release"
     expected = write_bios_release(release)
-    reader = get_reader("bios")(release)
+    reader = READERS.get("bios")(release)
     with pytest.raises(KeyboardInterrupt):
         load_source(InterruptingReader(reader, 30), store, progress=False, batch_size=10)
     partial = store.source("BIOS")
@@ -195,8 +195,8 @@ def test_constraints_refuse_duplicate_keys(store: GraphStore) -> None:
 def test_stats_by_label_type_and_source(store: GraphStore, tmp_path: Path) -> None:
     bios = write_bios_release(tmp_path / "bios")
     umls = write_umls_subset(tmp_path / "umls")
-    load_source(get_reader("bios")(tmp_path / "bios"), store, progress=False)
-    load_source(get_reader("umls")(tmp_path / "umls"), store, progress=False)
+    load_source(READERS.get("bios")(tmp_path / "bios"), store, progress=False)
+    load_source(READERS.get("umls")(tmp_path / "umls"), store, progress=False)
     stats = store.stats()
     assert stats.labels["Concept"] == bios["concepts"] + umls["concepts"]
     assert stats.labels["Source"] == 2

@@ -35,7 +35,7 @@ from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import GraphStore
 from bios_kg.graph.text import trigram_dice
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from tests.support.bios_files import write_bios_release
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def minilm() -> Encoder:
 def embedded(store: GraphStore, tmp_path: Path, home: Path, minilm: Encoder) -> Iterator[GraphStore]:
     """The BIOS fixture release (12 concepts, en + zh) with MiniLM vectors and a faiss file in BIOS_HOME."""
     write_bios_release(tmp_path / "bios")
-    load_source(get_reader("bios")(tmp_path / "bios"), store, progress=False)
+    load_source(READERS.get("bios")(tmp_path / "bios"), store, progress=False)
     embed_terms(store, minilm, progress=False)
     yield store
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from bios_kg.apps.cli import app
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import LoadReport, load_source
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from tests.support.realworld import REALWORLD
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ if not REALWORLD.is_dir():
 
 
 def load(store: GraphStore, fmt: str, path: str) -> LoadReport:
-    return load_source(get_reader(fmt)(REALWORLD / path), store, progress=False)
+    return load_source(READERS.get(fmt)(REALWORLD / path), store, progress=False)
 
 
 def counts(store: GraphStore, source: str) -> dict[str, int]:

@@ -20,7 +20,7 @@ from bios_kg.apps.retrieve.report_benchmark import build_report_benchmark, uninv
 from bios_kg.apps.retrieve.training import STAGE1_FILE, extractor_finder, prepare_stage1, read_examples
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from bios_kg.ingest.readers.iu_xray import Report
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,7 @@ def graph(store: GraphStore, tmp_path: Path) -> GraphStore:
     path = tmp_path / "tst.obo"
     path.write_text(OBO, encoding="utf-8")
     types = {"TST:0000001": "T033", "TST:0000003": "T023", "TST:0000004": "T047", "TST:0000005": "T047"}
-    load_source(get_reader("obo")(path, source_id="TST", version="1", type_roots=types), store, progress=False)
+    load_source(READERS.get("obo")(path, source_id="TST", version="1", type_roots=types), store, progress=False)
     return store
 
 
@@ -161,7 +161,7 @@ def test_stage1_adds_the_full_names_of_abbreviations_mined_by_rules(graph: Graph
 
     path = tmp_path / "tsa.obo"
     path.write_text(ABBR_OBO, encoding="utf-8")
-    load_source(get_reader("obo")(path, source_id="TSA", version="1", type_roots={"TSA:0000001": "T047"}), graph,
+    load_source(READERS.get("obo")(path, source_id="TSA", version="1", type_roots={"TSA:0000001": "T047"}), graph,
                 progress=False)
     knowledge = KnowledgeGraph(graph)
     assert knowledge.abbreviation_expansions(["CHF", "FAL"]) == {"CHF": "Congestive heart failure"}

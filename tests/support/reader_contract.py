@@ -1,6 +1,6 @@
 """The contract every source reader passes: a base test class, parametrized over the registered formats.
 
-A test module subclasses `ReaderContract` and gives the `fmt` fixture (tests/integration/test_reader_contract.py
+A test module subclasses `ReaderContract` and gives the `fmt` fixture (tests/contract/test_reader_contract.py
 gives every name in the registry). The inputs come from tests/support/reader_samples.py; a registered reader
 without an entry there fails with a message saying what to add.
 """

@@ -17,7 +17,7 @@ from bios_kg.graph.records import (
     TermRecord,
     TypeAssignment,
 )
-from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers import READERS, Item, Parsed
 from bios_kg.ingest.readers.bios import BiosReader
 from tests.support.bios_files import BIOS_FORMATS, all_records, counts_of, records, rejected, write_bios_release
 
@@ -408,7 +408,7 @@ def test_coredata_version_is_the_release_folder(tmp_path: Path) -> None:
 
 
 def test_registered_by_format_name() -> None:
-    assert get_reader("bios") is BiosReader
+    assert READERS.get("bios") is BiosReader
 
 
 def test_memory_stays_flat_while_streaming(tmp_path: Path) -> None:

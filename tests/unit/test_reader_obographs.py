@@ -9,7 +9,7 @@ import pytest
 
 from bios_kg.graph.errors import InputError
 from bios_kg.graph.records import AltId, Concept, Definition, Relation, TermRecord, Xref
-from bios_kg.ingest.readers.base import Parsed, Rejected, get_reader
+from bios_kg.ingest.readers.base import READERS, Parsed, Rejected
 from bios_kg.ingest.readers.obographs import OboGraphsReader
 from bios_kg.ingest.readers.rdf import RdfReader
 
@@ -78,7 +78,7 @@ def test_not_obo_graphs_or_empty_is_an_error(tmp_path: Path) -> None:
         list(OboGraphsReader(_write(tmp_path, {"@context": {}})).read())
     with pytest.raises(InputError, match="no class"):
         list(OboGraphsReader(_write(tmp_path, {"graphs": [{"nodes": []}]})).read())
-    assert get_reader("obographs") is OboGraphsReader
+    assert READERS.get("obographs") is OboGraphsReader
 
 
 def test_the_rdf_reader_refuses_obo_graphs_json(tmp_path: Path) -> None:

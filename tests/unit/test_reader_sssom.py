@@ -9,7 +9,7 @@ import pytest
 
 from bios_kg.graph.errors import InputError
 from bios_kg.graph.records import Concept, Relation, TermRecord, Xref
-from bios_kg.ingest.readers import Parsed, Rejected, get_reader
+from bios_kg.ingest.readers import READERS, Parsed, Rejected
 from bios_kg.ingest.readers.sssom import SssomReader
 from tests.support.reader_samples import SSSOM, sssom_clean, write_lines
 
@@ -17,11 +17,11 @@ HEADER = "subject_id\tpredicate_id\tobject_id\tmapping_justification"
 
 
 def read(path: Path) -> list[Parsed | Rejected]:
-    return list(get_reader("sssom")(path).read())
+    return list(READERS.get("sssom")(path).read())
 
 
 def test_metadata_is_the_provenance(tmp_path: Path) -> None:
-    source = get_reader("sssom")(sssom_clean(tmp_path)).source()
+    source = READERS.get("sssom")(sssom_clean(tmp_path)).source()
     assert (source.id, source.version, source.licence, source.url, source.format) == (
         "TST-HP", "2026-12-01", "https://creativecommons.org/publicdomain/zero/1.0/",
         "https://example.org/tst-hp.sssom.tsv", "sssom")
@@ -29,7 +29,7 @@ def test_metadata_is_the_provenance(tmp_path: Path) -> None:
 
 
 def test_options_override_the_metadata(tmp_path: Path) -> None:
-    source = get_reader("sssom")(sssom_clean(tmp_path), source_id="MAP", version="v2", licence="CC-BY-4.0").source()
+    source = READERS.get("sssom")(sssom_clean(tmp_path), source_id="MAP", version="v2", licence="CC-BY-4.0").source()
     assert (source.id, source.version, source.licence) == ("MAP", "v2", "CC-BY-4.0")
 
 

@@ -17,7 +17,7 @@ from bios_kg.graph.records import (
     TermRecord,
     TypeAssignment,
 )
-from bios_kg.ingest.readers import Item, Parsed, get_reader
+from bios_kg.ingest.readers import READERS, Item, Parsed
 from bios_kg.ingest.readers.umls import UmlsReader
 from tests.support.bios_files import (
     UMLS_CONSO,
@@ -316,4 +316,4 @@ def test_files_directly_in_root(tmp_path: Path) -> None:
 
 
 def test_registered_by_format_name() -> None:
-    assert get_reader("umls") is UmlsReader
+    assert READERS.get("umls") is UmlsReader

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bios_kg.apps.cli import app
 from bios_kg.graph.records import Concept, Definition, Relation, TermRecord
 from bios_kg.graph.runtime import free_port
-from bios_kg.ingest.readers import get_reader
+from bios_kg.ingest.readers import READERS
 from bios_kg.ingest.synthetic import (
     DEFINITION_SHARE,
     HUBS,
@@ -29,7 +29,7 @@ from tests.support.bios_files import records, rejected
 
 def test_synthetic_release_reads_back(tmp_path: Path) -> None:
     written = write_synthetic_bios_release(tmp_path, SyntheticSize(concepts=300, terms=800, relations=500))
-    items = list(get_reader("bios")(tmp_path).read())
+    items = list(READERS.get("bios")(tmp_path).read())
     assert rejected(items) == []
     terms = records(items, TermRecord)
     assert len(terms) == written["concept_terms"]
@@ -42,7 +42,7 @@ def test_synthetic_release_reads_back(tmp_path: Path) -> None:
 def test_bios_v2_proportions(tmp_path: Path) -> None:
     concepts = 20_000
     written = write_synthetic_bios_release(tmp_path, SyntheticSize.bios_v2_shaped(concepts), seed=1)
-    items = list(get_reader("bios")(tmp_path).read())
+    items = list(READERS.get("bios")(tmp_path).read())
     assert rejected(items) == []
     terms = records(items, TermRecord)
     assert written["concept_terms"] / concepts == pytest.approx(TERMS_PER_CONCEPT, rel=0.03)
@@ -80,7 +80,7 @@ def test_change_release_adds_terms_concepts_relations_and_retires(tmp_path: Path
     write_synthetic_bios_release(tmp_path / "base", size)
     written = write_change_release(tmp_path / "base", tmp_path / "delta", size)
     base_terms = {line.split("|")[1] for line in (tmp_path / "base" / "ConceptTerms.txt").open(encoding="utf-8")}
-    items = list(get_reader("bios")(tmp_path / "delta").read())
+    items = list(READERS.get("bios")(tmp_path / "delta").read())
     assert rejected(items) == []
     terms = records(items, TermRecord)
     assert len(terms) == written["concept_terms"] and not {t.source_id for t in terms} & base_terms
