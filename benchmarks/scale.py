@@ -44,10 +44,9 @@ import platform
 import random
 import shlex
 import statistics
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -59,9 +58,10 @@ from bios_kg.graph.explore import shortest_path
 from bios_kg.graph.library import Library, LibraryQuery
 from bios_kg.graph.lookup import lookup
 from bios_kg.graph.results import write_results
-from bios_kg.graph.runtime import NEO4J_VERSION, free_port
+from bios_kg.graph.runtime import NEO4J_VERSION
 from bios_kg.graph.settings import Neo4jSettings
 from bios_kg.graph.store import GraphStore
+from tests.support.http import served
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 2.0
@@ -108,28 +108,11 @@ def draw(store: GraphStore, count_query: str, sample_query: str, n: int, seed: i
     return values
 
 
-@contextmanager
-def served(graph_settings: Neo4jSettings) -> Iterator[str]:
-    """The API over one graph (exact + full text, no encoder) in a uvicorn thread on a free loopback port."""
-    import uvicorn
-
+def serve_graph(graph_settings: Neo4jSettings) -> AbstractContextManager[str]:
+    """The API over one graph (exact + full text, no encoder) on a free loopback port; a big graph starts slowly."""
     from bios_kg.apps.api.app import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(graph_settings, vector=False), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="bios-scale-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return served(create_app(graph_settings, vector=False), start_timeout=120)
 
 
 def timed(graph: Graph, name: str, call: Callable[[], object]) -> None:
@@ -210,7 +193,7 @@ def measure_serve(args: argparse.Namespace) -> dict[str, Any]:
     library = Library()
     calls = serve_calls(library)
     with GraphStore.connect(base) as base_store, GraphStore.connect(big) as big_store, \
-            served(base) as base_url, served(big) as big_url:
+            serve_graph(base) as base_url, serve_graph(big) as big_url:
         graphs = [Graph("sample", base_store, base_url), Graph("big", big_store, big_url)]
         sizes = {}
         for graph in graphs:
