@@ -171,7 +171,7 @@ def index(pattern: str, sample: int, kinds_measured: list[str], queries: int = 1
         if kind == "ivf-sq8":
             ivf = faiss.extract_index_ivf(built)
             curve = {}
-            for nprobe in (8, 16, 32, 64, 128):
+            for nprobe in (8, 16, 32, 64, 128, 192, 256, 384):
                 ivf.nprobe = nprobe
                 curve[str(nprobe)] = round(_recall(built.search(held_out, 10)[1], exact), 4)
             kinds[kind] |= {"nlist": ivf.nlist, "nprobe": IVF_NPROBE, "recall_by_nprobe": curve}

@@ -6,3 +6,5 @@ RUNTIME_HELP = ("auto (ONNX Runtime on CPU when installed, else torch), torch, o
 # The registry name of the default encoder (bios_kg.embed.encoders.DEFAULT_ENCODER): the trained one the repository
 # ships.
 DEFAULT_ENCODER = "bios-default"
+# Terms per encoder batch of the embedding job (bios_kg.embed.job): on 2 CPU cores 128 encodes ~15% faster than 512.
+EMBED_BATCH_SIZE = 128

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from bios_kg.embed import DEFAULT_ENCODER, EMBED_BATCH_SIZE
 from bios_kg.graph.cli_options import JsonOption, comma_list, console
 from bios_kg.graph.curie import read_concept_ids
 from bios_kg.graph.results import write_results
@@ -101,9 +102,12 @@ def train_coder_command(
 
 @embed_app.command("terms")
 def embed_terms_command(
-    model: Annotated[str, typer.Option("--model", help="Encoder: a registered name (minilm) or a model folder.")
-                     ] = "minilm",
-    batch_size: Annotated[int, typer.Option(help="Terms per encoder batch and per write.")] = 512,
+    model: Annotated[str, typer.Option("--model", help="Encoder: a registered name (bios-default, minilm) or a model "
+                                                       "folder.")] = DEFAULT_ENCODER,
+    batch_size: Annotated[int, typer.Option(help="Terms per encoder batch.")] = EMBED_BATCH_SIZE,
+    languages: Annotated[str | None, typer.Option(help="Embed only terms in these languages (comma-separated, e.g. "
+                                                       "en,zh); default: those of the model's last run, else all.")]
+    = None,
     replace: Annotated[bool, typer.Option("--replace", help="Remove another model's vectors and indexes first "
                                           "(switching models).")] = False,
     no_concepts: Annotated[bool, typer.Option("--no-concepts", help="Skip concept vectors.")] = False,
@@ -123,7 +127,8 @@ def embed_terms_command(
 
     with GraphStore.connect() as store:
         report = embed_terms(store, model, batch_size=batch_size, replace=replace, concepts=not no_concepts,
-                             progress=not as_json, device=device, runtime=runtime, engine=engine, workers=workers)
+                             progress=not as_json, device=device, runtime=runtime, engine=engine, workers=workers,
+                             languages=comma_list(languages))
     if as_json:
         print(json.dumps(report.as_dict()))
         return

@@ -74,9 +74,9 @@ class TermEncoderActor:
         return ids, encode_page(self.encoder, texts, batch_size)
 
 
-def _pages(store: GraphStore, model_id: str, size: int) -> Iterator[list[TermText]]:
+def _pages(store: GraphStore, model_id: str, size: int, languages: list[str] | None) -> Iterator[list[TermText]]:
     after = ""
-    while rows := store.terms_to_embed(model_id, after, size):
+    while rows := store.terms_to_embed(model_id, after, size, languages):
         yield rows
         after = rows[-1].id
 
@@ -105,8 +105,8 @@ def embed_new_terms_ray(store: GraphStore, encoder: Encoder, vectors: TermVector
 
     with progress_bar(progress) as bar:
         task = bar.add_task(f"{encoder.name} terms on {workers} Ray workers",
-                            total=store.count_terms_to_embed(model_id))
-        for rows in _pages(store, model_id, page_size):
+                            total=store.count_terms_to_embed(model_id, report.languages))
+        for rows in _pages(store, model_id, page_size, report.languages):
             while not pool.has_free():
                 bar.advance(task, write(pool.get_next_unordered()))
             pool.submit(lambda worker, page: worker.encode.remote(*page),

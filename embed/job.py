@@ -10,8 +10,10 @@ sending them to the server cost as much CPU as encoding them. Terms are read in 
 the unique index) among those without a vector of this model, encoded a page at a time (sorted by length, so
 batches carry little padding), appended to the vector file and marked in the graph; the next page is read and the
 previous one written while a page is encoded. Marked terms are skipped by the next run, so an interrupted job
-resumes where it stopped and a run after an ingest embeds only the new terms. Memory stays bounded: a page of
-terms in flight, and the vector file memory-mapped.
+resumes where it stopped and a run after an ingest embeds only the new terms. A job may be limited to some
+languages (those its encoder was trained on: `bios sample load` embeds English and Chinese terms), recorded on the
+EmbeddingModel node for later runs. Memory stays bounded: a page of terms in flight, and the vector file
+memory-mapped.
 
 Concept vectors are the L2-normalized mean of the concept's normalized term vectors, every language included:
 a concept is then near each of its names (English, Chinese, synonyms, abbreviations) rather than near its
@@ -27,7 +29,7 @@ graph's fingerprint (embed/index.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -38,14 +40,16 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bios_kg.embed import EMBED_BATCH_SIZE
 from bios_kg.embed.encoders import DEFAULT_ENCODER, INT8, Encoder, load_encoder
 from bios_kg.embed.index import current_index, default_index_dir, normalized, save_term_index
 from bios_kg.embed.vector_store import TermVectorStore, graph_folder
 from bios_kg.graph.errors import GraphError, ParameterError
+from bios_kg.graph.languages import is_language
 from bios_kg.graph.queries.embeddings import CONCEPT_VECTOR_INDEX, TERM_VECTOR_INDEX, VECTOR_INDEXES
 from bios_kg.graph.store import GraphStore
 
-DEFAULT_BATCH_SIZE = 512
+DEFAULT_BATCH_SIZE = EMBED_BATCH_SIZE
 READ_PAGE = 8192  # terms read per query and encoded together (sorted by length: little padding)
 MARK_BATCH = 8192  # terms marked embedded per write
 ENGINES = ("local", "ray")
@@ -60,6 +64,7 @@ class EmbedReport:
     terms_total: int = 0  # terms with a vector of this model after the run
     concepts_embedded: int = 0  # concept vectors (re)computed by this run
     replaced: list[str] = field(default_factory=list)  # models whose vectors this run removed
+    languages: list[str] | None = None  # the languages of the terms embedded (None: every language)
     index: dict[str, Any] = field(default_factory=dict)  # the faiss file: path, kind, count
     seconds: dict[str, float] = field(default_factory=dict)  # per phase; read_back within the one needing it
 
@@ -90,11 +95,14 @@ def progress_bar(enabled: bool) -> Progress:
 def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, replace: bool = False, concepts: bool = True,
                 progress: bool = True, index_dir: Path | None = None, device: str = "auto",
-                runtime: str = "auto", engine: str = "local", workers: int = 1) -> EmbedReport:
+                runtime: str = "auto", engine: str = "local", workers: int = 1,
+                languages: Sequence[str] | None = None) -> EmbedReport:
     """Embed the terms (and concepts) of the graph that lack a vector of `model`; see the module docstring.
 
     `model`: a registered encoder name, a model folder, or a loaded Encoder; `runtime`: its inference engine
-    (embed/onnx_runtime.py). `index_dir`: where the faiss and vector files go (default
+    (embed/onnx_runtime.py). `languages`: embed only terms in these languages (for instance those the encoder was
+    trained on); recorded on the EmbeddingModel node, so a later run without it keeps the same languages.
+    `index_dir`: where the faiss and vector files go (default
     `$BIOS_HOME/indexes/<model id>`). `engine` "ray" encodes on `workers` Ray actors (embed/distributed.py).
     """
     if batch_size < 1:
@@ -104,11 +112,17 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
     if runtime == INT8 or (isinstance(model, Encoder) and model.runtime == INT8):
         raise ParameterError("runtime", f"{INT8} approximates the model's vectors; the graph stores exact ones: "
                                         "use auto, onnx or torch (int8 is for query encoding)")
+    if languages is not None:
+        languages = checked_languages(languages)
     encoder = model if isinstance(model, Encoder) else load_encoder(model, device=device, runtime=runtime)
     report = EmbedReport(encoder.model_id, encoder.dim)
     with _phase(report, "prepare"):
         _prepare(store, report, replace)
-        store.merge_embedding_model(encoder.record())
+        if languages is None:
+            languages = next((m.get("languages") for m in store.embedding_models() if m["id"] == encoder.model_id),
+                             None)
+        report.languages = sorted(languages) if languages is not None else None
+        store.merge_embedding_model({**encoder.record(), "languages": report.languages})
     folder = index_dir or default_index_dir(report.model_id)
     database = store.embedding_fingerprint(report.model_id).database
     vectors = TermVectorStore(graph_folder(folder, database), encoder.dim)
@@ -140,6 +154,15 @@ def embed_terms(store: GraphStore, model: str | Path | Encoder = DEFAULT_ENCODER
                         "created_at": current.created_at}
     store.set_embedding_model_counts(report.model_id, {"terms": report.terms_total})
     return report
+
+
+def checked_languages(languages: Sequence[str]) -> list[str]:
+    """The language codes, validated (ParameterError naming `languages` otherwise)."""
+    codes = [code.strip() for code in languages if code.strip()]
+    bad = [code for code in codes if not is_language(code)]
+    if not codes or bad:
+        raise ParameterError("languages", f"unknown language code {bad[0]!r}" if bad else "no language given")
+    return codes
 
 
 def _prepare(store: GraphStore, report: EmbedReport, replace: bool) -> None:
@@ -189,15 +212,15 @@ def _embed_new_terms(store: GraphStore, encoder: Encoder, vectors: TermVectorSto
 
     Three stages overlap: the next page is read from the graph and the previous page written (vector file, then
     the graph's marks) while this page is encoded, so the encoder is the only stage the job waits on."""
-    model_id = report.model_id
-    total = store.count_terms_to_embed(model_id)
+    model_id, languages = report.model_id, report.languages
+    total = store.count_terms_to_embed(model_id, languages)
     page_size = max(batch_size, READ_PAGE)
     with progress_bar(progress) as bar, ThreadPoolExecutor(2, thread_name_prefix="bios-embed-io") as io:
         task = bar.add_task(f"{encoder.name} terms", total=total)
-        next_rows = io.submit(store.terms_to_embed, model_id, "", page_size)
+        next_rows = io.submit(store.terms_to_embed, model_id, "", page_size, languages)
         pending: Future[int] | None = None
         while rows := next_rows.result():
-            next_rows = io.submit(store.terms_to_embed, model_id, rows[-1].id, page_size)
+            next_rows = io.submit(store.terms_to_embed, model_id, rows[-1].id, page_size, languages)
             page = encode_page(encoder, [row.text for row in rows], batch_size)
             if pending:
                 bar.advance(task, pending.result())

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neo4j import READ_ACCESS, Driver, ManagedTransaction, Transaction, unit_of_work
+from neo4j import READ_ACCESS, Driver, ManagedTransaction, Query, Transaction, unit_of_work
 from neo4j.exceptions import ClientError
 
 from bios_kg.graph.connection import open_driver
@@ -273,16 +273,18 @@ class Batch:
 class GraphStore:
     """Reads and writes the BIOS graph through one driver and database."""
 
-    def __init__(self, driver: Driver, database: str = "neo4j") -> None:
+    def __init__(self, driver: Driver, database: str = "neo4j", timeout_s: float | None = None) -> None:
         self.driver = driver
         self.database = database
+        self.timeout_s = timeout_s  # the transaction timeout of run/scalar/stream/transaction (None: the server's)
         self._relation_types: tuple[float, list[str]] | None = None  # (read at, types): concept_relation_types
 
     @classmethod
-    def connect(cls, settings: Neo4jSettings | None = None) -> GraphStore:
-        """A store over `settings` (default: the environment's connection settings)."""
+    def connect(cls, settings: Neo4jSettings | None = None, timeout_s: float | None = None) -> GraphStore:
+        """A store over `settings` (default: the environment's connection settings); with `timeout_s`, the server
+        stops any of its statements that runs longer (QueryTimeoutError)."""
         settings = connection_settings(settings)
-        return cls(open_driver(settings), settings.database)
+        return cls(open_driver(settings), settings.database, timeout_s)
 
     def close(self) -> None:
         self.driver.close()
@@ -295,7 +297,9 @@ class GraphStore:
 
     def run(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """Every row of a statement as a dict, in one auto-committed transaction."""
-        records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
+        with self._timed(self.timeout_s):
+            records, _, _ = self.driver.execute_query(Query(cypher, timeout=self.timeout_s), params,
+                                                      database_=self.database)
         return [record.data() for record in records]
 
     def rows(self, cypher: str, row_type: Callable[..., _T], **params: Any) -> list[_T]:
@@ -304,7 +308,9 @@ class GraphStore:
 
     def scalar(self, cypher: str, **params: Any) -> Any:
         """The value of a statement that returns one column: of its first row, None when it returns none."""
-        records, _, _ = self.driver.execute_query(cypher, params, database_=self.database)
+        with self._timed(self.timeout_s):
+            records, _, _ = self.driver.execute_query(Query(cypher, timeout=self.timeout_s), params,
+                                                      database_=self.database)
         if records and len(records[0]) != 1:
             raise ValueError(f"scalar() needs a statement returning one column, got {records[0].keys()}")
         return records[0][0] if records else None
@@ -318,8 +324,9 @@ class GraphStore:
 
     def stream(self, cypher: str, **params: Any) -> Iterator[tuple[Any, ...]]:
         """Rows of a read query as tuples, fetched lazily (`run` builds the whole result as one list)."""
-        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
-            for record in session.run(cypher, params):
+        with self._timed(self.timeout_s), \
+                self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+            for record in session.run(Query(cypher, timeout=self.timeout_s), params):
                 yield tuple(record.values())
 
     def query_type(self, cypher: str, params: dict[str, Any]) -> str:
@@ -355,12 +362,20 @@ class GraphStore:
 
     def _read(self, work: Callable[[ManagedTransaction], _T], timeout_s: float) -> _T:
         """`work` in a read transaction; QueryTimeoutError when the server ended it for running past `timeout_s`."""
+        with self._timed(timeout_s), \
+                self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+            return session.execute_read(work)
+
+    @staticmethod
+    @contextmanager
+    def _timed(timeout_s: float | None) -> Iterator[None]:
+        """QueryTimeoutError for a statement the server ended for running past `timeout_s`."""
         try:
-            with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
-                return session.execute_read(work)
+            yield
         except ClientError as exc:
             if "TransactionTimedOut" in (exc.code or ""):
-                raise QueryTimeoutError(f"the query ran longer than {timeout_s:g} s") from None
+                limit = f"{timeout_s:g} s" if timeout_s else "the server's transaction timeout"
+                raise QueryTimeoutError(f"the query ran longer than {limit}") from None
             raise
 
     def clear(self) -> None:
@@ -374,7 +389,8 @@ class GraphStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """An explicit write transaction: committed when the block ends, rolled back on an exception."""
-        with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
+        with self._timed(self.timeout_s), self.driver.session(database=self.database) as session, \
+                session.begin_transaction(timeout=self.timeout_s) as tx:
             yield tx
             tx.commit()
 
@@ -538,12 +554,14 @@ class GraphStore:
         self.run(create_vector_index_query(name), dim=dim)
         self.run(AWAIT_INDEXES, seconds=timeout_s)
 
-    def count_terms_to_embed(self, model_id: str) -> int:
-        return self.count(COUNT_TERMS_TO_EMBED, model=model_id)
+    def count_terms_to_embed(self, model_id: str, languages: Sequence[str] | None = None) -> int:
+        return self.count(COUNT_TERMS_TO_EMBED, model=model_id, languages=languages)
 
-    def terms_to_embed(self, model_id: str, after: str, limit: int) -> list[TermText]:
-        """The next `limit` terms after id `after` (id order) without a vector of `model_id`."""
-        return self.rows(TERMS_TO_EMBED, TermText, model=model_id, after=after, limit=limit)
+    def terms_to_embed(self, model_id: str, after: str, limit: int,
+                       languages: Sequence[str] | None = None) -> list[TermText]:
+        """The next `limit` terms after id `after` (id order) without a vector of `model_id`, in `languages`
+        (None: any)."""
+        return self.rows(TERMS_TO_EMBED, TermText, model=model_id, after=after, limit=limit, languages=languages)
 
     def mark_terms_embedded(self, model_id: str, ids: list[str]) -> None:
         """Mark terms as holding a vector of `model_id` (the vectors themselves are in its vector file)."""

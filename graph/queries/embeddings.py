@@ -82,7 +82,9 @@ CALL (c) { REMOVE c.embedding, c.embedding_model, c.embedding_terms } IN TRANSAC
 DELETE_OTHER_EMBEDDING_MODELS = "MATCH (m:EmbeddingModel) WHERE m.id <> $model DELETE m"
 
 
-_LACKS_VECTOR = "(t.embedding_model IS NULL OR t.embedding_model <> $model)"
+# Terms without this model's vector, in the languages the job embeds ($languages null: every language).
+_LACKS_VECTOR = ("(t.embedding_model IS NULL OR t.embedding_model <> $model) "
+                 "AND ($languages IS NULL OR t.lang IN $languages)")
 
 
 COUNT_TERMS_TO_EMBED = f"MATCH (t:Term) WHERE {_LACKS_VECTOR} RETURN count(t) AS n"

@@ -19,7 +19,7 @@ from bios_kg.embed.encoders import Encoder, load_encoder
 from bios_kg.embed.index import META_FILE, default_index_dir, open_concept_index, open_term_index, read_meta
 from bios_kg.embed.job import embed_terms
 from bios_kg.embed.vector_store import TermVectorStore, graph_folder
-from bios_kg.graph.errors import GraphError
+from bios_kg.graph.errors import GraphError, ParameterError
 from bios_kg.graph.store import GraphStore
 from bios_kg.ingest.loader import load_source
 from bios_kg.ingest.readers import READERS
@@ -126,6 +126,26 @@ def test_rerun_embeds_only_new_terms_and_a_stale_faiss_file_still_answers(graph:
     assert one(graph, "MATCH (t:Term) WHERE t.embedding_model IS NULL RETURN count(t)") == 0
     current = open_term_index(graph)
     assert current.kind == "faiss" and read_meta(default_index_dir(tiny.model_id)).count == later.terms_total  # type: ignore[union-attr]
+
+
+def test_languages_limit_the_terms_embedded_and_later_runs_keep_them(graph: GraphStore,
+                                                                   encoders: tuple[Encoder, Encoder]) -> None:
+    tiny = encoders[0]
+    with pytest.raises(ParameterError, match="languages.*'english'"):
+        embed_terms(graph, tiny, languages=["english"], progress=False)
+    chinese = one(graph, "MATCH (t:Term {lang: 'zh'}) RETURN count(t)")
+    assert 0 < chinese < one(graph, "MATCH (t:Term) RETURN count(t)")
+    report = embed_terms(graph, tiny, languages=["zh"], progress=False)
+    assert report.terms_embedded == report.terms_total == chinese and report.languages == ["zh"]
+    assert one(graph, "MATCH (t:Term) WHERE t.embedding_model IS NOT NULL AND t.lang <> 'zh' RETURN count(t)") == 0
+    assert graph.embedding_models()[0]["languages"] == ["zh"]
+    # a concept with Chinese names gets the mean of those; the rest of the concepts get no vector
+    assert one(graph, "MATCH (c:Concept) WHERE c.embedding IS NOT NULL AND NOT EXISTS "
+                      "{ (c)-[:HAS_TERM]->(:Term {lang: 'zh'}) } RETURN count(c)") == 0
+    again = embed_terms(graph, tiny, progress=False)  # no languages given: the recorded ones
+    assert again.terms_embedded == 0 and again.languages == ["zh"]
+    everything = embed_terms(graph, tiny, languages=["en", "zh"], progress=False)
+    assert everything.terms_embedded == one(graph, "MATCH (t:Term {lang: 'en'}) RETURN count(t)") > 0
 
 
 def test_a_new_edge_to_an_embedded_term_refreshes_the_concept(graph: GraphStore,
