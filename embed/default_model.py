@@ -114,16 +114,17 @@ def shipped_model_id() -> str:
     return f"{MODEL_NAME}@{model_checksum(path, settings)[:12]}"
 
 
-def record_calibration(model_id: str, a: float, b: float, **meta: Any) -> None:
-    """Write the vector-score calibration fitted for the shipped encoder into its manifest, so that every install
-    applies it (the normalizer's default for this model id)."""
+def record_calibration(model_id: str, calibration: dict[str, Any], **meta: Any) -> None:
+    """Write the vector-score calibration fitted for the shipped encoder ({a, b[, cross: {a, b}]}) into its
+    manifest, so that every install applies it (the normalizer's default for this model id)."""
     manifest = read_manifest()
-    manifest.update({"model_id": model_id, "calibration": {"a": a, "b": b, **meta}})
+    manifest.update({"model_id": model_id, "calibration": {**calibration, **meta}})
     MANIFEST_FILE.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def shipped_calibration(model_id: str) -> tuple[float, float] | None:
-    """(a, b) of the vector-score calibration shipped with the default encoder, when `model_id` is that encoder."""
+def shipped_calibration(model_id: str) -> dict[str, Any] | None:
+    """The vector-score calibration shipped with the default encoder ({a, b[, cross]}), when `model_id` is that
+    encoder."""
     try:
         manifest = read_manifest()
     except ConfigError:
@@ -131,7 +132,7 @@ def shipped_calibration(model_id: str) -> tuple[float, float] | None:
     calibration = manifest.get("calibration")
     if not calibration or manifest.get("model_id") != model_id:
         return None
-    return float(calibration["a"]), float(calibration["b"])
+    return {key: calibration[key] for key in ("a", "b", "cross") if key in calibration}
 
 
 def materialize(packed: Path = PACKED_FILE, home: Path | None = None) -> Path:

@@ -42,6 +42,14 @@ def term_id(lang: str, norm: str) -> str:
     return f"T{digest}"
 
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def has_han(text: str) -> bool:
+    """Does the text hold a Chinese character (CJK unified or compatibility ideograph)?"""
+    return _HAN.search(text) is not None
+
+
 def char_trigrams(text: str) -> set[str]:
     """Character 3-grams of a string, space-padded at both ends."""
     padded = f" {text} "

@@ -215,7 +215,8 @@ def eval_normalize_command(
 
         model_id = result["encoders"]["bios-default"]
         fitted = result["calibration"][model_id]
-        record_calibration(model_id, fitted["a"], fitted["b"], examples=fitted["examples"],
+        record_calibration(model_id, {key: fitted[key] for key in ("a", "b", "cross") if key in fitted},
+                           examples=fitted["examples"],
                            benchmarks=result["calibrated_on"], seed=seed)
     json_path, table_path = write_results(result, out)
     print(table_path.read_text())

@@ -21,7 +21,9 @@ With --calibrate, the top candidate of each calibration query gives a (raw score
 method; a logistic regression on them is the calibration the normalizer applies (normalizer.Logistic), so a
 calibrated score estimates how often an answer with that raw score is right. (Fitted on the top 5 candidates
 instead, most pairs are wrong lower-ranked candidates, and the fit asks a cosine of about 0.92 before the top
-answer reaches 0.3: the normalizer then abstained on most queries it would have answered correctly.)
+answer reaches 0.3: the normalizer then abstained on most queries it would have answered correctly.) Encoders get
+a second curve for cross-script answers (a query with Chinese characters whose answer has no name in its script,
+or the reverse; see cross_script), fitted on those pairs alone when there are enough of both kinds.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from bios_kg.graph.queries.evaluation import HPO_TERMS, ICD10_TERMS
 from bios_kg.graph.queries.lookup import XREF_NEIGHBOURS
 from bios_kg.graph.results import write_results as write_result_files
 from bios_kg.graph.store import GraphStore
-from bios_kg.graph.text import normalize_term, trigram_dice
+from bios_kg.graph.text import has_han, normalize_term, trigram_dice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +65,7 @@ DEFAULT_SEED = 0
 DEFAULT_MAX_QUERIES = 1000
 TOP = 10
 CALIBRATION_DEPTH = 1  # the top candidate of each calibration query: p(the answer is right | its raw score)
+MIN_CROSS_EXAMPLES = 100  # cross-script calibration pairs needed for a curve of their own
 FULLTEXT_CANDIDATES = 200  # Lucene hits per query before keeping dictionary terms only
 DEFAULT_OUT = Path("benchmarks/results/normalize_eval.json")
 
@@ -223,18 +226,43 @@ def calibration_pairs(ranking: Ranking, gold: Sequence[frozenset[str]],
     return scores, labels
 
 
-def brier(logistic: Logistic, scores: Sequence[float], labels: Sequence[int]) -> float:
+def cross_script(texts: Sequence[str], ranking: Ranking, dictionary: list[tuple[str, str]]) -> list[bool]:
+    """Per query: is its top answer cross-script, i.e. has the top concept no dictionary name that, like the query,
+    holds (or lacks) Chinese characters? (The normalizer knows the matched term itself; here the concept's names
+    stand for it.)"""
+    scripts: dict[str, set[bool]] = defaultdict(set)
+    for concept, name in dictionary:
+        scripts[concept].add(has_han(name))
+    return [bool(found) and has_han(text) not in scripts[found[0][0]]
+            for text, found in zip(texts, ranking, strict=True)]
+
+
+def fit_calibration(scores: Sequence[float], labels: Sequence[int], cross: Sequence[bool]) -> Logistic:
+    """The logistic over every pair, with a curve of its own for the cross-script pairs when there are at least
+    MIN_CROSS_EXAMPLES of them, right and wrong ones among them (the main curve is then fitted on the others)."""
+    crossed = [i for i, flag in enumerate(cross) if flag]
+    if len(crossed) < MIN_CROSS_EXAMPLES or len({labels[i] for i in crossed}) < 2:
+        return fit_logistic(scores, labels)
+    same = [i for i, flag in enumerate(cross) if not flag]
+    main = fit_logistic([scores[i] for i in same], [labels[i] for i in same])
+    return Logistic(main.a, main.b, fit_logistic([scores[i] for i in crossed], [labels[i] for i in crossed]))
+
+
+def brier(logistic: Logistic, scores: Sequence[float], labels: Sequence[int], cross: Sequence[bool]) -> float:
     if not scores:
         return 0.0
-    return round(sum((logistic(s) - y) ** 2 for s, y in zip(scores, labels, strict=True)) / len(scores), 4)
+    return round(sum((logistic(s, c) - y) ** 2 for s, y, c in zip(scores, labels, cross, strict=True))
+                 / len(scores), 4)
 
 
 def selective_accuracy(logistic: Logistic, ranking: Ranking, gold: Sequence[frozenset[str]],
-                       threshold: float) -> dict[str, float]:
+                       threshold: float, cross: Sequence[bool] | None = None) -> dict[str, float]:
     """What abstention at `threshold` does to a ranking: the share of queries answered (best calibrated score
-    at or above the threshold) and Acc@1 among those."""
-    answered = [found[0][0] in wanted for found, wanted in zip(ranking, gold, strict=True)
-                if found and logistic(found[0][1]) >= threshold]
+    at or above the threshold; `cross` flags the queries whose top answer is cross-script) and Acc@1 among
+    those."""
+    flags = cross if cross is not None else [False] * len(ranking)
+    answered = [found[0][0] in wanted for found, wanted, flag in zip(ranking, gold, flags, strict=True)
+                if found and logistic(found[0][1], flag) >= threshold]
     return {"threshold": threshold, "coverage": round(len(answered) / len(ranking), 4) if ranking else 0.0,
             "answered_acc@1": round(sum(answered) / len(answered), 4) if answered else 0.0}
 
@@ -380,8 +408,8 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
                               "encoders": {e.name: e.model_id for e in encoders}, "query_runtime": runtime,
                               "calibration": {}, "calibrated_on": sorted(fitted_on) if calibrate else None}
     vector_caches = {encoder.model_id: _VectorCache(encoder) for encoder in encoders}
-    fit_pairs: dict[str, tuple[list[float], list[int]]] = defaultdict(lambda: ([], []))
-    tested: dict[str, list[tuple[str, str, Ranking, list[frozenset[str]]]]] = defaultdict(list)
+    fit_pairs: dict[str, tuple[list[float], list[int], list[bool]]] = defaultdict(lambda: ([], [], []))
+    tested: dict[str, list[tuple[str, str, Ranking, list[frozenset[str]], list[bool]]]] = defaultdict(list)
     for benchmark in benchmarks:
         methods = [MethodRun("exact", partial(rank_exact, dictionary=benchmark.dictionary))]
         if benchmark.in_graph:
@@ -393,10 +421,11 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
                               calibration_key=encoder.model_id, calibrate=True)
                     for encoder, query_encoder in zip(encoders, query_encoders, strict=True)]
         scores: dict[str, Any] = {}
+        test_texts = [q.text for q in benchmark.test]
         for method in methods:
             say(f"{benchmark.name}: {method.name}")
             started = time.perf_counter()
-            ranking = method.rank([q.text for q in benchmark.test])
+            ranking = method.rank(test_texts)
             seconds = time.perf_counter() - started
             scores[method.name] = {**ranking_metrics([[c for c, _ in found] for found in ranking],
                                                      [q.gold for q in benchmark.test]),
@@ -404,34 +433,54 @@ def evaluate(store: GraphStore, models: Sequence[str | Path] = ("minilm",), seed
             if method.calibrate:
                 key = method.calibration_key or FULLTEXT
                 if calibrate and benchmark.name in fitted_on and benchmark.calibration:
-                    fit_scores, fit_labels = calibration_pairs(method.rank([q.text for q in benchmark.calibration]),
-                                                               [q.gold for q in benchmark.calibration])
+                    texts = [q.text for q in benchmark.calibration]
+                    fit_scores, fit_labels, fit_crossed = _labelled_pairs(
+                        texts, method.rank(texts), [q.gold for q in benchmark.calibration], benchmark.dictionary)
                     fit_pairs[key][0].extend(fit_scores)
                     fit_pairs[key][1].extend(fit_labels)
-                tested[key].append((benchmark.name, method.name, ranking, [q.gold for q in benchmark.test]))
+                    fit_pairs[key][2].extend(fit_crossed)
+                tested[key].append((benchmark.name, method.name, ranking, [q.gold for q in benchmark.test],
+                                    cross_script(test_texts, ranking, benchmark.dictionary)))
         result["benchmarks"][benchmark.name] = {**benchmark.summary(), "methods": scores}
     if not calibrate:  # coverage under the calibrations the normalizer would use
         for key, runs in tested.items():
             logistic = stored_calibration(None if key == FULLTEXT else key)
-            for benchmark_name, method_name, ranking, gold in runs:
+            for benchmark_name, method_name, ranking, gold, cross in runs:
                 result["benchmarks"][benchmark_name]["methods"][method_name]["abstention"] = \
-                    selective_accuracy(logistic, ranking, gold, DEFAULT_THRESHOLD)
-    for key, (raw, labels) in fit_pairs.items():
-        logistic = fit_logistic(raw, labels)
+                    selective_accuracy(logistic, ranking, gold, DEFAULT_THRESHOLD, cross)
+    for key, (raw, labels, crossed) in fit_pairs.items():
+        logistic = fit_calibration(raw, labels, crossed)
         path = save_calibration(None if key == FULLTEXT else key, logistic, examples=len(labels),
-                                positives=sum(labels), seed=seed, benchmarks=[b.name for b in benchmarks])
+                                positives=sum(labels), cross_examples=sum(crossed), seed=seed,
+                                benchmarks=[b.name for b in benchmarks])
         test_raw: list[float] = []
         test_labels: list[int] = []
-        for benchmark_name, method_name, ranking, gold in tested[key]:
+        test_crossed: list[bool] = []
+        for benchmark_name, method_name, ranking, gold, cross in tested[key]:
             more_scores, more_labels = calibration_pairs(ranking, gold)
             test_raw += more_scores
             test_labels += more_labels
+            test_crossed += [flag for found, flag in zip(ranking, cross, strict=True) if found]
             method_scores = result["benchmarks"][benchmark_name]["methods"][method_name]
-            method_scores["abstention"] = selective_accuracy(logistic, ranking, gold, DEFAULT_THRESHOLD)
-        result["calibration"][key] = {"a": round(logistic.a, 4), "b": round(logistic.b, 4), "examples": len(labels),
-                                      "positives": sum(labels), "test_brier": brier(logistic, test_raw, test_labels),
+            method_scores["abstention"] = selective_accuracy(logistic, ranking, gold, DEFAULT_THRESHOLD, cross)
+        result["calibration"][key] = {**_rounded(logistic), "examples": len(labels), "positives": sum(labels),
+                                      "cross_examples": sum(crossed),
+                                      "test_brier": brier(logistic, test_raw, test_labels, test_crossed),
                                       "path": str(path)}
     return result
+
+
+def _labelled_pairs(texts: Sequence[str], ranking: Ranking, gold: Sequence[frozenset[str]],
+                    dictionary: list[tuple[str, str]]) -> tuple[list[float], list[int], list[bool]]:
+    """Calibration pairs (raw score, right) of the top answers, with each answer's cross-script flag."""
+    scores, labels = calibration_pairs(ranking, gold)
+    flags = [flag for found, flag in zip(ranking, cross_script(texts, ranking, dictionary), strict=True) if found]
+    return scores, labels, flags
+
+
+def _rounded(logistic: Logistic) -> dict[str, Any]:
+    return {"a": round(logistic.a, 4), "b": round(logistic.b, 4),
+            **({"cross": _rounded(logistic.cross)} if logistic.cross else {})}
 
 
 class _VectorCache:
@@ -484,10 +533,12 @@ def markdown_table(result: dict[str, Any]) -> str:
                          f"| {selective} |")
         lines.append("")
     if result["calibration"]:
-        lines += ["### calibration: p = 1 / (1 + exp(-(a x + b)))", "",
-                  "| method | a | b | examples | positives | Brier (test) |", "|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {key} | {c['a']} | {c['b']} | {c['examples']} | {c['positives']} | {c['test_brier']} |"
-                  for key, c in result["calibration"].items()]
+        lines += ["### calibration: p = 1 / (1 + exp(-(a x + b))); cross-script answers on their own curve when fitted",
+                  "", "| method | a | b | cross-script a | cross-script b | examples | cross-script | positives "
+                  "| Brier (test) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {key} | {c['a']} | {c['b']} | {c.get('cross', {}).get('a', '-')} | "
+                  f"{c.get('cross', {}).get('b', '-')} | {c['examples']} | {c.get('cross_examples', 0)} | "
+                  f"{c['positives']} | {c['test_brier']} |" for key, c in result["calibration"].items()]
         lines.append("")
     return "\n".join(lines)
 

@@ -14,8 +14,11 @@ Concept.sources); each concept keeps its best hit, and the top k are returned.
 Scores are calibrated onto [0, 1] as an estimate of the probability that the candidate is the right concept:
 exact = 1.0; full text = logistic(a * s + b) with s the Dice coefficient of the character 3-grams of the
 normalized query and matched term (Lucene scores are not comparable across queries, s is); vector =
-logistic(a * cosine + b). `bios eval normalize --calibrate` fits (a, b) by logistic regression on the top-5
-candidates of held-out calibration queries (bios_kg.apps.normalize.evaluate) and stores them in calibration.json:
+logistic(a * cosine + b), with its own (a, b) for cross-script matches (a query with Chinese characters matched to a
+term without, or the reverse): cross-lingual cosines run lower for the same chance of being right, so one curve
+made the normalizer abstain on most Chinese queries it answered correctly. `bios eval normalize --calibrate` fits
+(a, b) by logistic regression on the top candidate of held-out calibration queries (bios_kg.apps.normalize.evaluate)
+and stores them in calibration.json:
 $BIOS_HOME/indexes/fulltext/ for full text, beside the model's faiss files for vectors. Without a file the
 DEFAULT_* parameters apply (fitted that way on the sample graph). The normalizer abstains (no candidates,
 abstained=True) when the best calibrated score is below `threshold`.
@@ -37,7 +40,7 @@ from bios_kg.graph.languages import is_language
 from bios_kg.graph.lookup import fulltext_query, names_by_language, preferred_name
 from bios_kg.graph.settings import data_home
 from bios_kg.graph.store import GraphStore
-from bios_kg.graph.text import char_trigrams, normalize_term, set_dice
+from bios_kg.graph.text import char_trigrams, has_han, normalize_term, set_dice
 
 if TYPE_CHECKING:
     from bios_kg.embed.encoders import Encoder
@@ -51,7 +54,9 @@ QUERY_BATCH = 32  # queries per encoder forward pass: small batches pad less and
 CHUNK = 128
 CHUNKS_IN_FLIGHT = 2
 MAX_FILTER_VALUES = 50
-DEFAULT_THRESHOLD = 0.3
+# p(the answer is right) below which the normalizer abstains: 0.2 answers >= 70% of the queries of most unseen
+# vocabularies, more often right than without a threshold (docs/normalization.md)
+DEFAULT_THRESHOLD = 0.2
 EXACT, FULLTEXT, VECTOR = "exact", "fulltext", "vector"
 _METHOD_RANK = {EXACT: 0, VECTOR: 1, FULLTEXT: 2}
 _TTY_RANK = {"PT": 0, "SY": 1}
@@ -59,14 +64,26 @@ _TTY_RANK = {"PT": 0, "SY": 1}
 
 @dataclass(frozen=True)
 class Logistic:
-    """p = 1 / (1 + exp(-(a * x + b))): a raw score x mapped onto a probability-like score."""
+    """p = 1 / (1 + exp(-(a * x + b))): a raw score x mapped onto a probability-like score; `cross`, when set, is
+    the curve of cross-script matches (Chinese query, non-Chinese term or the reverse)."""
 
     a: float
     b: float
+    cross: Logistic | None = None
 
-    def __call__(self, x: float) -> float:
+    def __call__(self, x: float, cross_script: bool = False) -> float:
+        if cross_script and self.cross is not None:
+            return self.cross(x)
         z = self.a * x + self.b
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, **({"cross": self.cross.as_dict()} if self.cross else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Logistic:
+        cross = data.get("cross")
+        return cls(float(data["a"]), float(data["b"]), cls.from_dict(cross) if cross else None)
 
 
 # Fitted by `bios eval normalize --calibrate` on the sample graph (seed 0; 2,526 full-text and 5,845 vector
@@ -91,8 +108,7 @@ def load_calibration(model_id: str | None, default: Logistic) -> Logistic:
     if not path.exists():
         return default
     try:
-        data = json.loads(path.read_text())
-        return Logistic(a=float(data["a"]), b=float(data["b"]))
+        return Logistic.from_dict(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a calibration file ({exc})") from None
 
@@ -105,13 +121,13 @@ def stored_calibration(model_id: str | None) -> Logistic:
     from bios_kg.embed.default_model import shipped_calibration
 
     shipped = shipped_calibration(model_id)
-    return load_calibration(model_id, Logistic(*shipped) if shipped else DEFAULT_VECTOR)
+    return load_calibration(model_id, Logistic.from_dict(shipped) if shipped else DEFAULT_VECTOR)
 
 
 def save_calibration(model_id: str | None, logistic: Logistic, **meta: Any) -> Path:
     path = calibration_path(model_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"method": VECTOR if model_id else FULLTEXT, "model_id": model_id, "a": logistic.a, "b": logistic.b, **meta}
+    body = {"method": VECTOR if model_id else FULLTEXT, "model_id": model_id, **logistic.as_dict(), **meta}
     path.write_text(json.dumps(body, indent=2) + "\n")
     return path
 
@@ -228,10 +244,11 @@ class Normalizer:
             rows += lexical.result()
         best: list[dict[str, _Hit]] = [{} for _ in texts]
         grams = [char_trigrams(normalize_term(text)) for text in texts]
+        han = [has_han(text) for text in texts]
         for i, hits in rows:
             by_concept = best[i]
             for values in hits:
-                hit = self._hit(values, grams[i])
+                hit = self._hit(values, grams[i], han[i])
                 known = by_concept.get(hit.concept)
                 if known is None or hit.key < known.key:
                     by_concept[hit.concept] = hit
@@ -272,14 +289,14 @@ class Normalizer:
                 for i, found in enumerate(neighbours) if found]
         return list(self.store.stream(VECTOR_HITS, rows=rows, **params)) if rows else []
 
-    def _hit(self, values: list[Any], query_grams: set[str]) -> _Hit:
+    def _hit(self, values: list[Any], query_grams: set[str], query_han: bool) -> _Hit:
         method, concept, term, norm, lang, tty, raw = values
         if method == EXACT:
             score = 1.0
         elif method == FULLTEXT:
             score = self.fulltext_calibration(set_dice(query_grams, char_trigrams(norm)))
         else:
-            score = self.vector_calibration(raw)
+            score = self.vector_calibration(raw, cross_script=query_han != has_han(term))
         return _Hit((-score, _METHOD_RANK[method], _TTY_RANK.get(tty or "", 2), concept), concept, term, lang, method,
                     score)
 

@@ -12,6 +12,8 @@ import pytest
 from bios_kg.apps.normalize.cli import read_queries
 from bios_kg.apps.normalize.evaluate import (
     calibration_pairs,
+    cross_script,
+    fit_calibration,
     concept_split,
     first_rank,
     fit_logistic,
@@ -112,6 +114,29 @@ def test_selective_accuracy_at_a_threshold() -> None:
         "threshold": 0.99, "coverage": 0.0, "answered_acc@1": 0.0}
 
 
+def test_cross_script_answers_are_those_without_a_name_in_the_query_script() -> None:
+    dictionary = [("ICD10:E11", "Type 2 diabetes mellitus"), ("ICD10:E11", "2型糖尿病"), ("ICD10:I10", "Hypertension")]
+    ranking = [[("ICD10:E11", 0.8)], [("ICD10:I10", 0.6)], [("ICD10:I10", 0.9)], []]
+    assert cross_script(["糖尿病", "高血压", "high blood pressure", "高血压"], ranking, dictionary) == [
+        False, True, False, False]
+
+
+def test_cross_script_pairs_get_their_own_curve_when_there_are_enough() -> None:
+    rng = np.random.default_rng(0)
+    same_x = rng.uniform(0.4, 1.0, 400)
+    cross_x = rng.uniform(0.3, 0.8, 200)  # cross-lingual cosines run lower for the same chance of being right
+    same_y = (rng.uniform(size=400) < 1 / (1 + np.exp(-(12 * same_x - 9)))).astype(int)
+    cross_y = (rng.uniform(size=200) < 1 / (1 + np.exp(-(12 * cross_x - 6)))).astype(int)
+    fitted = fit_calibration([*same_x, *cross_x], [*same_y, *cross_y], [False] * 400 + [True] * 200)
+    assert fitted.cross is not None and fitted.cross.b > fitted.b + 1.0
+    assert fitted(0.6, cross_script=True) > fitted(0.6) + 0.2
+    few = fit_calibration([*same_x, *cross_x[:50]], [*same_y, *cross_y[:50]], [False] * 400 + [True] * 50)
+    assert few.cross is None and few(0.6, cross_script=True) == few(0.6)  # too few: one curve for all
+    ranking = [[("A", 0.6)], [("B", 0.6)]]
+    gold = [frozenset({"A"}), frozenset({"B"})]
+    assert selective_accuracy(fitted, ranking, gold, fitted(0.6) + 0.1, cross=[False, True])["coverage"] == 0.5
+
+
 def test_calibration_files_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BIOS_HOME", str(tmp_path))
     assert load_calibration(None, DEFAULT_FULLTEXT) == DEFAULT_FULLTEXT
@@ -119,8 +144,9 @@ def test_calibration_files_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
     assert path == tmp_path / "indexes" / "fulltext" / "calibration.json"
     assert json.loads(path.read_text())["examples"] == 10
     assert load_calibration(None, DEFAULT_FULLTEXT) == Logistic(3.0, -2.0)
-    model_path = save_calibration("minilm@0123456789ab", Logistic(9.0, -7.0))
+    model_path = save_calibration("minilm@0123456789ab", Logistic(9.0, -7.0, Logistic(8.0, -5.0)))
     assert model_path == calibration_path("minilm@0123456789ab")
+    assert load_calibration("minilm@0123456789ab", DEFAULT_FULLTEXT) == Logistic(9.0, -7.0, Logistic(8.0, -5.0))
     assert model_path.parent.parent == tmp_path / "indexes"
     path.write_text("{}")
     with pytest.raises(ConfigError, match="not a calibration file"):
