@@ -22,8 +22,8 @@ method; a logistic regression on them is the calibration the normalizer applies 
 calibrated score estimates how often an answer with that raw score is right. (Fitted on the top 5 candidates
 instead, most pairs are wrong lower-ranked candidates, and the fit asks a cosine of about 0.92 before the top
 answer reaches 0.3: the normalizer then abstained on most queries it would have answered correctly.) Encoders get
-a second curve for cross-script answers (a query with Chinese characters whose answer has no name in its script,
-or the reverse; see cross_script), fitted on those pairs alone when there are enough of both kinds.
+a second curve for cross-script answers (a query with Chinese characters whose answer has no Chinese name; see
+cross_script), fitted on those pairs alone when there are enough of both kinds.
 """
 
 from __future__ import annotations
@@ -227,13 +227,11 @@ def calibration_pairs(ranking: Ranking, gold: Sequence[frozenset[str]],
 
 
 def cross_script(texts: Sequence[str], ranking: Ranking, dictionary: list[tuple[str, str]]) -> list[bool]:
-    """Per query: is its top answer cross-script, i.e. has the top concept no dictionary name that, like the query,
-    holds (or lacks) Chinese characters? (The normalizer knows the matched term itself; here the concept's names
-    stand for it.)"""
-    scripts: dict[str, set[bool]] = defaultdict(set)
-    for concept, name in dictionary:
-        scripts[concept].add(has_han(name))
-    return [bool(found) and has_han(text) not in scripts[found[0][0]]
+    """Per query: is its top answer cross-script, i.e. does a query with Chinese characters have a top concept with
+    no dictionary name holding any? (The normalizer knows the matched term itself; here the concept's names stand
+    for it.)"""
+    chinese = {concept for concept, name in dictionary if has_han(name)}
+    return [bool(found) and has_han(text) and found[0][0] not in chinese
             for text, found in zip(texts, ranking, strict=True)]
 
 

@@ -15,8 +15,10 @@ Scores are calibrated onto [0, 1] as an estimate of the probability that the can
 exact = 1.0; full text = logistic(a * s + b) with s the Dice coefficient of the character 3-grams of the
 normalized query and matched term (Lucene scores are not comparable across queries, s is); vector =
 logistic(a * cosine + b), with its own (a, b) for cross-script matches (a query with Chinese characters matched to a
-term without, or the reverse): cross-lingual cosines run lower for the same chance of being right, so one curve
-made the normalizer abstain on most Chinese queries it answered correctly. `bios eval normalize --calibrate` fits
+term without any): Chinese -> English cosines run lower for the same chance of being right, so one curve made the
+normalizer abstain on most Chinese queries it answered correctly. (English queries matched to Chinese terms keep
+the main curve: nothing was fitted on them, and a boost would rank Chinese terms above English ones of the same
+cosine.) `bios eval normalize --calibrate` fits
 (a, b) by logistic regression on the top candidate of held-out calibration queries (bios_kg.apps.normalize.evaluate)
 and stores them in calibration.json:
 $BIOS_HOME/indexes/fulltext/ for full text, beside the model's faiss files for vectors. Without a file the
@@ -65,7 +67,7 @@ _TTY_RANK = {"PT": 0, "SY": 1}
 @dataclass(frozen=True)
 class Logistic:
     """p = 1 / (1 + exp(-(a * x + b))): a raw score x mapped onto a probability-like score; `cross`, when set, is
-    the curve of cross-script matches (Chinese query, non-Chinese term or the reverse)."""
+    the curve of cross-script matches (a query with Chinese characters, a term without)."""
 
     a: float
     b: float
@@ -296,7 +298,7 @@ class Normalizer:
         elif method == FULLTEXT:
             score = self.fulltext_calibration(set_dice(query_grams, char_trigrams(norm)))
         else:
-            score = self.vector_calibration(raw, cross_script=query_han != has_han(term))
+            score = self.vector_calibration(raw, cross_script=query_han and not has_han(term))
         return _Hit((-score, _METHOD_RANK[method], _TTY_RANK.get(tty or "", 2), concept), concept, term, lang, method,
                     score)
 

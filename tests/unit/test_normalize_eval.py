@@ -12,10 +12,10 @@ import pytest
 from bios_kg.apps.normalize.cli import read_queries
 from bios_kg.apps.normalize.evaluate import (
     calibration_pairs,
-    cross_script,
-    fit_calibration,
     concept_split,
+    cross_script,
     first_rank,
+    fit_calibration,
     fit_logistic,
     rank_exact,
     rank_tfidf,
@@ -114,11 +114,12 @@ def test_selective_accuracy_at_a_threshold() -> None:
         "threshold": 0.99, "coverage": 0.0, "answered_acc@1": 0.0}
 
 
-def test_cross_script_answers_are_those_without_a_name_in_the_query_script() -> None:
-    dictionary = [("ICD10:E11", "Type 2 diabetes mellitus"), ("ICD10:E11", "2型糖尿病"), ("ICD10:I10", "Hypertension")]
-    ranking = [[("ICD10:E11", 0.8)], [("ICD10:I10", 0.6)], [("ICD10:I10", 0.9)], []]
-    assert cross_script(["糖尿病", "高血压", "high blood pressure", "高血压"], ranking, dictionary) == [
-        False, True, False, False]
+def test_cross_script_answers_are_chinese_queries_answered_without_a_chinese_name() -> None:
+    dictionary = [("ICD10:E11", "Type 2 diabetes mellitus"), ("ICD10:E11", "2型糖尿病"), ("ICD10:I10", "Hypertension"),
+                  ("CMEKG:多尿", "多尿")]
+    ranking = [[("ICD10:E11", 0.8)], [("ICD10:I10", 0.6)], [("ICD10:I10", 0.9)], [], [("CMEKG:多尿", 0.7)]]
+    assert cross_script(["糖尿病", "高血压", "high blood pressure", "高血压", "peeing a lot"], ranking, dictionary) == [
+        False, True, False, False, False]
 
 
 def test_cross_script_pairs_get_their_own_curve_when_there_are_enough() -> None:
