@@ -113,9 +113,11 @@ class ApiSettings(_Group):
     cors_origins: tuple[str, ...] = Field(default=(), description="Comma-separated origins allowed to call from a "
                                                           "browser; none: CORS off.")
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0, description="Larger request bodies get 413.")
-    query_timeout_s: float = Field(default=30.0, gt=0, description="A library query running longer is stopped (504).")
-    request_timeout_s: float = Field(default=30.0, gt=0, description="Work of one request (extraction, linking) stops "
-                                                             "past this many seconds (504).")
+    query_timeout_s: float = Field(default=30.0, gt=0, description="Any graph statement of the API (library queries "
+                                                           "included) running longer is stopped (504).")
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Work of one request (extraction, linking, "
+                                                             "batches to normalize or retrieve) stops past this many "
+                                                             "seconds (504).")
     body_timeout_s: float = Field(default=10.0, gt=0, description="A request body not fully received within this many "
                                                           "seconds is refused (408).")
     shutdown_timeout_s: float = Field(default=10.0, gt=0, description="On shutdown, requests in flight get this many "

@@ -37,6 +37,7 @@ from bios_kg.apps.api.models import (
 from bios_kg.apps.api.normalize_routes import router as normalize_router
 from bios_kg.apps.api.problems import PROBLEM, problem, problem_responses
 from bios_kg.apps.api.query_routes import router as query_router
+from bios_kg.apps.api.resources import close as close_resources
 from bios_kg.apps.api.resources import get_store
 from bios_kg.apps.api.resources import preload as preload_resources
 from bios_kg.apps.api.retrieve_routes import router as retrieve_router
@@ -74,7 +75,7 @@ def create_app(settings: BiosSettings | Neo4jSettings | None = None, api_setting
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = GraphStore.connect(graph_settings)
+        app.state.store = GraphStore.connect(graph_settings, timeout_s=config.api.query_timeout_s)
         app.state.normalizer = open_normalizer(app.state.store, model=model, vector=vector,
                                                runtime=runtime)
         if preload:
@@ -84,11 +85,12 @@ def create_app(settings: BiosSettings | Neo4jSettings | None = None, api_setting
                 yield
         finally:
             stopping(app).set()  # work still in flight stops at its next deadline check
+            close_resources(app)
             app.state.store.close()
 
     app = FastAPI(title="BIOS-KG API", version="0.1.0", lifespan=lifespan,
                   description="Concepts, terms and relations of the BIOS-KG graph (Neo4j).",
-                  responses=problem_responses(422, 500, 503))
+                  responses=problem_responses(422, 500, 503, 504))
     app.router.route_class = KeyFirstRoute  # write routes check the API key before reading the body
     app.state.settings = config
     app.state.library = Library()

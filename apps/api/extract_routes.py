@@ -1,12 +1,14 @@
 """POST /extract: clinical notes -> entities with assertion, attributes, offsets and linked concepts
 (bios_kg.apps.extract).
 
-The extractor is the app's `app.state.extractor` when set, else opened on the first request and kept: the
-configured LLM backend (GENIE) if any, else the offline dictionary extractor over the graph (its dictionary is
-built on that first request, a few seconds on the sample graph, or at start-up with `bios serve --preload`). Linking
-uses the app's normalizer (bios_kg.apps.api.normalize_routes.get_normalizer). Limits: at most MAX_NOTES notes of at most
-MAX_NOTE_CHARS characters each and MAX_REQUEST_CHARS in all per request (413 beyond); a malformed body or repeated
-note ids are 422. Notes are extracted and linked one at a time, the request's deadline checked before each (504).
+The extractor runs in a worker process at lower CPU priority (bios_kg.apps.api.extract_worker), opened on the first
+request and kept as `app.state.extractor`: the configured LLM backend (GENIE) if any, else the offline dictionary
+extractor over the graph (its dictionary is built on that first request, a few seconds on the sample graph, or at
+start-up with `bios serve --preload`). At most extract_worker.SLOTS requests are in flight; beyond, 503 with
+Retry-After. Linking runs here, with the app's normalizer (bios_kg.apps.api.normalize_routes.get_normalizer).
+Limits: at most MAX_NOTES notes of at most MAX_NOTE_CHARS characters each and MAX_REQUEST_CHARS in all per request
+(413 beyond); a malformed body or repeated note ids are 422. The request's deadline is checked while it waits for
+the worker, between notes (in the worker) and before linking each note (504).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from bios_kg.apps.api.limits import Deadline
+from bios_kg.apps.api.extract_worker import RETRY_AFTER_S, SLOTS, ExtractionWorker, ExtractorBusy, ExtractorUnavailable
+from bios_kg.apps.api.limits import Deadline, stopping
 from bios_kg.apps.api.models import NON_BLANK, example
 from bios_kg.apps.api.normalize_routes import get_normalizer
 from bios_kg.apps.api.problems import problem, problem_responses
 from bios_kg.apps.api.resources import resource, shared
 from bios_kg.apps.extract.link import Linker
-from bios_kg.apps.extract.pipeline import Extractor, Note, extract_notes, open_extractor
+from bios_kg.apps.extract.pipeline import NoteResult
 
 MAX_NOTES = 64
 MAX_NOTE_CHARS = 20_000
@@ -88,15 +91,23 @@ class ExtractOut(BaseModel):
 
 
 @resource("extractor")
-def _open_extractor(app: FastAPI) -> Extractor:
-    return open_extractor(app.state.store, llm=app.state.settings.llm)
+def _open_extractor(app: FastAPI) -> ExtractionWorker:
+    settings = app.state.settings
+    return ExtractionWorker(settings.connection, settings.llm, stop=stopping(app))
 
 
-def get_extractor(request: Request) -> Extractor:
+def get_extractor(request: Request) -> ExtractionWorker:
     return shared(request.app, "extractor")  # type: ignore[no-any-return]
 
 
-@router.post("/extract", response_model=ExtractOut, responses=problem_responses(400, 408, 413, 504))
+_RESPONSES = problem_responses(400, 408, 413, 503, 504)
+_RESPONSES[503] |= {"description": f"Service Unavailable (problem document): {SLOTS} extraction requests are already "
+                                   "in flight, or the extractor cannot be opened; try again after Retry-After seconds.",
+                    "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                                "schema": {"type": "integer"}}}}
+
+
+@router.post("/extract", response_model=ExtractOut, responses=_RESPONSES)
 def extract(request: Request, body: ExtractIn) -> Any:
     """Entities of up to MAX_NOTES (64) notes: GENIE's 8 keys (phrase, semantic_type, assertion_status,
     body_location, modifier, value, unit, purpose) with character offsets and linked concepts."""
@@ -116,14 +127,20 @@ def extract(request: Request, body: ExtractIn) -> Any:
     if repeated:
         return problem(422, "Invalid parameter", f"id: repeated note ids {', '.join(map(repr, repeated))}",
                        parameter="id")
-    extractor = get_extractor(request)
+    try:
+        extractor = get_extractor(request)
+        deadline = Deadline.of(request)  # for the work, not for opening the extractor (bios serve --preload)
+        extractions = extractor.extract([note.text for note in body.notes], deadline)
+    except ExtractorBusy as busy:
+        return problem(503, "Extractor busy", str(busy), headers={"Retry-After": str(busy.retry_after_s)})
+    except ExtractorUnavailable as error:
+        return problem(503, "Extractor unavailable", str(error), headers={"Retry-After": str(RETRY_AFTER_S)})
     linker = Linker(get_normalizer(request)) if body.link else None
-    deadline = Deadline.of(request)  # for the work, not for opening the extractor (bios serve --preload)
-    results = []
-    for index, result in enumerate(extract_notes([Note(note.id, note.text) for note in body.notes], extractor, linker,
-                                                 batch_size=1)):
-        results.append(result)
-        if index + 1 < len(body.notes):
-            deadline.check(f"notes[{index + 1}]")
+    results = [NoteResult(note.id, extraction.entities, extraction.problems)
+               for note, extraction in zip(body.notes, extractions, strict=True)]
+    for index, result in enumerate(results):
+        if linker is not None:
+            deadline.check(f"linking notes[{index}]")
+            linker.link(result.entities)
     return ExtractOut(extractor=extractor.name, results=[NoteOut(**result.line(), problems=result.problems)
                                                          for result in results])

@@ -29,6 +29,8 @@ def stopping(app: FastAPI) -> threading.Event:
 
 
 class Deadline:
+    """`expires` is on time.monotonic's clock (CLOCK_MONOTONIC), which the extraction worker process shares."""
+
     def __init__(self, seconds: float, stop: threading.Event) -> None:
         self.seconds = seconds
         self.expires = time.monotonic() + seconds
@@ -42,8 +44,12 @@ class Deadline:
     def check(self, doing: str) -> None:
         """Raise RequestTimeoutError when the deadline has passed or the server is stopping; `doing` names the
         step that was about to start."""
+        if self.stop.is_set() or time.monotonic() > self.expires:
+            raise self.error(doing)
+
+    def error(self, doing: str) -> RequestTimeoutError:
+        """The error of work stopped before `doing`: the server is shutting down, else the deadline has passed."""
         if self.stop.is_set():
-            raise RequestTimeoutError(f"the server is shutting down; stopped before {doing}")
-        if time.monotonic() > self.expires:
-            raise RequestTimeoutError(f"the request took longer than its {self.seconds:g} s limit "
-                                      f"(BIOS_REQUEST_TIMEOUT_S); stopped before {doing}")
+            return RequestTimeoutError(f"the server is shutting down; stopped before {doing}")
+        return RequestTimeoutError(f"the request took longer than its {self.seconds:g} s limit "
+                                   f"(BIOS_REQUEST_TIMEOUT_S); stopped before {doing}")

@@ -3,9 +3,10 @@
 The router reads `app.state.store` (the app's GraphStore) and `app.state.normalizer`; when the app has not set
 a normalizer, the first request opens one over the store (the model whose term vectors the graph holds, else
 exact + full text only) and keeps it. Errors are the app's problem documents: 400 for a bad parameter value,
-422 for a malformed request, 413 for more than MAX_BATCH queries in one POST. In a POST, a bad query (not a
-string, blank, longer than MAX_NORMALIZE_LENGTH characters) is not an error of the request: its result carries
-`error` and the other queries are normalized.
+422 for a malformed request, 413 for more than MAX_BATCH queries or MAX_WORK candidates in one POST, 504 for a POST
+past its deadline (checked between units of UNIT queries) or a graph statement past its timeout. In a POST, a bad
+query (not a string, blank, longer than MAX_NORMALIZE_LENGTH characters) is not an error of the request: its result
+carries `error` and the other queries are normalized.
 """
 
 from __future__ import annotations
@@ -15,15 +16,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
+from bios_kg.apps.api.limits import Deadline
 from bios_kg.apps.api.models import LANG_PATTERN, NON_BLANK, JsonInt, example
 from bios_kg.apps.api.problems import problem, problem_responses
 from bios_kg.apps.api.resources import resource, shared
-from bios_kg.apps.normalize.normalizer import MAX_K, MAX_NORMALIZE_LENGTH, Normalizer, NormalizeResult, open_normalizer
+from bios_kg.apps.normalize.normalizer import (
+    CHUNK,
+    CHUNKS_IN_FLIGHT,
+    MAX_K,
+    MAX_NORMALIZE_LENGTH,
+    Normalizer,
+    NormalizeResult,
+    open_normalizer,
+)
 from bios_kg.graph.lookup import MAX_QUERY_LENGTH
 
 MAX_BATCH = 1000  # queries per POST /normalize
 MAX_FILTERS = 50  # semantic types or sources a request may filter on
 MAX_WORK = 20_000  # queries x k per POST: the work budget of one request (413 beyond)
+UNIT = CHUNK * CHUNKS_IN_FLIGHT  # queries normalized between two deadline checks: what the normalizer runs at once
 
 router = APIRouter(tags=["normalize"])
 
@@ -131,19 +142,22 @@ def normalize_one(
 
 
 @router.post("/normalize", response_model=NormalizeBatchOut,
-             responses=problem_responses(400, 408, 413))
+             responses=problem_responses(400, 408, 413, 504))
 def normalize_many(request: Request, body: NormalizeIn) -> Any:
-    """Normalize up to MAX_BATCH (1000) terms in one call (one encoder batch): one result per query, in order."""
+    """Normalize up to MAX_BATCH (1000) terms in one call: one result per query, in order."""
     if len(body.queries) > MAX_BATCH:
-
         return problem(413, "Too many queries", f"at most {MAX_BATCH} queries per request, got {len(body.queries)}",
                        parameter="queries")
     if len(body.queries) * body.k > MAX_WORK:
         return problem(413, "Request too large", f"{len(body.queries)} queries x k={body.k} is more than "
                        f"{MAX_WORK} candidates per request: lower k or send fewer queries", parameter="queries")
-    results = get_normalizer(request).normalize_batch(body.queries, k=body.k, lang=body.lang,
-                                                      semantic_types=body.semantic_types, sources=body.sources,
-                                                      on_error="item")
+    normalizer, deadline = get_normalizer(request), Deadline.of(request)
+    results = []
+    for start in range(0, len(body.queries), UNIT):
+        deadline.check(f"queries[{start}]")
+        results += normalizer.normalize_batch(body.queries[start:start + UNIT], k=body.k, lang=body.lang,
+                                              semantic_types=body.semantic_types, sources=body.sources,
+                                              on_error="item")
     # NormalizeBatchOut's JSON written straight from the results: building and re-validating the response model
     # for 1,000 results took longer than normalizing them
     return Response(_BATCH_JSON.dump_json({"results": results}), media_type="application/json")

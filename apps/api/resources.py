@@ -2,7 +2,8 @@
 
 Each resource has its own lock, so a request for one never waits while another loads; an opener that finds its
 resource not configured returns None at once (the route answers 503), and None is not kept, so a later request
-tries again. `preload` opens every configured resource at start-up (`bios serve --preload`). `get_settings` and
+tries again. `preload` opens every configured resource at start-up (`bios serve --preload`), `close` releases those
+that hold something outside the process (the extraction worker) at shutdown. `get_settings` and
 `get_store` are the dependencies that give a route the app's settings and graph.
 """
 
@@ -61,3 +62,11 @@ def shared(app: FastAPI, name: str) -> Any:
 def preload(app: FastAPI) -> list[str]:
     """Open every registered resource that is configured; the names of those now open."""
     return [name for name in _OPENERS if shared(app, name) is not None]
+
+
+def close(app: FastAPI) -> None:
+    """Call `close()` on every open resource that has one (the extraction worker: its process is killed)."""
+    for name in _OPENERS:
+        closer = getattr(getattr(app.state, name, None), "close", None)
+        if callable(closer):
+            closer()

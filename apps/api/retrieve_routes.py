@@ -4,7 +4,8 @@ The router reads `app.state.retrieval_index` (a bios_kg.apps.retrieve.engine.Ret
 one, the first request opens the folder of the app's settings (`api.retrieve_index`, BIOS_RETRIEVE_INDEX) and keeps
 it (503 when neither is there).
 kg expands queries from the app's graph (`app.state.store`). Errors are the app's problem documents: 413 for more
-than MAX_BATCH queries, 422 for a malformed request or an index without dense vectors for a dense method.
+than MAX_BATCH queries, 422 for a malformed request or an index without dense vectors for a dense method, 504 past
+the request's deadline (checked between units of UNIT queries).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from bios_kg.apps.api.limits import Deadline
 from bios_kg.apps.api.models import NON_BLANK, JsonInt, example
 from bios_kg.apps.api.problems import problem, problem_responses
 from bios_kg.apps.api.resources import resource, shared
@@ -21,6 +23,7 @@ from bios_kg.apps.api.resources import resource, shared
 MAX_BATCH = 100  # queries per POST /retrieve
 MAX_K = 100
 MAX_QUERY_CHARS = 1000
+UNIT = 25  # queries searched between two deadline checks
 
 router = APIRouter(tags=["retrieve"])
 
@@ -87,7 +90,7 @@ def get_index(request: Request) -> Any:
     return shared(request.app, "retrieval_index")
 
 
-@router.post("/retrieve", response_model=RetrieveBatchOut, responses=problem_responses(408, 413, 503))
+@router.post("/retrieve", response_model=RetrieveBatchOut, responses=problem_responses(408, 413, 503, 504))
 def retrieve(request: Request, body: RetrieveIn) -> Any:
     """The top k chunks of the served index for up to MAX_BATCH (100) queries."""
     if len(body.queries) > MAX_BATCH:
@@ -100,14 +103,17 @@ def retrieve(request: Request, body: RetrieveIn) -> Any:
     if body.method not in index.methods:
         return problem(422, "Invalid parameter", f"method: {body.method} needs dense vectors, which this index "
                                                  "lacks (built with --no-dense)", parameter="method")
-    expansions: list[list[Any]] = [[] for _ in body.queries]
-    knowledge = None
-    if body.method == "kg":
-        from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
+    from bios_kg.apps.retrieve.knowledge import Budget, KnowledgeGraph, Weights
 
-        knowledge = KnowledgeGraph(request.app.state.store)
-        expansions = knowledge.expand(body.queries, Budget(), Weights())
-    results = index.search(body.queries, body.method, k=body.k, knowledge=knowledge)
+    knowledge = KnowledgeGraph(request.app.state.store) if body.method == "kg" else None
+    deadline = Deadline.of(request)
+    expansions: list[list[Any]] = []
+    results: list[Any] = []
+    for start in range(0, len(body.queries), UNIT):
+        deadline.check(f"queries[{start}]")
+        queries = body.queries[start:start + UNIT]
+        expansions += knowledge.expand(queries, Budget(), Weights()) if knowledge else [[] for _ in queries]
+        results += index.search(queries, body.method, k=body.k, knowledge=knowledge)
     return RetrieveBatchOut(method=body.method, results=[
         RetrieveOut(query=q, hits=[HitOut(**hit.__dict__) for hit in hits],
                     expansions=[ExpansionOut(**e.__dict__) for e in extra])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,14 +21,19 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
 from bios_kg.apps.api.app import create_app
-from bios_kg.apps.api.limits import Deadline
+from bios_kg.apps.api.extract_worker import WORKER_NICE, ExtractionWorker
+from bios_kg.apps.api.limits import Deadline, stopping
 from bios_kg.apps.api.resources import _LOCKS
 from bios_kg.apps.api.security import require_api_key
+from bios_kg.graph.errors import QueryTimeoutError
 from bios_kg.graph.runtime import free_port
-from bios_kg.graph.settings import ApiSettings, Neo4jSettings
+from bios_kg.graph.settings import ApiSettings, LlmSettings, Neo4jSettings
+from bios_kg.graph.store import GraphStore
 from tests.support.http import served
 
 pytestmark = pytest.mark.integration
+
+LONG_NOTE = "Small left pleural effusion. Mild cardiomegaly with pulmonary edema. No pneumothorax. " * 230  # ~20k
 
 # POST endpoints that only read (their body carries parameters); every other non-GET route must take an API key.
 READ_ONLY_POSTS = {"/normalize", "/queries/{name}"}
@@ -270,3 +277,119 @@ def test_shutdown_finishes_with_a_request_in_flight(sample_settings: Neo4jSettin
     server.should_exit = True
     thread.join(timeout=15)
     assert not thread.is_alive() and time.monotonic() - started < 10
+
+
+def served_app(app: FastAPI, shutdown_s: int = 10) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """`app` in uvicorn in a thread, with a short graceful shutdown; the caller stops it."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=shutdown_s))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+
+
+def test_extraction_runs_in_a_worker_process_at_lower_priority(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, preload=True)
+    with served(app) as url:
+        worker = app.state.extractor
+        assert worker.pid not in (None, os.getpid())
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19)
+        answer = httpx.post(f"{url}/extract", json={"notes": [{"id": "a", "text": "No pleural effusion."}]}, timeout=60)
+        assert [e["phrase"] for e in answer.json()["results"][0]["entities"]] == ["pleural effusion"]
+        pid = worker.pid
+    assert not alive(pid)  # the worker stops with the server
+
+
+def test_extractions_beyond_the_slots_are_503_with_retry_after(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, preload=True)
+    with served(app) as url:
+        worker = app.state.extractor
+        for _ in range(worker.slots):  # as while that many extractions are in flight
+            worker._admitted.acquire()
+        try:
+            busy = httpx.post(f"{url}/extract", json={"notes": [{"id": "a", "text": "Fever."}]}, timeout=30)
+        finally:
+            for _ in range(worker.slots):
+                worker._admitted.release()
+        assert f"{worker.slots} extraction requests are already in flight" in assert_problem(busy, 503)["detail"]
+        assert busy.headers["retry-after"] == "5"
+        assert httpx.post(f"{url}/extract", json={"notes": [{"id": "a", "text": "Fever."}]}, timeout=30).is_success
+        documented = httpx.get(f"{url}/openapi.json").json()["paths"]["/extract"]["post"]["responses"]["503"]
+        assert "Retry-After" in documented["headers"]
+
+
+def test_an_extraction_past_its_deadline_is_504_and_the_worker_goes_on(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, ApiSettings(request_timeout_s=0.3))
+    notes = [{"id": f"n{i}", "text": LONG_NOTE} for i in range(5)]
+    with served(app) as url:
+        app.state.extractor = ExtractionWorker(sample_settings, LlmSettings(), grace_s=60)
+        pid = app.state.extractor.pid
+        late = httpx.post(f"{url}/extract", json={"notes": notes, "link": False}, timeout=60)
+        assert "stopped before notes[" in assert_problem(late, 504)["detail"]
+        assert app.state.extractor.pid == pid  # it stopped between notes by itself
+        assert httpx.post(f"{url}/extract", json={"notes": [{"id": "a", "text": "Fever."}]}, timeout=30).is_success
+
+
+def test_a_worker_that_overruns_the_deadline_is_replaced(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, ApiSettings(request_timeout_s=0.1))
+    with served(app) as url:
+        worker = app.state.extractor = ExtractionWorker(sample_settings, LlmSettings(), grace_s=0)
+        first = worker.pid
+        late = httpx.post(f"{url}/extract", json={"notes": [{"id": "a", "text": LONG_NOTE}], "link": False},
+                          timeout=60)
+        assert "stopped before the rest of the notes" in assert_problem(late, 504)["detail"]
+        assert worker.pid is None and not alive(first)  # killed in the middle of the note
+        extractions = worker.extract(["No pleural effusion."], Deadline(60, stopping(app)))
+        assert [e.phrase for e in extractions[0].entities] == ["pleural effusion"]
+        assert worker.pid not in (None, first)
+
+
+def test_shutdown_finishes_with_an_extraction_in_flight(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, ApiSettings(request_timeout_s=600), preload=True)
+    server, thread, url = served_app(app, shutdown_s=1)
+    pid = app.state.extractor.pid
+    answers: list[int] = []
+    notes = [{"id": f"n{i}", "text": LONG_NOTE} for i in range(5)]
+    client = threading.Thread(target=lambda: answers.append(
+        httpx.post(f"{url}/extract", json={"notes": notes}, timeout=60).status_code), daemon=True)
+    client.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    server.should_exit = True
+    thread.join(timeout=15)
+    assert not thread.is_alive() and time.monotonic() - started < 10
+    assert not alive(pid)
+
+
+def test_a_normalize_batch_past_its_deadline_is_504(sample_settings: Neo4jSettings) -> None:
+    app = create_app(sample_settings, ApiSettings(request_timeout_s=0.01), vector=False)
+    queries = [f"pleural effusion {i}" for i in range(1000)]
+    with served(app) as url:
+        answer = httpx.post(f"{url}/normalize", json={"queries": queries, "k": 5}, timeout=60)
+    assert "stopped before queries[256]" in assert_problem(answer, 504)["detail"]
+
+
+CARTESIAN = "MATCH (a:Concept), (b:Concept) WHERE a.id + b.id = '' RETURN count(*) AS n"  # reads for hours
+
+
+@pytest.mark.parametrize("read", [lambda store: store.run(CARTESIAN), lambda store: store.scalar(CARTESIAN),
+                                  lambda store: list(store.stream(CARTESIAN))], ids=["run", "scalar", "stream"])
+def test_every_graph_statement_of_the_api_has_a_timeout(sample_settings: Neo4jSettings, read: Any) -> None:
+    app = create_app(sample_settings, ApiSettings(query_timeout_s=0.5), vector=False)
+    with served(app):
+        store: GraphStore = app.state.store
+        started = time.monotonic()
+        with pytest.raises(QueryTimeoutError, match="longer than 0.5 s"):
+            read(store)
+        assert time.monotonic() - started < 10
