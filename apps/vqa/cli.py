@@ -84,19 +84,38 @@ def pretrain_command(
     vision_weights: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Start the ViT from this state dict (.pt/.pth/.safetensors; keys as in "
         "bios_kg.apps.vqa.model.ViT, optionally under vision.).")] = None,
+    published: Annotated[bool, typer.Option("--published", help="RAMM's pretraining objectives: ITC with a momentum "
+                                            "model, queues and soft targets, ITM with hard negatives, MLM with "
+                                            "distillation; trains the fusion layers too.")] = False,
+    queue_size: Annotated[int | None, typer.Option(help="--published: features per ITC queue [default: 65536].")]
+    = None,
+    momentum: Annotated[float | None, typer.Option(help="--published: EMA factor of the momentum model "
+                                                        "[default: 0.995].")] = None,
+    alpha: Annotated[float | None, typer.Option(help="--published: weight of the momentum model's soft targets "
+                                                     "(ITC and MLM), reached after the first epoch [default: 0.4].")]
+    = None,
+    mlm_probability: Annotated[float | None, typer.Option(help="--published: share of caption tokens masked "
+                                                               "[default: 0.15].")] = None,
     epochs: Epochs = 10, batch_size: BatchSize = 32, lr: Lr = 1e-4, vision_lr: VisionLr = 1e-4, seed: Seed = 0,
     device: DeviceOption = "auto", threads: Threads = None, resume: Resume = True,
 ) -> None:
-    """Image-text contrastive pretraining, then faiss image and text indexes of the pairs."""
+    """Image-text contrastive pretraining (or RAMM's ITC + ITM + MLM with --published), then faiss image and text
+    indexes of the pairs."""
     from bios_kg.apps.vqa.model import ModelConfig
+    from bios_kg.apps.vqa.objectives import Objectives
     from bios_kg.apps.vqa.train import TrainArgs, pretrain
 
     _threads(threads)
+    given = {"queue_size": queue_size, "momentum": momentum, "alpha": alpha, "mlm_probability": mlm_probability}
+    sizes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    if sizes and not published:
+        raise ParameterError(next(iter(sizes)), "sizes RAMM's pretraining: pass --published too")
     config = ModelConfig(image_size=image_size, patch_size=patch_size, vision_dim=vision_dim,
-                         vision_layers=vision_layers, hidden=hidden, text_encoder=text_encoder, train_text=train_text)
+                         vision_layers=vision_layers, hidden=hidden, text_encoder=text_encoder, train_text=train_text,
+                         published=published)
     args = TrainArgs(epochs=epochs, batch_size=batch_size, lr=lr, vision_lr=vision_lr, seed=seed)
     _print(pretrain(pairs, out, config, args, image_dir=image_dir, vision_weights=vision_weights, device=device,
-                    resume=resume))
+                    resume=resume, objectives=Objectives(**sizes) if published else None))
 
 
 @vqa_app.command("train")
@@ -111,7 +130,8 @@ def train_command(
                                                  "concepts.json beside --data (bios vqa link).")] = False,
     published: Annotated[bool, typer.Option("--published", help="RAMM's released code: V2 retrieval attention "
                                             "added to CLS (cls + LN(cls + attn)), one classifier over all answers, "
-                                            "n + 1 hits per index with the top one dropped.")] = False,
+                                            "n + 1 hits per index with the top one dropped (`bios vqa pretrain "
+                                            "--published` for RAMM's pretraining too).")] = False,
     epochs: Epochs = 10, batch_size: BatchSize = 16, lr: Lr = 1e-4, vision_lr: VisionLr = 1e-4, seed: Seed = 0,
     device: DeviceOption = "auto", threads: Threads = None, resume: Resume = True,
 ) -> None:

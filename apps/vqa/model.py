@@ -1,4 +1,4 @@
-"""The RAMM model (docs/algorithms/ramm.md §3, §4.1, §6), sized by a config so that it trains on a CPU.
+"""The RAMM model (docs/algorithms/ramm.md §3, §4, §6), sized by a config so that it trains on a CPU.
 
 - Image encoder: a ViT (patch embedding, CLS token, pre-norm transformer blocks) built in torch; pretrained
   weights load from a local state-dict file (.pt/.pth/.safetensors) when given.
@@ -19,12 +19,15 @@
   replaces the CLS state with LN(cls + attention); one classifier over all answers (CLOSED then OPEN) on
   [text pooler; image pooler] instead of the two heads and the type head; and the retrieval of
   apps/vqa/retrieval.py as published (n + 1 hits per index, the top one dropped).
+- RAMM's pretraining (docs/algorithms/ramm.md §4; apps/vqa/objectives.py): `RAMM(fused=True)` holds the fusion and
+  poolers without answer heads; `RetrievalFusion.pairs` fuses one pair per row with token-type embeddings and no
+  retrieval attention, which fine-tuning then adds.
 """
 
 from __future__ import annotations
 
 import pickle
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args
 
@@ -129,7 +132,18 @@ def load_vision_weights(vit: ViT, path: Path) -> int:
 
 
 def itc_image(vision: ViT, projection: nn.Linear, images: torch.Tensor) -> torch.Tensor:
-    return F.normalize(projection(vision(images)[:, 0]), dim=-1)
+    return cls_vector(projection, vision(images))
+
+
+def cls_vector(projection: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """ITC z_v of ViT tokens [N, P, Dv]: the projected CLS, unit length."""
+    return F.normalize(projection(tokens[:, 0]), dim=-1)
+
+
+def itc_text(projection: nn.Module, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """ITC z_t of text token states [N, T, Dt] with mask [N, T] (True = token): the projected mean, unit length."""
+    weights = mask.unsqueeze(-1).to(states.dtype)
+    return F.normalize(projection((states * weights).sum(1) / weights.sum(1)), dim=-1)
 
 
 class Retriever(nn.Module):
@@ -214,17 +228,29 @@ class RetrievalFusion(nn.Module):
             v = (v + self.token_type.weight[1] + ids).reshape(batch, pairs * patches, -1)
             t_pad = ~(text_mask & pair_mask[..., None]).reshape(batch, pairs * length)
             v_pad = ~pair_mask[..., None].expand(batch, pairs, patches).reshape(batch, pairs * patches)
-            for text_layer, image_layer in zip(self.text_layers, self.image_layers, strict=True):
-                t, v = text_layer(t, t_pad, v, v_pad), image_layer(v, v_pad, t, t_pad)
+            t, v = self._layers(t, t_pad, v, v_pad)
             keep = (~v_pad).unsqueeze(-1).to(v.dtype)
             return t[:, 0], (v * keep).sum(1) / keep.sum(1)
         t, v = t.reshape(batch * pairs, length, -1), v.reshape(batch * pairs, patches, -1)
         t_pad = ~text_mask.reshape(batch * pairs, length)
         v_pad = torch.zeros(batch * pairs, patches, dtype=torch.bool, device=v.device)
-        pair_pad = ~pair_mask
+        t, v = self._layers(t, t_pad, v, v_pad, ~pair_mask)
+        return t.reshape(batch, pairs, length, -1)[:, 0, 0], v.reshape(batch, pairs, patches, -1)[:, 0].mean(1)
+
+    def pairs(self, text: torch.Tensor, text_mask: torch.Tensor, image: torch.Tensor,
+              token_type: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """RAMM's pretraining fusion (docs/algorithms/ramm.md §4): one image-text pair per row, no retrieval
+        attention, token-type rows 0 (text) and 1 (image) of `token_type` [2, H] added after the projections.
+        text [N, T, Dt], text_mask [N, T] (True = token), image [N, P, Dv] -> token states ([N, T, H], [N, P, H])."""
+        t, v = self.text_fc(text) + token_type[0], self.visual_fc(image) + token_type[1]
+        v_pad = torch.zeros(v.shape[:2], dtype=torch.bool, device=v.device)
+        return self._layers(t, ~text_mask, v, v_pad)
+
+    def _layers(self, t: torch.Tensor, t_pad: torch.Tensor, v: torch.Tensor, v_pad: torch.Tensor,
+                pair_pad: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         for text_layer, image_layer in zip(self.text_layers, self.image_layers, strict=True):
             t, v = text_layer(t, t_pad, v, v_pad, pair_pad), image_layer(v, v_pad, t, t_pad, pair_pad)
-        return t.reshape(batch, pairs, length, -1)[:, 0, 0], v.reshape(batch, pairs, patches, -1)[:, 0].mean(1)
+        return t, v
 
 
 class Answers(NamedTuple):
@@ -234,11 +260,34 @@ class Answers(NamedTuple):
     single: bool = False  # one classifier: closed and open are slices of one softmax (RAMM's code)
 
 
-class RAMM(nn.Module):
-    """Image encoder + text encoder + ITC projections (+ fusion and answer heads once `answers` is given)."""
+class Saved(nn.Module):
+    """saved_state / load_saved of a module whose text encoder (under `text_prefix`) may be frozen."""
+
+    config: ModelConfig
+    text_prefix = "text."
+
+    def saved_state(self) -> dict[str, torch.Tensor]:
+        """The state to save: without the text encoder's weights when it is frozen (they reload by name)."""
+        state = self.state_dict()
+        if self.config.train_text:
+            return state
+        return {key: value for key, value in state.items() if not key.startswith(self.text_prefix)}
+
+    def load_saved(self, state: dict[str, torch.Tensor], source: str, optional: tuple[str, ...] = ()) -> None:
+        """Load a saved state; keys under `optional` (and a frozen text encoder's) may be missing from it."""
+        allowed = optional + (() if self.config.train_text else (self.text_prefix,))
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        wrong = [key for key in missing if not key.startswith(allowed)] + list(unexpected)
+        if wrong:
+            raise ConfigError(f"{source} does not fit this model configuration ({', '.join(wrong[:4])}, ...)")
+
+
+class RAMM(Saved):
+    """Image encoder + text encoder + ITC projections (+ fusion and answer heads once `answers` is given; fusion
+    and poolers alone with `fused`, for RAMM's pretraining, docs/algorithms/ramm.md §4)."""
 
     def __init__(self, config: ModelConfig, answers: tuple[int, int] | None = None, device: str = "cpu",
-                 encoder: Encoder | None = None) -> None:
+                 encoder: Encoder | None = None, fused: bool = False) -> None:
         super().__init__()
         self.config = config
         encoder = encoder or load_encoder(config.text_encoder, device="cpu")
@@ -252,11 +301,13 @@ class RAMM(nn.Module):
         self.text_proj = nn.Linear(text_dim, config.embed_dim)
         self.temp = nn.Parameter(torch.tensor(0.07))
         self.answers = answers
-        if answers is not None:
-            hidden = config.hidden
-            self.fusion = RetrievalFusion(config, text_dim)
+        hidden = config.hidden
+        if answers is not None or fused:  # pretraining fuses single pairs: no retrieval attention, no V1 embeddings
+            self.fusion = RetrievalFusion(config if answers is not None else
+                                          replace(config, fusion="v2", retrieval_count=0), text_dim)
             self.text_pooler = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh())
             self.image_pooler = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh())
+        if answers is not None:
             if config.published:
                 self.classifier = nn.Linear(2 * hidden, max(answers[0] + answers[1], 1))
             else:
@@ -264,19 +315,6 @@ class RAMM(nn.Module):
                 self.open_head = nn.Linear(2 * hidden, max(answers[1], 1))
                 self.type_head = nn.Linear(2 * hidden, 1)
         self.to(torch.device(device))
-
-    def saved_state(self) -> dict[str, torch.Tensor]:
-        """The state to save: without the text encoder's weights when it is frozen (they reload by name)."""
-        state = self.state_dict()
-        return state if self.config.train_text else {k: v for k, v in state.items() if not k.startswith("text.")}
-
-    def load_saved(self, state: dict[str, torch.Tensor], source: str, optional: tuple[str, ...] = ()) -> None:
-        """Load a saved state; keys under `optional` (and a frozen text encoder's) may be missing from it."""
-        allowed = optional + (() if self.config.train_text else ("text.",))
-        missing, unexpected = self.load_state_dict(state, strict=False)
-        wrong = [key for key in missing if not key.startswith(allowed)] + list(unexpected)
-        if wrong:
-            raise ConfigError(f"{source} does not fit this model configuration ({', '.join(wrong[:4])}, ...)")
 
     @property
     def device(self) -> torch.device:
@@ -316,9 +354,7 @@ class RAMM(nn.Module):
 
     def text_embedding(self, texts: list[str]) -> torch.Tensor:
         """ITC z_t [N, embed_dim] (unit length)."""
-        hidden, mask = self.encode_text(texts, self.config.caption_tokens)
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return F.normalize(self.text_proj((hidden * weights).sum(1) / weights.sum(1)), dim=-1)
+        return itc_text(self.text_proj, *self.encode_text(texts, self.config.caption_tokens))
 
     def itc_loss(self, images: torch.Tensor, texts: list[str], image_ids: list[str]) -> torch.Tensor:
         """½ (CE(image -> text) + CE(text -> image)) with every pair of the same image a positive."""
@@ -351,13 +387,18 @@ class RAMM(nn.Module):
         vision = self.vision(images.flatten(0, 1))
         vision = vision.view(batch, pairs, *vision.shape[1:])
         text_cls, image_mean = self.fusion(states, mask, vision, pair_mask)
-        pooled = torch.cat([self.text_pooler(text_cls), self.image_pooler(image_mean)], -1)
+        pooled = self.pool(text_cls, image_mean)
         if self.config.published:
             assert self.answers is not None
             logits = self.classifier(pooled)
             closed, opened = logits[:, :self.answers[0]], logits[:, self.answers[0]:]
             return Answers(closed, opened, closed.logsumexp(-1) - opened.logsumexp(-1), single=True)
         return Answers(self.closed_head(pooled), self.open_head(pooled), self.type_head(pooled).squeeze(-1))
+
+    def pool(self, text_cls: torch.Tensor, image_mean: torch.Tensor) -> torch.Tensor:
+        """[text pooler; image pooler] of fused states [N, H], [N, H] -> [N, 2H]: the input of the answer
+        classifier and of pretraining's ITM head."""
+        return torch.cat([self.text_pooler(text_cls), self.image_pooler(image_mean)], -1)
 
 
 def _pad_to(tensor: torch.Tensor, length: int) -> torch.Tensor:

@@ -1,10 +1,13 @@
-"""ITC pretraining, VQA fine-tuning with retrieved pairs, evaluation and answering (docs/algorithms/ramm.md §4.1, §5,
-§7).
+"""Pretraining, VQA fine-tuning with retrieved pairs, evaluation and answering (docs/algorithms/ramm.md §4, §5, §7).
+
+Pretraining: in-batch ITC by default; `published` runs RAMM's objectives (ITC with a momentum model and queues,
+ITM with hard negatives, MLM with distillation: bios_kg.apps.vqa.objectives), which train the fusion layers too.
 
 A model folder holds vqa.json (stage, config, answer vocabulary, arguments, loss log), model.pt (the state dict),
 index/ (the retrieval index of the pretraining pairs), and after fine-tuning retriever.pt (the pretrained image
 side of ITC, which embeds query images for retrieval) and concepts.json when trained with knowledge. During a run
-checkpoint.pt holds the model, optimizer, schedule and epoch after every epoch; running again on the same folder
+checkpoint.pt holds the model (in RAMM's pretraining with its momentum model and queues), optimizer, schedule and
+epoch after every epoch; running again on the same folder
 resumes after the last finished epoch (with the same arguments), and a finished folder is not trained again.
 
 Fine-tuning: soft-target cross-entropy on the head of the gold answer type (CLOSED or OPEN) plus a binary
@@ -43,7 +46,8 @@ from bios_kg.apps.vqa.data import (
     read_pairs,
 )
 from bios_kg.apps.vqa.knowledge import CONCEPTS_FILE, Knowledge
-from bios_kg.apps.vqa.model import RAMM, ModelConfig, Retriever, load_vision_weights, soft_cross_entropy
+from bios_kg.apps.vqa.model import RAMM, ModelConfig, Retriever, Saved, load_vision_weights, soft_cross_entropy
+from bios_kg.apps.vqa.objectives import Objectives, Pretrainer
 from bios_kg.apps.vqa.retrieval import Candidates, RetrievalIndex, build_index, choose, embed_images
 from bios_kg.embed.encoders import resolve_device
 from bios_kg.graph.errors import ConfigError, ParameterError
@@ -88,12 +92,15 @@ def read_meta(folder: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not JSON ({error})") from None
 
 
-def _optimizer(model: RAMM, args: TrainArgs, total_steps: int) -> tuple[torch.optim.Optimizer, Any]:
+def _optimizer(module: Saved, model: RAMM, args: TrainArgs, total_steps: int) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW over the trained parameters of `module` (the model or its Pretrainer), `model`'s image and text
+    encoders at their own learning rates."""
+    vision, text = {id(p) for p in model.vision.parameters()}, {id(p) for p in model.text.parameters()}
     groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
-    for name, parameter in model.named_parameters():
+    for name, parameter in module.named_parameters():
         if not parameter.requires_grad:
             continue
-        lr = args.vision_lr if name.startswith("vision.") else args.text_lr if name.startswith("text.") else args.lr
+        lr = args.vision_lr if id(parameter) in vision else args.text_lr if id(parameter) in text else args.lr
         decay = 0.0 if any(key in name for key in NO_DECAY) else args.weight_decay
         groups.setdefault((lr, decay), []).append(parameter)
     optimizer = torch.optim.AdamW([{"params": params, "lr": lr, "weight_decay": decay}
@@ -116,7 +123,7 @@ class _Run:
                 raise ConfigError(f"{self.path}: cannot resume with different arguments ({', '.join(changed)}); "
                                   "use a new --out")
 
-    def restore(self, model: RAMM, optimizer: torch.optim.Optimizer, scheduler: Any) -> tuple[int, list[Any]]:
+    def restore(self, model: Saved, optimizer: torch.optim.Optimizer, scheduler: Any) -> tuple[int, list[Any]]:
         if self.state is None:
             return 0, []
         model.load_saved(self.state["model"], str(self.path))
@@ -124,7 +131,7 @@ class _Run:
         scheduler.load_state_dict(self.state["scheduler"])
         return int(self.state["epoch"]), list(self.state["log"])
 
-    def save(self, model: RAMM, optimizer: torch.optim.Optimizer, scheduler: Any, epoch: int, log: list[Any]) -> None:
+    def save(self, model: Saved, optimizer: torch.optim.Optimizer, scheduler: Any, epoch: int, log: list[Any]) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         torch.save({"identity": self.identity, "model": model.saved_state(), "optimizer": optimizer.state_dict(),
@@ -148,56 +155,82 @@ def _finished(out: Path, stage: str) -> dict[str, Any] | None:
 
 def pretrain(pairs_file: Path, out: Path, config: ModelConfig, args: TrainArgs, image_dir: Path | None = None,
              vision_weights: Path | None = None, device: str = "auto", resume: bool = True,
-             progress: bool = True) -> dict[str, Any]:
-    """ITC pretraining on PMCPM-style pairs (the ViT starting from `vision_weights` when given), then the
-    retrieval index of those pairs; returns the report."""
+             progress: bool = True, objectives: Objectives | None = None) -> dict[str, Any]:
+    """Pretraining on PMCPM-style pairs (the ViT starting from `vision_weights` when given), then the retrieval
+    index of those pairs; returns the report. In-batch ITC by default; with `config.published` RAMM's objectives
+    (ITC with momentum model and queues, ITM, MLM; bios_kg.apps.vqa.objectives) sized by `objectives`, which
+    also trains the fusion layers and poolers that fine-tuning starts from."""
     out = Path(out)
     done = _finished(out, "pretrain")
     if done is not None:
         return done
+    if objectives is not None and not config.published:
+        raise ParameterError("objectives", "queue, momentum, alpha and MLM sizes belong to RAMM's pretraining: "
+                                           "pass --published")
     pairs = read_pairs(pairs_file, image_dir)
     if len(pairs) < 2:
         raise ConfigError(f"{pairs_file}: ITC needs at least 2 pairs, got {len(pairs)}")
     torch.manual_seed(args.seed)
-    model = RAMM(config, device=str(resolve_device(device)))
+    model = RAMM(config, device=str(resolve_device(device)), fused=config.published)
+    trainer: Saved = model
+    identity = {"stage": "pretrain", "pairs": str(pairs_file), "count": len(pairs), "config": config.as_dict(),
+                "args": args.as_dict(), "vision_weights": str(vision_weights)}
+    if config.published:
+        objectives = objectives or Objectives()
+        if args.batch_size > objectives.queue_size:
+            raise ParameterError("queue_size", f"{objectives.queue_size} is smaller than the batch size "
+                                               f"{args.batch_size}")
+        identity["objectives"] = objectives.as_dict()
     loaded = load_vision_weights(model.vision, vision_weights) if vision_weights is not None else 0
+    if objectives is not None:
+        trainer = Pretrainer(model, objectives)  # after the ViT's weights: the momentum model copies them
     images = ImageCache(config.image_size)
-    steps = args.epochs * -(-len(pairs) // args.batch_size)
-    optimizer, scheduler = _optimizer(model, args, steps)
-    run = _Run(out, {"stage": "pretrain", "pairs": str(pairs_file), "count": len(pairs), "config": config.as_dict(),
-                     "args": args.as_dict(), "vision_weights": str(vision_weights)}, resume)
-    first, log = run.restore(model, optimizer, scheduler)
+    batches = -(-len(pairs) // args.batch_size)
+    optimizer, scheduler = _optimizer(trainer, model, args, args.epochs * batches)
+    run = _Run(out, identity, resume)
+    first, log = run.restore(trainer, optimizer, scheduler)
     started, seen = time.perf_counter(), 0
-    model.train()
+    trainer.train()
     with _progress("pretrain", progress) as bar:
         task = bar.add_task("", total=args.epochs, completed=first)
         for epoch in range(first, args.epochs):
             order = np.random.default_rng(args.seed * 1000 + epoch).permutation(len(pairs))
-            losses = []
-            for start in range(0, len(order) - 1, args.batch_size):
+            generator = torch.Generator().manual_seed(args.seed * 1000 + epoch)  # ITM negatives, MLM masks
+            losses: dict[str, list[float]] = {}
+            for step, start in enumerate(range(0, len(order) - 1, args.batch_size)):
                 batch = [pairs[index] for index in order[start:start + args.batch_size]]
                 if len(batch) < 2:
                     continue
-                loss = model.itc_loss(images.stack([pair.image for pair in batch]).to(model.device),
-                                      [pair.caption for pair in batch], [pair.image_id for pair in batch])
-                _step(loss, model, optimizer, scheduler)
-                losses.append(loss.item())
+                inputs = (images.stack([pair.image for pair in batch]).to(model.device),
+                          [pair.caption for pair in batch], [pair.image_id for pair in batch])
+                parts: dict[str, torch.Tensor]
+                if isinstance(trainer, Pretrainer):
+                    assert objectives is not None  # alpha warms up linearly over the first epoch, as RAMM's code
+                    parts = trainer(*inputs, objectives.alpha * min(1.0, (epoch * batches + step) / batches),
+                                    generator)._asdict()
+                else:
+                    parts = {"itc": model.itc_loss(*inputs)}
+                loss = torch.stack(list(parts.values())).sum()
+                _step(loss, trainer, optimizer, scheduler)
+                for name, value in parts.items():
+                    losses.setdefault(f"{name}_loss", []).append(value.item())
                 seen += len(batch)
-            log.append({"epoch": epoch + 1, "itc_loss": float(np.mean(losses))})
-            run.save(model, optimizer, scheduler, epoch + 1, log)
-            bar.update(task, advance=1, description=f"itc {log[-1]['itc_loss']:.3f}")
+            log.append({"epoch": epoch + 1, **{name: float(np.mean(values)) for name, values in losses.items()}})
+            run.save(trainer, optimizer, scheduler, epoch + 1, log)
+            bar.update(task, advance=1, description=" ".join(f"{name.removesuffix('_loss')} {value:.3f}"
+                                                             for name, value in log[-1].items() if name != "epoch"))
     seconds = time.perf_counter() - started
     model.eval()
     index = build_index(model, pairs, images)
     report = {"stage": "pretrain", "pairs": len(pairs), "epochs": args.epochs, "vision_tensors_loaded": loaded,
-              "log": log,
+              **({"objectives": identity["objectives"]} if "objectives" in identity else {}), "log": log,
               "seconds": round(seconds, 1), "images_per_s": round(seen / seconds, 1) if seconds and seen else None}
     _save(out, model, {"stage": "pretrain", "config": config.as_dict(), "args": args.as_dict(),
                        "pairs_file": str(pairs_file), "report": report}, index)
     return report
 
 
-def _step(loss: torch.Tensor, model: RAMM, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+def _step(loss: torch.Tensor, model: Saved, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 5.0)
@@ -327,7 +360,7 @@ def train(train_file: Path, out: Path, pretrained: Path | None, args: TrainArgs,
     candidates = _candidates(config, retriever, index, examples, images, model.device)
     batcher = Batcher(config, images, index, facts)
     steps = args.epochs * -(-len(examples) // args.batch_size)
-    optimizer, scheduler = _optimizer(model, args, steps)
+    optimizer, scheduler = _optimizer(model, model, args, steps)
     run = _Run(out, {"stage": "finetune", "train": str(train_file), "count": len(examples),
                      "pretrained": str(pretrained), "config": config.as_dict(), "args": args.as_dict()}, resume)
     first, log = run.restore(model, optimizer, scheduler)
