@@ -8,19 +8,28 @@ prefix upper-cased, or as `bios_kg.graph.curie.normalize_curie` spells it where 
 (`ORPHA`, `NCBIGene`). A prefix the registry does not know is kept as normalize_curie spells it; a prefix
 ending in a release date (`_2025_09_01`) is read without the date.
 
-Building the registry's converter takes a few seconds; it is built once per process, when first needed.
+Building the registry's converter from the `bioregistry` package takes about 5 s and 120 MB (peak RSS 245 MiB); it
+is built once per installed version and kept under BIOS_HOME as the converter's extended prefix map
+(`bioregistry/converter-<version>-v<REGISTRY_FORMAT>.json`), which later processes read in 1.4 s and 60 MB on a
+loaded 2-core machine (`python benchmarks/bioregistry_cache.py`). A missing or damaged file is built again; another
+version's file is replaced.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
+from importlib.metadata import version
+from pathlib import Path
 from urllib.parse import unquote
 
-from curies import Converter
+from curies import Converter, load_extended_prefix_map, write_extended_prefix_map
 
 from bios_kg.graph.curie import normalize_curie
+from bios_kg.graph.settings import data_home
 from bios_kg.graph.skos import iri_to_curie
 
 _CURIE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(\S(?:.*\S)?)\s*$")
@@ -28,14 +37,53 @@ _DATED = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9_.-]*?)[_-](?:19|20)\d\d[_-]\d
 _URL = re.compile(r"^(?:https?|ftp|urn|file):", re.IGNORECASE)
 # `xref: value-type:xsd\:float "…"` (PSI-MS) states the datatype of a term's values, not a cross-reference.
 DATATYPE_XREF_PREFIXES = frozenset({"value-type", "binary-data-type"})
+REGISTRY_FORMAT = 1  # part of the cache file's name: bump when what registry() keeps there changes
+log = logging.getLogger(__name__)
 
 
 @cache
 def registry() -> Converter:
-    """The Bioregistry's prefixes as a `curies` converter (read from the installed package once)."""
-    import bioregistry  # a few seconds: only processes that read identifiers from files pay it
+    """The Bioregistry's prefixes as a `curies` converter: from the cache file of the installed bioregistry
+    version (registry_file), built from the package when the file is missing or damaged; once per process."""
+    return cached_converter(registry_file(), _bioregistry_converter)
+
+
+def registry_file(bioregistry_version: str | None = None) -> Path:
+    """Where the converter of a bioregistry version (default: the installed one) is kept between processes."""
+    return data_home() / "bioregistry" / \
+        f"converter-{bioregistry_version or version('bioregistry')}-v{REGISTRY_FORMAT}.json"
+
+
+def _bioregistry_converter() -> Converter:
+    import bioregistry  # about 5 s and 290 MB: only a process that finds no cache file pays it
 
     return bioregistry.get_converter()
+
+
+def cached_converter(path: Path, build: Callable[[], Converter]) -> Converter:
+    """The converter kept in `path` (an extended prefix map, curies' JSON); when the file is missing, unreadable or
+    holds no prefixes, `build()` it and write it there, replacing the other files of its folder (other versions')."""
+    try:
+        converter = load_extended_prefix_map(path, strict=False)  # its duplicate checks are quadratic: 20 s
+        if converter.records:
+            return converter
+        log.warning("rebuilding %s: it holds no prefixes", path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as error:  # a damaged file: truncated, not JSON, not an extended prefix map
+        log.warning("rebuilding %s: %s", path, error)
+    converter = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # processes that build at once do not collide
+        write_extended_prefix_map(converter, partial)
+        partial.replace(path)
+        for other in path.parent.glob("converter-*.json"):
+            if other != path:
+                other.unlink(missing_ok=True)
+    except OSError as error:  # a read-only BIOS_HOME: every process builds its own
+        log.warning("cannot keep the prefix registry in %s: %s", path, error)
+    return converter
 
 
 def is_url(text: str) -> bool:
