@@ -346,6 +346,7 @@ def test_a_worker_that_overruns_the_deadline_is_replaced(sample_settings: Neo4jS
     with served(app) as url:
         worker = app.state.extractor = ExtractionWorker(sample_settings, LlmSettings(), grace_s=0)
         first = worker.pid
+        assert first is not None
         late = httpx.post(f"{url}/extract", json={"notes": [{"id": "a", "text": LONG_NOTE}], "link": False},
                           timeout=60)
         assert "stopped before the rest of the notes" in assert_problem(late, 504)["detail"]
