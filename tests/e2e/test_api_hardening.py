@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -261,22 +261,8 @@ def test_shutdown_finishes_with_a_request_in_flight(sample_settings: Neo4jSettin
             deadline.check("the next step")
             time.sleep(0.05)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    answers: list[int] = []
-    client = threading.Thread(target=lambda: answers.append(
-        httpx.get(f"http://127.0.0.1:{port}/test-slow", timeout=60).status_code), daemon=True)
-    client.start()
-    time.sleep(0.5)
-    started = time.monotonic()
-    server.should_exit = True
-    thread.join(timeout=15)
-    assert not thread.is_alive() and time.monotonic() - started < 10
+    server, thread, url = served_app(app, shutdown_s=1)
+    stop_with_request_in_flight(server, thread, lambda: httpx.get(f"{url}/test-slow", timeout=60))
 
 
 def served_app(app: FastAPI, shutdown_s: int = 10) -> tuple[uvicorn.Server, threading.Thread, str]:
@@ -289,6 +275,17 @@ def served_app(app: FastAPI, shutdown_s: int = 10) -> tuple[uvicorn.Server, thre
     while not server.started:
         time.sleep(0.05)
     return server, thread, f"http://127.0.0.1:{port}"
+
+
+def stop_with_request_in_flight(server: uvicorn.Server, thread: threading.Thread,
+                                send: Callable[[], httpx.Response]) -> None:
+    """Send a request from another thread, stop the server half a second later: it must be gone within 10 s."""
+    threading.Thread(target=send, daemon=True).start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    server.should_exit = True
+    thread.join(timeout=15)
+    assert not thread.is_alive() and time.monotonic() - started < 10
 
 
 def alive(pid: int) -> bool:
@@ -360,16 +357,9 @@ def test_shutdown_finishes_with_an_extraction_in_flight(sample_settings: Neo4jSe
     app = create_app(sample_settings, ApiSettings(request_timeout_s=600), preload=True)
     server, thread, url = served_app(app, shutdown_s=1)
     pid = app.state.extractor.pid
-    answers: list[int] = []
     notes = [{"id": f"n{i}", "text": LONG_NOTE} for i in range(5)]
-    client = threading.Thread(target=lambda: answers.append(
-        httpx.post(f"{url}/extract", json={"notes": notes}, timeout=60).status_code), daemon=True)
-    client.start()
-    time.sleep(0.5)
-    started = time.monotonic()
-    server.should_exit = True
-    thread.join(timeout=15)
-    assert not thread.is_alive() and time.monotonic() - started < 10
+    stop_with_request_in_flight(server, thread, lambda: httpx.post(f"{url}/extract", json={"notes": notes},
+                                                                   timeout=60))
     assert not alive(pid)
 
 
